@@ -1,0 +1,395 @@
+"""Records API handlers: parse -> authorise -> service -> envelope, a few lines each."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from starlette.responses import Response
+
+from corral import envelopes
+from corral.api.http import Call, json_response
+from corral.auth.service import Principal
+from corral.errors import (
+    CorralError,
+    DiscretePaginationLimitExceeded,
+    ExpectedParamMissing,
+    InvalidData,
+    InvalidQuery,
+    LimitExceeded,
+    LimitReached,
+    MandatoryNotFound,
+    NoPermission,
+    RequiredParamMissing,
+    UnableToParseDataType,
+)
+from corral.metadata.model import Module
+from corral.records import criteria as cr
+from corral.records.query import SORTABLE, Filters
+from corral.records.service import Outcome, WriteContext
+from corral.records.validate import parse_record_id
+
+MAX_WRITE = 100
+MAX_PER_PAGE = 200
+MAX_FIELDS = 50
+PAGE_LIMIT = 2000
+TRIGGERS = ("workflow", "approval", "blueprint", "pathfinder", "orchestration")
+WORD_RE = re.compile(r"^[\w\s.@+-]{2,}$", re.UNICODE)
+
+
+# ----------------------------------------------------------------------------- helpers
+def module_scopes(module: Module, op: str) -> tuple[str, ...]:
+    names = {module.scope_name, module.api_name.lower()}
+    return tuple(f"ZohoCRM.modules.{n}.{op}" for n in sorted(names))
+
+
+def authorise(call: Call, module: Module, op: str, action: str, message: str) -> Principal:
+    principal = call.authenticate()
+    principal.require_scope(*module_scopes(module, op))
+    principal.require_module_permission(module.api_name, action, message)
+    return principal
+
+
+def resolve_module(call: Call) -> Module:
+    call.corral.registry.refresh()
+    return call.corral.registry.require(call.path_params["module"])
+
+
+def path_record_id(call: Call) -> int:
+    rid = parse_record_id(call.path_params["record_id"])
+    if rid is None:
+        raise InvalidData("the id given seems to be invalid", {"resource_path_index": 1})
+    return rid
+
+
+def write_items(call: Call) -> tuple[list[Any], dict[str, Any]]:
+    body = call.json()
+    if not isinstance(body, dict):
+        raise UnableToParseDataType()
+    data = body.get("data")
+    if not isinstance(data, list) or not data:
+        raise MandatoryNotFound(details={"api_name": "data", "json_path": "$.data"})
+    if len(data) > MAX_WRITE:
+        raise LimitExceeded(f"more than the allowed limit of {MAX_WRITE} records per API call",
+                            {"limit": MAX_WRITE})
+    return data, body
+
+
+def parse_trigger(body: dict[str, Any]) -> tuple[str, ...] | None:
+    if "trigger" not in body or body["trigger"] is None:
+        return None
+    trig = body["trigger"]
+    if not isinstance(trig, list):
+        raise InvalidData(details={"api_name": "trigger", "json_path": "$.trigger",
+                                   "expected_data_type": "jsonarray"})
+    for i, item in enumerate(trig):
+        if item not in TRIGGERS:
+            raise InvalidData(details={"api_name": "trigger", "json_path": f"$.trigger[{i}]",
+                                       "supported_values": list(TRIGGERS)})
+    return tuple(trig)
+
+
+def check_field_permissions(principal: Principal, module: Module, items: list[Any]) -> None:
+    denied = principal.read_only_fields(module.api_name)
+    if not denied:
+        return
+    for item in items:
+        if isinstance(item, dict):
+            for key in item:
+                if key in denied:
+                    raise NoPermission("Field Edit Permission not given", {"api_name": key})
+
+
+def results(call: Call, outcomes: list[Outcome], *, all_ok: int, upsert: bool = False,
+            ) -> Response:
+    principal = call.authenticate()
+    users = call.corral.query.users()
+    tz = call.corral.query.principal_tz(principal)
+    data = [envelopes.write_result(o, users, tz, upsert=upsert) for o in outcomes]
+    return json_response({"data": data}, envelopes.batch_status(outcomes, all_ok=all_ok))
+
+
+def context(call: Call, principal: Principal, body: dict[str, Any]) -> WriteContext:
+    return WriteContext(principal=principal, request_id=call.request_id,
+                        trigger=parse_trigger(body))
+
+
+def _int_param(call: Call, name: str, default: int) -> int:
+    raw = call.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidData(details={"param_name": name}) from None
+    if value < 1:
+        raise InvalidData(details={"param_name": name})
+    return value
+
+
+def _choice(call: Call, name: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = call.query.get(name) or default
+    if raw not in allowed:
+        raise InvalidData(details={"param_name": name, "supported_values": list(allowed)})
+    return raw
+
+
+def filters(call: Call) -> Filters:
+    return Filters(converted=_choice(call, "converted", ("true", "false", "both"), "false"),
+                   approved=_choice(call, "approved", ("true", "false", "both"), "true"))
+
+
+def field_list(call: Call, module: Module, *, required: bool) -> list[str] | None:
+    raw = call.query.get("fields")
+    if not raw:
+        if required:
+            raise RequiredParamMissing(details={"param_name": "fields"})
+        return None
+    names = [x.strip() for x in raw.split(",") if x.strip()]
+    if len(names) > MAX_FIELDS:
+        raise LimitExceeded("Fields limit exceeded.", {"limit": MAX_FIELDS})
+    return names
+
+
+def render(call: Call, module: Module, recs: list[Any], only: list[str] | None,
+           ) -> list[dict[str, Any]]:
+    principal = call.authenticate()
+    q = call.corral.query
+    users = q.users()
+    names = q.lookup_names(module, recs)
+    tz = q.principal_tz(principal)
+    return [envelopes.record_json(module, r, tz=tz, users=users, names=names, only=only)
+            for r in recs]
+
+
+def _modified_since(call: Call) -> datetime | None:
+    raw = call.headers.get("if-modified-since")
+    if not raw:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise InvalidData(details={"param_name": "If-Modified-Since"}) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+# ----------------------------------------------------------------------------- writes
+def insert_records(call: Call) -> Response:
+    module = resolve_module(call)
+    principal = authorise(call, module, "CREATE", "create", "Permission denied to add records")
+    items, body = write_items(call)
+    check_field_permissions(principal, module, items)
+    outcomes = call.corral.records.insert(module, items, context(call, principal, body))
+    return results(call, outcomes, all_ok=201)
+
+
+def update_records(call: Call) -> Response:
+    module = resolve_module(call)
+    principal = authorise(call, module, "UPDATE", "edit", "Permission denied to update")
+    items, body = write_items(call)
+    check_field_permissions(principal, module, items)
+    outcomes = call.corral.records.update(module, items, context(call, principal, body))
+    return results(call, outcomes, all_ok=200)
+
+
+def update_record(call: Call) -> Response:
+    module = resolve_module(call)
+    principal = authorise(call, module, "UPDATE", "edit", "Permission denied to update")
+    rid = path_record_id(call)
+    items, body = write_items(call)
+    check_field_permissions(principal, module, items)
+    if call.corral.query.get_one(module, rid) is None:
+        raise InvalidData("the id given seems to be invalid", {"resource_path_index": 1})
+    outcomes = call.corral.records.update(module, items[:1], context(call, principal, body),
+                                          path_id=rid)
+    return results(call, outcomes, all_ok=200)
+
+
+def upsert_records(call: Call) -> Response:
+    module = resolve_module(call)
+    principal = authorise(call, module, "CREATE", "create", "Permission denied to upsert")
+    principal.require_module_permission(module.api_name, "edit", "Permission denied to upsert")
+    items, body = write_items(call)
+    check_field_permissions(principal, module, items)
+    dcf = body.get("duplicate_check_fields")
+    outcomes = call.corral.records.upsert(module, items, context(call, principal, body),
+                                          duplicate_check_fields=dcf)
+    return results(call, outcomes, all_ok=200, upsert=True)
+
+
+def delete_records(call: Call) -> Response:
+    module = resolve_module(call)
+    principal = authorise(call, module, "DELETE", "delete", "Permission denied to delete")
+    raw = call.query.get("ids")
+    if not raw:
+        raise RequiredParamMissing(details={"param_name": "ids"})
+    ids = [x.strip() for x in raw.split(",") if x.strip()]
+    if len(ids) > MAX_WRITE:
+        raise LimitExceeded(f"more than the allowed limit of {MAX_WRITE} records per API call",
+                            {"limit": MAX_WRITE})
+    if any(parse_record_id(x) is None for x in ids):
+        raise UnableToParseDataType(details={"param_name": "ids"})
+    outcomes = call.corral.records.delete(module, ids, WriteContext(principal, call.request_id))
+    return results(call, outcomes, all_ok=200)
+
+
+def delete_record(call: Call) -> Response:
+    module = resolve_module(call)
+    principal = authorise(call, module, "DELETE", "delete", "Permission denied to delete")
+    rid = path_record_id(call)
+    outcomes = call.corral.records.delete(module, [str(rid)],
+                                          WriteContext(principal, call.request_id))
+    if outcomes[0].error is not None:
+        raise InvalidData("the id given seems to be invalid", {"resource_path_index": 1})
+    return results(call, outcomes, all_ok=200)
+
+
+# ----------------------------------------------------------------------------- reads
+def list_records(call: Call) -> Response:
+    module = resolve_module(call)
+    principal = authorise(call, module, "READ", "view", "Permission denied to read records")
+    q = call.corral.query
+    page = _int_param(call, "page", 1)
+    per_page = min(_int_param(call, "per_page", MAX_PER_PAGE), MAX_PER_PAGE)
+    sort_by = _choice(call, "sort_by", tuple(SORTABLE), "id")
+    sort_order = _choice(call, "sort_order", ("asc", "desc"), "desc")
+    where = q.base_where(module, filters(call))
+    ids_raw = call.query.get("ids")
+    only = field_list(call, module, required=call.version not in {"v2", "v2.1"} and not ids_raw)
+    if ids_raw:
+        ids = [parse_record_id(x) for x in ids_raw.split(",") if x.strip()]
+        if any(i is None for i in ids):
+            raise InvalidData(details={"param_name": "ids"})
+        if len(ids) > 100:
+            raise LimitExceeded(details={"limit": 100})
+        where.append(SORTABLE["id"].in_(ids))
+    cvid = call.query.get("cvid")
+    if cvid:
+        where.append(view_condition(call, module, principal, cvid))
+    since = _modified_since(call)
+    if since is not None:
+        where.append(SORTABLE["Modified_Time"] > since)
+    if page * per_page > PAGE_LIMIT:
+        raise DiscretePaginationLimitExceeded(details={"limit": PAGE_LIMIT})
+    recs, more = q.fetch(module, where, offset=(page - 1) * per_page, limit=per_page,
+                         sort_by=sort_by, sort_order=sort_order)
+    if not recs:
+        return json_response(None, 304 if since is not None else 204)
+    info = envelopes.page_info(version=call.version, per_page=per_page, count=len(recs),
+                               page=page, more=more, sort_by=sort_by, sort_order=sort_order)
+    return json_response({"data": render(call, module, recs, only), "info": info})
+
+
+def view_condition(call: Call, module: Module, principal: Principal, cvid: str) -> Any:
+    vid = parse_record_id(cvid)
+    row = call.corral.query.view(module, vid) if vid else None
+    if row is None:
+        raise InvalidData("invalid cvid", {"param_name": "cvid"})
+    if not row.shared and row.owner_id not in (None, principal.user.id):
+        raise NoPermission("Customview not accessible")
+    if row.system_name == "CONVERTEDVIEWS":
+        from corral.storage import tables as t
+        return t.records.c.converted.is_(True)
+    if not row.criteria:
+        return SORTABLE["id"].is_not(None)
+    import orjson
+    crit = cr.criteria_from_v8(orjson.loads(row.criteria))
+    return call.corral.query.compile(module, crit, tz=call.corral.query.principal_tz(principal),
+                                     mode="view")
+
+
+def get_record(call: Call) -> Response:
+    module = resolve_module(call)
+    authorise(call, module, "READ", "view", "Permission denied to read records")
+    rid = path_record_id(call)
+    rec = call.corral.query.get_one(module, rid)
+    if rec is None:
+        raise InvalidData("the id given seems to be invalid", {"resource_path_index": 1})
+    only = field_list(call, module, required=False)
+    return json_response({"data": render(call, module, [rec], only)})
+
+
+def _search_where(call: Call, module: Module, principal: Principal) -> list[Any]:
+    q = call.corral.query
+    where = q.base_where(module, filters(call))
+    tz = q.principal_tz(principal)
+    if call.query.get("criteria"):
+        try:
+            crit = cr.parse_criteria(call.query["criteria"])
+        except cr.CriteriaError as exc:
+            raise InvalidQuery(details={"reason": exc.reason, **(
+                {"part": exc.part} if exc.part else {})}) from None
+        where.append(q.compile(module, crit, tz=tz, mode="search"))
+    elif call.query.get("email"):
+        where.append(q.special_where(module, email=call.query["email"]))
+    elif call.query.get("phone"):
+        where.append(q.special_where(module, phone=call.query["phone"]))
+    elif call.query.get("word"):
+        word = call.query["word"]
+        if not WORD_RE.match(word.strip()) or len(word.strip()) < 2:
+            raise InvalidData("The search value contains special characters or does not "
+                              "contain at least two characters", {"param_name": "word"})
+        where.append(q.special_where(module, word=word.strip()))
+    else:
+        return []
+    return where
+
+
+def search_records(call: Call) -> Response:
+    module = resolve_module(call)
+    principal = authorise(call, module, "READ", "view", "Permission denied to read records")
+    where = _search_where(call, module, principal)
+    if not where:
+        raise ExpectedParamMissing(details={"param_name": "criteria"})
+    page = _int_param(call, "page", 1)
+    per_page = min(_int_param(call, "per_page", MAX_PER_PAGE), MAX_PER_PAGE)
+    if page * per_page > PAGE_LIMIT:
+        raise LimitReached(details={"limit": PAGE_LIMIT})
+    only = field_list(call, module, required=False)
+    recs, more = call.corral.query.fetch(module, where, offset=(page - 1) * per_page,
+                                         limit=per_page)
+    if not recs:
+        return json_response(None, 204)
+    info = {"per_page": per_page, "count": len(recs), "page": page, "more_records": more}
+    if call.version not in {"v2", "v2.1"}:
+        info = {"per_page": per_page, "count": len(recs), "sort_by": "id", "page": page,
+                "sort_order": "desc", "more_records": more}
+    return json_response({"data": render(call, module, recs, only), "info": info})
+
+
+def count_records(call: Call) -> Response:
+    module = resolve_module(call)
+    principal = authorise(call, module, "READ", "view", "Permission denied to read records")
+    where = _search_where(call, module, principal) or call.corral.query.base_where(
+        module, filters(call))
+    if call.query.get("cvid"):
+        where.append(view_condition(call, module, principal, call.query["cvid"]))
+    return json_response({"count": call.corral.query.count(where)})
+
+
+def deleted_records(call: Call) -> Response:
+    module = resolve_module(call)
+    principal = authorise(call, module, "READ", "view", "Permission denied to read records")
+    kind = _choice(call, "type", ("all", "recycle", "permanent"), "all")
+    page = _int_param(call, "page", 1)
+    per_page = min(_int_param(call, "per_page", MAX_PER_PAGE), MAX_PER_PAGE)
+    if kind == "permanent":  # Corral keeps every deleted record in the recycle bin
+        return json_response(None, 204)
+    q = call.corral.query
+    recs, more = q.deleted(module, offset=(page - 1) * per_page, limit=per_page)
+    if not recs:
+        return json_response(None, 204)
+    users = q.users()
+    tz = q.principal_tz(principal)
+    data = [envelopes.deleted_json(r, module, tz=tz, users=users,
+                                   display=r.data.get(module.display_field)) for r in recs]
+    info = envelopes.page_info(version="v2", per_page=per_page, count=len(recs), page=page,
+                               more=more)
+    return json_response({"data": data, "info": info})
+
+
+def unused(_: CorralError) -> None:  # pragma: no cover
+    return None

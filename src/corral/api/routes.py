@@ -1,0 +1,54 @@
+"""The URL table: every Zoho endpoint Corral answers, and the handler per method."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from corral.api import records as r
+from corral.api import settings as s
+from corral.api.http import Call, Handler, endpoint
+from corral.errors import InvalidRequestMethod
+from corral.services import Corral
+
+CRM = "/crm/{version}"
+
+# path -> {method: handler}; the first match wins, so fixed paths precede {module} ones.
+TABLE: list[tuple[str, dict[str, Handler]]] = [
+    ("/oauth/v2/token", {"POST": s.oauth_token}),
+    (f"{CRM}/settings/modules", {"GET": s.list_modules, "POST": s.create_module}),
+    (f"{CRM}/settings/modules/{{api_name}}", {"GET": s.get_module}),
+    (f"{CRM}/settings/fields", {"GET": s.list_fields, "POST": s.create_field}),
+    (f"{CRM}/settings/fields/{{field_id}}",
+     {"GET": s.get_field, "PATCH": s.update_field, "PUT": s.update_field}),
+    (f"{CRM}/settings/layouts", {"GET": s.list_layouts}),
+    (f"{CRM}/settings/custom_views", {"GET": s.list_views}),
+    (f"{CRM}/settings/custom_views/{{view_id}}", {"GET": s.get_view}),
+    (f"{CRM}/users", {"GET": s.list_users}),
+    (f"{CRM}/users/{{user_id}}", {"GET": s.get_user}),
+    (f"{CRM}/org", {"GET": s.get_org}),
+    (f"{CRM}/{{module}}/upsert", {"POST": r.upsert_records}),
+    (f"{CRM}/{{module}}/search", {"GET": r.search_records}),
+    (f"{CRM}/{{module}}/deleted", {"GET": r.deleted_records}),
+    (f"{CRM}/{{module}}/actions/count", {"GET": r.count_records}),
+    (f"{CRM}/{{module}}/{{record_id}}",
+     {"GET": r.get_record, "PUT": r.update_record, "DELETE": r.delete_record}),
+    (f"{CRM}/{{module}}",
+     {"GET": r.list_records, "POST": r.insert_records, "PUT": r.update_records,
+      "DELETE": r.delete_records}),
+]
+
+
+def _dispatch(handlers: dict[str, Handler]) -> Handler:
+    def run(call: Call):  # type: ignore[no-untyped-def]
+        handler = handlers.get(call.method)
+        if handler is None:
+            raise InvalidRequestMethod()
+        return handler(call)
+
+    return run
+
+
+def build_routes(corral: Corral) -> list[Route]:
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    return [Route(path, endpoint(_dispatch(handlers), corral), methods=methods)
+            for path, handlers in TABLE]

@@ -1,0 +1,270 @@
+"""Metadata API handlers: modules, fields, layouts, custom views, users, org; OAuth token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from starlette.responses import Response
+
+from corral import envelopes
+from corral.api.http import Call, json_response
+from corral.auth.service import OAuthError, Principal
+from corral.errors import (
+    InvalidData,
+    InvalidModule,
+    MandatoryNotFound,
+    NoPermission,
+    RequiredParamMissing,
+)
+from corral.metadata.model import Module
+from corral.records.validate import parse_record_id
+from corral.storage import tables as t
+
+
+def _settings_principal(call: Call, area: str, op: str = "READ") -> Principal:
+    principal = call.authenticate()
+    principal.require_scope(f"ZohoCRM.settings.{area}.{op}")
+    return principal
+
+
+def _admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise NoPermission("permission denied")
+
+
+def _module_param(call: Call) -> Module:
+    name = call.query.get("module")
+    if not name:
+        raise RequiredParamMissing(details={"param_name": "module"})
+    call.corral.registry.refresh()
+    module = call.corral.registry.get(name)
+    if module is None:
+        raise InvalidModule(details={"param_name": "module"})
+    return module
+
+
+# ----------------------------------------------------------------------------- modules
+def list_modules(call: Call) -> Response:
+    _settings_principal(call, "modules")
+    call.corral.registry.refresh()
+    return json_response({"modules": [envelopes.module_json(m)
+                                      for m in call.corral.registry.modules()]})
+
+
+def get_module(call: Call) -> Response:
+    _settings_principal(call, "modules")
+    call.corral.registry.refresh()
+    module = call.corral.registry.get(call.path_params["api_name"])
+    if module is None:
+        raise InvalidModule(details={"resource_path_index": 2})
+    return json_response({"modules": [envelopes.module_json(module, detail=True)]})
+
+
+def create_module(call: Call) -> Response:
+    principal = _settings_principal(call, "modules", "CREATE")
+    _admin(principal)
+    body = call.json()
+    items = body.get("modules") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items or not isinstance(items[0], dict):
+        raise MandatoryNotFound(details={"api_name": "modules", "json_path": "$.modules"})
+    spec = items[0]
+    singular = spec.get("singular_label")
+    plural = spec.get("plural_label")
+    api_name = spec.get("api_name") or (plural.replace(" ", "_") if isinstance(plural, str)
+                                        else None)
+    for key, value in (("singular_label", singular), ("plural_label", plural)):
+        if not value:
+            raise MandatoryNotFound(details={"api_name": key, "json_path": f"$.modules[0].{key}"})
+    module = call.corral.metadata.add_module(api_name, singular, plural)
+    return json_response({"modules": [{"code": "SUCCESS", "details": {"id": str(module.id)},
+                                       "message": "module created", "status": "success"}]},
+                         201)
+
+
+# ----------------------------------------------------------------------------- fields
+def list_fields(call: Call) -> Response:
+    _settings_principal(call, "fields")
+    module = _module_param(call)
+    return json_response({"fields": [envelopes.field_json(module, f, version=call.version)
+                                     for f in module.fields]})
+
+
+def _field_by_id(call: Call, module: Module) -> Any:
+    fid = parse_record_id(call.path_params["field_id"])
+    for f in module.fields:
+        if f.id == fid:
+            return f
+    raise InvalidData("the id given seems to be invalid", {"resource_path_index": 2})
+
+
+def get_field(call: Call) -> Response:
+    _settings_principal(call, "fields")
+    module = _module_param(call)
+    f = _field_by_id(call, module)
+    return json_response({"fields": [envelopes.field_json(module, f, version=call.version)]})
+
+
+def _unique_flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, dict):
+        return True
+    raise InvalidData(details={"api_name": "unique", "json_path": "$.fields[0].unique"})
+
+
+def create_field(call: Call) -> Response:
+    principal = _settings_principal(call, "fields", "CREATE")
+    _admin(principal)
+    module = _module_param(call)
+    body = call.json()
+    items = body.get("fields") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items or not isinstance(items[0], dict):
+        raise MandatoryNotFound(details={"api_name": "fields", "json_path": "$.fields"})
+    spec_in = items[0]
+    for key in ("field_label", "data_type"):
+        if not spec_in.get(key):
+            raise MandatoryNotFound(details={"api_name": key, "json_path": f"$.fields[0].{key}"})
+    lookup = spec_in.get("lookup") or {}
+    spec = {
+        "api_name": spec_in.get("api_name"), "label": spec_in["field_label"],
+        "type": spec_in["data_type"], "length": spec_in.get("length"),
+        "unique": _unique_flag(spec_in["unique"]) if spec_in.get("unique") else False,
+        "pick_list": [p.get("display_value") if isinstance(p, dict) else p
+                      for p in spec_in.get("pick_list_values") or []],
+        "lookup": (lookup.get("module") or {}).get("api_name") if isinstance(lookup, dict)
+        else None,
+    }
+    f = call.corral.metadata.add_field(module, spec)
+    if spec["unique"] and not f.unique:
+        f = call.corral.metadata.set_unique(call.corral.registry.require(module.api_name),
+                                            f.api_name, True)
+    return json_response({"fields": [{"code": "SUCCESS", "details": {"id": str(f.id)},
+                                      "message": "field created", "status": "success"}]}, 201)
+
+
+def update_field(call: Call) -> Response:
+    principal = _settings_principal(call, "fields", "UPDATE")
+    _admin(principal)
+    module = _module_param(call)
+    f = _field_by_id(call, module)
+    body = call.json()
+    items = body.get("fields") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items or not isinstance(items[0], dict):
+        raise MandatoryNotFound(details={"api_name": "fields", "json_path": "$.fields"})
+    if "unique" in items[0]:
+        call.corral.metadata.set_unique(module, f.api_name, _unique_flag(items[0]["unique"]))
+    return json_response({"fields": [{"code": "SUCCESS", "details": {"id": str(f.id)},
+                                      "message": "field updated", "status": "success"}]})
+
+
+# ----------------------------------------------------------------------------- layouts, views
+def list_layouts(call: Call) -> Response:
+    _settings_principal(call, "layouts")
+    module = _module_param(call)
+    return json_response({"layouts": [envelopes.layout_json(module, version=call.version)]})
+
+
+def list_views(call: Call) -> Response:
+    principal = _settings_principal(call, "custom_views")
+    module = _module_param(call)
+    q = call.corral.query
+    tz = q.principal_tz(principal)
+    users = q.users()
+    rows = [r for r in q.views(module)
+            if r.shared or r.owner_id in (None, principal.user.id)]
+    views = [envelopes.custom_view_json(r, tz=tz, owner=users.get(r.owner_id or 0))
+             for r in rows]
+    default = next((v["id"] for v in views if v["default"]), None)
+    info = {"per_page": 200, "default": default, "count": len(views),
+            "translation": {"public_views": "Public Views",
+                            "other_users_views": "Other Users' Views",
+                            "shared_with_me": "Shared With Me", "created_by_me": "Created By Me"},
+            "page": 1, "more_records": False}
+    return json_response({"custom_views": views, "info": info})
+
+
+def get_view(call: Call) -> Response:
+    principal = _settings_principal(call, "custom_views")
+    module = _module_param(call)
+    q = call.corral.query
+    vid = parse_record_id(call.path_params["view_id"])
+    row = q.view(module, vid) if vid else None
+    if row is None:
+        raise InvalidData("the id given seems to be invalid", {"resource_path_index": 2})
+    if not row.shared and row.owner_id not in (None, principal.user.id):
+        raise NoPermission("Customview not accessible")
+    body = envelopes.custom_view_json(row, tz=q.principal_tz(principal),
+                                      owner=q.users().get(row.owner_id or 0))
+    body["criteria"] = None
+    if row.criteria:
+        import orjson
+        body["criteria"] = orjson.loads(row.criteria)
+    return json_response({"custom_views": [body]})
+
+
+# ----------------------------------------------------------------------------- users, org
+USER_TYPES = ("AllUsers", "ActiveUsers", "DeactiveUsers", "ConfirmedUsers", "NotConfirmedUsers",
+              "DeletedUsers", "ActiveConfirmedUsers", "AdminUsers", "ActiveConfirmedAdmins",
+              "CurrentUser")
+
+
+def list_users(call: Call) -> Response:
+    principal = call.authenticate()
+    principal.require_scope("ZohoCRM.users.READ")
+    kind = call.query.get("type") or "AllUsers"
+    if kind not in USER_TYPES:
+        raise InvalidData(details={"param_name": "type", "supported_values": list(USER_TYPES)})
+    users = list(call.corral.query.users().values())
+    if kind == "CurrentUser":
+        users = [u for u in users if u.id == principal.user.id]
+    elif kind in {"DeactiveUsers", "DeletedUsers", "NotConfirmedUsers"}:
+        users = [u for u in users if u.status != "active"]
+    elif kind in {"AdminUsers", "ActiveConfirmedAdmins"}:
+        users = [u for u in users if u.profile_name == "Administrator"]
+    elif kind != "AllUsers":
+        users = [u for u in users if u.status == "active"]
+    if not users:
+        return json_response(None, 204)
+    users.sort(key=lambda u: u.id)
+    return json_response({"users": [envelopes.user_json(u, tz_name=u.time_zone) for u in users],
+                          "info": {"per_page": 200, "count": len(users), "page": 1,
+                                   "more_records": False}})
+
+
+def get_user(call: Call) -> Response:
+    principal = call.authenticate()
+    principal.require_scope("ZohoCRM.users.READ")
+    uid = parse_record_id(call.path_params["user_id"])
+    user = call.corral.query.users().get(uid or 0)
+    if user is None:
+        raise InvalidData("the id given seems to be invalid", {"resource_path_index": 1})
+    return json_response({"users": [envelopes.user_json(user, tz_name=user.time_zone)]})
+
+
+def get_org(call: Call) -> Response:
+    principal = call.authenticate()
+    principal.require_scope("ZohoCRM.org.READ")
+    with call.corral.db.read() as conn:
+        row = conn.execute(sa.select(t.orgs)).first()
+    admins = [u for u in call.corral.query.users().values() if u.profile_name == "Administrator"]
+    return json_response({"org": [envelopes.org_json(
+        row, primary_email=admins[0].email if admins else "",
+        tz=call.corral.query.principal_tz(principal))]})
+
+
+# ----------------------------------------------------------------------------- OAuth
+def oauth_token(call: Call) -> Response:
+    from urllib.parse import parse_qsl
+
+    form = dict(call.query)
+    if call.body:
+        form.update(dict(parse_qsl(call.body.decode("utf-8", "replace"))))
+    try:
+        values = call.corral.auth.token_endpoint(form)
+    except OAuthError as exc:
+        # Zoho Accounts answers errors with HTTP 200 and an `error` key (facts §8.1).
+        return json_response({"error": exc.error}, 200)
+    host = call.headers.get("host", "127.0.0.1")
+    api_domain = call.corral.settings.api_domain or f"http://{host}"
+    return json_response(envelopes.oauth_token_json(values, api_domain))

@@ -1,0 +1,33 @@
+"""create_app(corral) -> the ASGI app: routes, the one error handler, the worker lifespan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from corral.api.http import error_response
+from corral.api.routes import build_routes
+from corral.errors import CorralError, InternalError, InvalidRequestMethod, InvalidUrlPattern
+from corral.services import Corral
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 500)
+    err: CorralError
+    if status == 404:
+        err = InvalidUrlPattern()
+    elif status == 405:
+        err = InvalidRequestMethod()
+    else:
+        err = InternalError()
+    return error_response(err)
+
+
+def create_app(corral: Corral, **kwargs: Any) -> Starlette:
+    return Starlette(routes=build_routes(corral),
+                     exception_handlers={HTTPException: _http_error, 404: _http_error,
+                                         405: _http_error, 500: _http_error}, **kwargs)

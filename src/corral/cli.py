@@ -1,0 +1,215 @@
+"""`corral serve | token | field | module | client | grant | user` — calls services only."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from corral.auth.scopes import ScopeError
+from corral.config import Settings
+from corral.errors import CorralError
+from corral.services import Corral
+
+db_option = click.option("--database-url", envvar="CORRAL_DATABASE_URL", default=None,
+                         help="SQLAlchemy URL (default sqlite:///./corral.db).")
+
+
+def _open(database_url: str | None) -> Corral:
+    corral = Corral.open(Settings.from_env(database_url=database_url))
+    corral.seed()
+    return corral
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def _corral_error(err: CorralError) -> None:
+    _fail(f"{err.code}: {err.message} {err.details or ''}".strip())
+
+
+@click.group()
+def main() -> None:
+    """Corral: a self-hosted CRM records server speaking Zoho CRM's REST API."""
+
+
+@main.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(database_url: str | None, host: str, port: int) -> None:
+    """Migrate, seed on first start, and serve HTTP."""
+    import uvicorn
+
+    from corral.app import create_app
+
+    settings = Settings.from_env(database_url=database_url, host=host, port=port)
+    corral = Corral.open(settings)
+    token = corral.seed()
+    if token:
+        click.echo(f"Admin access token (all scopes, 30 days): {token}", err=False)
+    click.echo(f"Corral serving {settings.database_url} on http://{host}:{port}", err=True)
+    sys.stdout.flush()
+    uvicorn.run(create_app(corral), host=host, port=port, log_level="warning",
+                access_log=False)
+
+
+@main.group()
+def token() -> None:
+    """Access tokens."""
+
+
+@token.command("create")
+@db_option
+@click.option("--scopes", required=True, help="Comma-separated Zoho scopes.")
+@click.option("--user", "user_email", default=None, help="User email (default: the admin).")
+@click.option("--expires-in", default=3600, show_default=True, type=int,
+              help="Lifetime in seconds.")
+def token_create(database_url: str | None, scopes: str, user_email: str | None,
+                 expires_in: int) -> None:
+    """Print one new access token and nothing else."""
+    corral = _open(database_url)
+    try:
+        user = corral.auth.user_by_email(user_email)
+        click.echo(corral.auth.create_access_token(user.id, scopes, expires_in=expires_in))
+    except (LookupError, ScopeError) as exc:
+        _fail(str(exc))
+
+
+@main.group()
+def field() -> None:
+    """Field metadata."""
+
+
+@field.command("add")
+@db_option
+@click.argument("module")
+@click.option("--api-name", required=True)
+@click.option("--label", required=True)
+@click.option("--type", "data_type", required=True)
+@click.option("--length", type=int, default=None)
+@click.option("--unique", is_flag=True, default=False)
+@click.option("--pick-list", default=None, help="Comma-separated values.")
+@click.option("--lookup", default=None, help="Target module of a lookup field.")
+def field_add(database_url: str | None, module: str, api_name: str, label: str,
+              data_type: str, length: int | None, unique: bool, pick_list: str | None,
+              lookup: str | None) -> None:
+    """Add a custom field to MODULE."""
+    corral = _open(database_url)
+    try:
+        mod = corral.registry.require(module)
+        spec: dict[str, Any] = {"api_name": api_name, "label": label, "type": data_type,
+                                "length": length, "lookup": lookup,
+                                "pick_list": pick_list.split(",") if pick_list else None}
+        created = corral.metadata.add_field(mod, spec)
+        if unique:
+            created = corral.metadata.set_unique(corral.registry.require(module), api_name, True)
+        click.echo(str(created.id))
+    except CorralError as err:
+        _corral_error(err)
+
+
+@field.command("set")
+@db_option
+@click.argument("module")
+@click.argument("api_name")
+@click.option("--unique/--no-unique", required=True)
+def field_set(database_url: str | None, module: str, api_name: str, unique: bool) -> None:
+    """Switch "Do not allow duplicate values" on or off."""
+    corral = _open(database_url)
+    try:
+        updated = corral.metadata.set_unique(corral.registry.require(module), api_name, unique)
+        click.echo(f"{module}.{api_name} unique={str(updated.unique).lower()}")
+    except CorralError as err:
+        _corral_error(err)
+
+
+@main.group()
+def module() -> None:
+    """Modules."""
+
+
+@module.command("add")
+@db_option
+@click.argument("api_name")
+@click.option("--singular", required=True)
+@click.option("--plural", required=True)
+def module_add(database_url: str | None, api_name: str, singular: str, plural: str) -> None:
+    """Add a custom module (with a Name field)."""
+    corral = _open(database_url)
+    try:
+        click.echo(str(corral.metadata.add_module(api_name, singular, plural).id))
+    except CorralError as err:
+        _corral_error(err)
+
+
+@main.group()
+def client() -> None:
+    """OAuth clients."""
+
+
+@client.command("create")
+@db_option
+@click.option("--name", default="Corral client")
+@click.option("--redirect-uri", default=None)
+@click.option("--user", "user_email", default=None)
+def client_create(database_url: str | None, name: str, redirect_uri: str | None,
+                  user_email: str | None) -> None:
+    """Print `client_id client_secret` of a new OAuth client."""
+    corral = _open(database_url)
+    client_id, secret = corral.auth.create_client(name, redirect_uri, user_email)
+    click.echo(f"client_id={client_id}")
+    click.echo(f"client_secret={secret}")
+
+
+@main.group()
+def grant() -> None:
+    """OAuth grant codes."""
+
+
+@grant.command("create")
+@db_option
+@click.option("--client-id", required=True)
+@click.option("--scopes", required=True)
+@click.option("--user", "user_email", default=None)
+@click.option("--expires-in", default=600, show_default=True, type=int)
+def grant_create(database_url: str | None, client_id: str, scopes: str,
+                 user_email: str | None, expires_in: int) -> None:
+    """Print a one-time grant code for the authorization_code flow."""
+    corral = _open(database_url)
+    try:
+        click.echo(corral.auth.create_grant(client_id, scopes, user_email=user_email,
+                                            expires_in=expires_in))
+    except (LookupError, ScopeError) as exc:
+        _fail(str(exc))
+
+
+@main.group()
+def user() -> None:
+    """Users."""
+
+
+@user.command("add")
+@db_option
+@click.option("--email", required=True)
+@click.option("--last-name", required=True)
+@click.option("--first-name", default=None)
+@click.option("--profile", default="Standard", show_default=True)
+@click.option("--time-zone", default="UTC", show_default=True)
+def user_add(database_url: str | None, email: str, last_name: str, first_name: str | None,
+             profile: str, time_zone: str) -> None:
+    """Add a user; prints its id."""
+    corral = _open(database_url)
+    try:
+        created = corral.auth.create_user(email, last_name, first_name=first_name,
+                                          profile=profile, time_zone=time_zone)
+        click.echo(str(created.id))
+    except LookupError as exc:
+        _fail(str(exc))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

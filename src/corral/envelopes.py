@@ -1,0 +1,361 @@
+"""The only module that knows Zoho JSON shapes: errors, write results, pages, records, metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from corral.errors import CorralError
+from corral.metadata.model import Field, Module
+
+# ----------------------------------------------------------------------------- errors
+
+
+def error_body(err: CorralError) -> dict[str, Any]:
+    return {"code": err.code, "details": err.details, "message": err.message, "status": "error"}
+
+
+# ----------------------------------------------------------------------------- time
+
+
+def format_time(dt: datetime | None, tz: ZoneInfo) -> str | None:
+    """`yyyy-MM-ddTHH:mm:ss±HH:mm` in the user's time zone; stored datetimes are naive UTC."""
+    if dt is None:
+        return None
+    aware = dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt
+    text = aware.astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S%z")
+    return text[:-2] + ":" + text[-2:]
+
+
+def format_stored_datetime(value: str | None, tz: ZoneInfo) -> str | None:
+    if value is None:
+        return None
+    return format_time(datetime.fromisoformat(value), tz)
+
+
+# ----------------------------------------------------------------------------- users
+
+
+def user_ref(user: Any, *, email: bool = True) -> dict[str, Any] | None:
+    """`{name, id, email}` (GET) or `{name, id}` (write details)."""
+    if user is None:
+        return None
+    out: dict[str, Any] = {"name": user.full_name, "id": str(user.id)}
+    if email:
+        out["email"] = user.email
+    return out
+
+
+# ----------------------------------------------------------------------------- write results
+
+
+def write_details(rec: Any, users: dict[int, Any], tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "Modified_Time": format_time(rec.modified_time, tz),
+        "Modified_By": user_ref(users.get(rec.modified_by), email=False),
+        "Created_Time": format_time(rec.created_time, tz),
+        "id": str(rec.id),
+        "Created_By": user_ref(users.get(rec.created_by), email=False),
+    }
+
+
+_MESSAGES = {"insert": "record added", "update": "record updated", "delete": "record deleted"}
+
+
+def write_result(outcome: Any, users: dict[int, Any], tz: ZoneInfo, *,
+                 upsert: bool = False) -> dict[str, Any]:
+    if outcome.error is not None:
+        return error_body(outcome.error)
+    if outcome.action == "delete":
+        details: dict[str, Any] = {"id": str(outcome.record.id)}
+    else:
+        details = write_details(outcome.record, users, tz)
+        if outcome.action == "insert":
+            details["$approval_state"] = outcome.record.approval_state
+    out: dict[str, Any] = {"code": "SUCCESS"}
+    if upsert:
+        out["duplicate_field"] = outcome.duplicate_field
+        out["action"] = outcome.action
+    out.update({"details": details, "message": _MESSAGES[outcome.action],
+                "status": "success"})
+    return out
+
+
+def batch_status(outcomes: Sequence[Any], *, all_ok: int) -> int:
+    """Decided by the issue where Zoho is silent: all ok → all_ok, mixed → 207, all failed → 400."""
+    ok = sum(1 for o in outcomes if o.error is None)
+    if ok == len(outcomes):
+        return all_ok
+    return 207 if ok else 400
+
+
+# ----------------------------------------------------------------------------- records
+
+
+def render_value(f: Field, value: Any, *, tz: ZoneInfo, users: dict[int, Any],
+                 names: dict[int, str | None]) -> Any:
+    if value is None:
+        return [] if f.data_type == "multiselectpicklist" else None
+    dt = f.data_type
+    if dt == "datetime":
+        return format_stored_datetime(value, tz)
+    if dt == "bigint":
+        return str(value)
+    if dt == "lookup":
+        rid = int(value)
+        return {"name": names.get(rid), "id": str(rid)}
+    if dt == "ownerlookup":
+        return user_ref(users.get(int(value)))
+    return value
+
+
+def record_json(module: Module, rec: Any, *, tz: ZoneInfo, users: dict[int, Any],
+                names: dict[int, str | None], only: Iterable[str] | None = None,
+                ) -> dict[str, Any]:
+    wanted = set(only) if only is not None else None
+    out: dict[str, Any] = {}
+    for f in module.fields:
+        if wanted is not None and f.api_name not in wanted:
+            continue
+        if f.column == "owner_id":
+            out[f.api_name] = user_ref(users.get(rec.owner_id))
+        elif f.column in {"created_by", "modified_by"}:
+            out[f.api_name] = user_ref(users.get(getattr(rec, f.column)))
+        elif f.column in {"created_time", "modified_time"}:
+            out[f.api_name] = format_time(getattr(rec, f.column), tz)
+        else:
+            out[f.api_name] = render_value(f, rec.data.get(f.api_name), tz=tz, users=users,
+                                           names=names)
+    out["id"] = str(rec.id)
+    if wanted is None or "$approval_state" in wanted:
+        out["$approved"] = rec.approval_state == "approved"
+        out["$approval_state"] = rec.approval_state
+        out["$editable"] = True
+    if module.api_name == "Leads" and wanted is None:
+        out["$converted"] = bool(rec.converted)
+    return out
+
+
+def page_info(*, version: str, per_page: int, count: int, page: int, more: bool,
+              sort_by: str | None = None, sort_order: str | None = None) -> dict[str, Any]:
+    """v2/v2.1 carry four keys; v3+ add the token keys (facts §1.4)."""
+    if version in {"v2", "v2.1"}:
+        return {"per_page": per_page, "count": count, "page": page, "more_records": more}
+    return {"call": False, "per_page": per_page, "next_page_token": None, "count": count,
+            "sort_by": sort_by or "id", "page": page, "previous_page_token": None,
+            "page_token_expiry": None, "sort_order": sort_order or "desc", "email": False,
+            "more_records": more}
+
+
+def deleted_json(rec: Any, module: Module, *, tz: ZoneInfo, users: dict[int, Any],
+                 display: str | None) -> dict[str, Any]:
+    return {
+        "deleted_by": user_ref(users.get(rec.deleted_by), email=False),
+        "id": str(rec.id),
+        "display_name": display,
+        "type": "recycle",
+        "created_by": user_ref(users.get(rec.created_by), email=False),
+        "deleted_time": format_time(rec.deleted_time, tz),
+    }
+
+
+# ----------------------------------------------------------------------------- metadata
+
+
+def field_json(module: Module, f: Field, *, version: str) -> dict[str, Any]:
+    unique: dict[str, Any] = {}
+    if f.unique:
+        if version in {"v2", "v2.1"}:
+            unique = {"casesensitive": "false" if f.case_insensitive else "true"}
+        else:
+            unique = {"case_sensitive": not f.case_insensitive}
+    pick = [
+        {"display_value": p, "sequence_number": i + 1, "reference_value": p,
+         "colour_code": None, "actual_value": p, "id": _pick_id(f, i),
+         "type": "used"}
+        for i, p in enumerate(f.pick_list)
+    ] if f.data_type in {"picklist", "multiselectpicklist"} else []
+    lookup: dict[str, Any] = {}
+    if f.data_type == "lookup" and f.lookup_module:
+        lookup = {"display_label": f.label, "api_name": f.api_name,
+                  "module": {"api_name": f.lookup_module, "id": None}, "id": str(f.id)}
+    if f.data_type == "ownerlookup":
+        lookup = {}
+    return {
+        "api_name": f.api_name,
+        "id": str(f.id),
+        "field_label": f.label,
+        "display_label": f.label,
+        "data_type": f.data_type,
+        "json_type": f.json_type,
+        "length": f.max_length,
+        "decimal_place": 2 if f.data_type in {"currency", "double", "decimal"} else None,
+        "system_mandatory": f.mandatory,
+        "read_only": f.read_only or f.system,
+        "field_read_only": f.read_only or f.system,
+        "custom_field": f.custom,
+        "visible": True,
+        "unique": unique,
+        "mass_update": f.mass_update,
+        "pick_list_values": pick,
+        "pick_list_values_sorted_lexically": False,
+        "lookup": lookup,
+        "subform": None,
+        "auto_number": {},
+        "currency": {},
+        "formula": {},
+        "multiselectlookup": {},
+        "sortable": f.api_name in {"id", "Created_Time", "Modified_Time"} or f.column is None,
+        "searchable": True,
+        "filterable": True,
+        "textarea": {"type": f.textarea_type or "small"} if f.data_type == "textarea" else None,
+        "type": "used",
+        "operation_type": {"web_update": not f.system, "api_create": not f.read_only,
+                           "web_create": not f.read_only, "api_update": not f.read_only},
+        "view_type": {"view": True, "edit": not f.read_only, "quick_create": f.mandatory,
+                      "create": not f.read_only},
+        "sequence_number": f.sequence,
+        "convert_mapping": {},
+        "crypt": None,
+        "tooltip": None,
+        "created_source": "custom" if f.custom else "default",
+        "webhook": True,
+        "history_tracking": None,
+        "default_value": None,
+        "quick_sequence_number": str(f.sequence),
+    }
+
+
+def _pick_id(f: Field, i: int) -> str:
+    # Stable numeric ids for picklist values, derived from the field id (fits in 63 bits).
+    return str(900_000_000_000_000_000 + (f.id % 10**14) * 1000 + i + 1)
+
+
+def module_json(m: Module, *, detail: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "api_name": m.api_name,
+        "module_name": m.api_name,
+        "id": str(m.id),
+        "singular_label": m.singular_label,
+        "plural_label": m.plural_label,
+        "actual_singular_label": m.singular_label,
+        "actual_plural_label": m.plural_label,
+        "api_supported": True,
+        "creatable": True,
+        "editable": True,
+        "deletable": True,
+        "viewable": True,
+        "convertable": m.api_name == "Leads",
+        "quick_create": True,
+        "generated_type": m.generated_type,
+        "show_as_tab": True,
+        "sequence_number": m.sequence,
+        "visibility": 1,
+        "visible": True,
+        "status": "visible",
+        "presence_sub_menu": False,
+        "modified_time": None,
+        "modified_by": None,
+        "profiles": [],
+        "duplicate_check_field": ({"api_name": m.dup_check_field} if m.dup_check_field
+                                  else None),
+    }
+    if detail:
+        out["fields"] = None
+        out["display_field"] = {"api_name": m.display_field}
+    return out
+
+
+def layout_json(m: Module, *, version: str) -> dict[str, Any]:
+    return {
+        "id": str(m.layout_id),
+        "name": "Standard",
+        "api_name": "Standard",
+        "display_label": "Standard",
+        "status": "active",
+        "visible": True,
+        "generated_type": "default",
+        "profiles": [{"default": True, "name": "Administrator"},
+                     {"default": True, "name": "Standard"}],
+        "convert_mapping": {},
+        "sections": [{
+            "display_label": f"{m.singular_label} Information",
+            "api_name": f"{m.singular_label} Information",
+            "name": f"{m.singular_label} Information",
+            "sequence_number": 1,
+            "column_count": 2,
+            "fields": [field_json(m, f, version=version) for f in m.fields],
+        }],
+    }
+
+
+def custom_view_json(row: Any, *, tz: ZoneInfo, owner: Any = None) -> dict[str, Any]:
+    return {
+        "display_value": row.name,
+        "created_time": format_time(row.created_time, tz),
+        "system_name": row.system_name,
+        "created_by": user_ref(owner, email=False) if owner else None,
+        "default": row.is_default,
+        "modified_time": format_time(row.modified_time, tz),
+        "name": row.name,
+        "system_defined": row.system_defined,
+        "modified_by": user_ref(owner, email=False) if owner else None,
+        "id": str(row.id),
+        "category": "public_views" if row.shared else "created_by_me",
+        "last_accessed_time": None,
+        "locked": False,
+        "favorite": None,
+    }
+
+
+def user_json(u: Any, *, tz_name: str) -> dict[str, Any]:
+    return {
+        "id": str(u.id),
+        "first_name": u.first_name,
+        "last_name": u.last_name,
+        "full_name": u.full_name,
+        "email": u.email,
+        "zuid": u.zuid,
+        "role": {"name": u.role, "id": str(u.profile_id + 1)},
+        "profile": {"name": u.profile_name, "id": str(u.profile_id)},
+        "status": u.status,
+        "time_zone": u.time_zone,
+        "locale": "en_US",
+        "country_locale": "en_US",
+        "date_format": "MM/dd/yyyy",
+        "time_format": "hh:mm a",
+        "confirm": True,
+        "language": "en_US",
+        "country": "US",
+    }
+
+
+def org_json(row: Any, *, primary_email: str, tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "company_name": row.company_name,
+        "time_zone": row.time_zone,
+        "currency": row.currency,
+        "currency_symbol": "$",
+        "iso_code": row.currency,
+        "primary_email": primary_email,
+        "domain_name": f"org{row.id}",
+        "zgid": str(row.id % 10**9),
+        "country_code": "US",
+        "mc_status": False,
+        "gapps_enabled": False,
+        "privacy_settings": False,
+        "zia_portal_id": None,
+        "created_time": format_time(row.created_time, tz),
+        "type": "production",
+        "license_details": {"paid": True, "paid_type": "enterprise", "users_license_purchased": 100,
+                            "trial_type": None, "trial_expiry": None, "paid_expiry": None},
+    }
+
+
+def oauth_token_json(values: dict[str, Any], api_domain: str) -> dict[str, Any]:
+    out = {k: v for k, v in values.items() if v is not None}
+    out["api_domain"] = api_domain
+    return out

@@ -1,0 +1,173 @@
+"""One exception class per Zoho wire code; each knows its HTTP status and default message.
+
+Request-level failures are raised; per-record failures are built from the same classes and
+kept as values (see records.service), so a bad record never aborts the rest of a batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class CorralError(Exception):
+    code: ClassVar[str] = "INTERNAL_ERROR"
+    status: ClassVar[int] = 500
+    default_message: ClassVar[str] = "Internal Server Error"
+
+    def __init__(self, message: str | None = None, details: dict[str, Any] | None = None,
+                 *, status: int | None = None) -> None:
+        self.message = message if message is not None else self.default_message
+        self.details = details if details is not None else {}
+        if status is not None:
+            self.http_status = status
+        else:
+            self.http_status = self.status
+        super().__init__(self.message)
+
+
+class InternalError(CorralError):
+    pass
+
+
+class AuthenticationFailure(CorralError):
+    code = "AUTHENTICATION_FAILURE"
+    status = 401
+    default_message = "Authentication failed"
+
+
+class InvalidToken(CorralError):
+    code = "INVALID_TOKEN"
+    status = 401
+    default_message = "invalid oauth token"
+
+
+class OAuthScopeMismatch(CorralError):
+    code = "OAUTH_SCOPE_MISMATCH"
+    status = 401
+    default_message = "Unauthorized"
+
+
+class NoPermission(CorralError):
+    code = "NO_PERMISSION"
+    status = 403
+    default_message = "permission denied"
+
+
+class InvalidUrlPattern(CorralError):
+    code = "INVALID_URL_PATTERN"
+    status = 404
+    default_message = "Please check if the URL trying to access is a correct one"
+
+
+class InvalidRequestMethod(CorralError):
+    code = "INVALID_REQUEST_METHOD"
+    status = 400
+    default_message = "The http request method type is not a valid one"
+
+
+class InvalidModule(CorralError):
+    code = "INVALID_MODULE"
+    status = 400
+    default_message = "the module name given seems to be invalid"
+
+
+class InvalidData(CorralError):
+    code = "INVALID_DATA"
+    status = 400
+    default_message = "invalid data"
+
+
+class MandatoryNotFound(CorralError):
+    code = "MANDATORY_NOT_FOUND"
+    status = 400
+    default_message = "required field not found"
+
+
+class DuplicateData(CorralError):
+    code = "DUPLICATE_DATA"
+    status = 400
+    default_message = "duplicate data"
+
+
+class MultipleOrMultiErrors(CorralError):
+    code = "MULTIPLE_OR_MULTI_ERRORS"
+    status = 400
+    default_message = "Multiple errors in the request"
+
+
+class RequiredParamMissing(CorralError):
+    code = "REQUIRED_PARAM_MISSING"
+    status = 400
+    default_message = "One of the expected parameter is missing"
+
+
+class ExpectedParamMissing(CorralError):
+    code = "EXPECTED_PARAM_MISSING"
+    status = 400
+    default_message = "mandatory param missing"
+
+
+class InvalidQuery(CorralError):
+    code = "INVALID_QUERY"
+    status = 400
+    default_message = "invalid query formed"
+
+
+class NotSupported(CorralError):
+    code = "NOT_SUPPORTED"
+    status = 400
+    default_message = "not supported"
+
+
+class LimitExceeded(CorralError):
+    code = "LIMIT_EXCEEDED"
+    status = 400
+    default_message = "limit exceeded"
+
+
+class LimitReached(CorralError):
+    code = "LIMIT_REACHED"
+    status = 400
+    default_message = "Maximum response iteration limit reached"
+
+
+class DiscretePaginationLimitExceeded(CorralError):
+    code = "DISCRETE_PAGINATION_LIMIT_EXCEEDED"
+    status = 400
+    default_message = "Records beyond 2000 can be fetched only with page_token"
+
+
+class UnableToParseDataType(CorralError):
+    code = "UNABLE_TO_PARSE_DATA_TYPE"
+    status = 400
+    default_message = "either the request body or parameters is in wrong format"
+
+
+class AmbiguityDuringProcessing(CorralError):
+    code = "AMBIGUITY_DURING_PROCESSING"
+    status = 400
+    default_message = "ambiguity while processing the request"
+
+
+class AlreadyModified(CorralError):
+    code = "ALREADY_MODIFIED"
+    status = 412
+    default_message = "Record updated time has already passed if-unmodified-since time"
+
+
+class ConvertedRecord(CorralError):
+    code = "CONVERTED_RECORD"
+    status = 400
+    default_message = "can't update the converted record"
+
+
+class NotAllowed(CorralError):
+    code = "NOT_ALLOWED"
+    status = 400
+    default_message = "not allowed"
+
+
+class DependentFieldMissing(CorralError):
+    code = "DEPENDENT_FIELD_MISSING"
+    status = 400
+    default_message = "dependent field missing"

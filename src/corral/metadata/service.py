@@ -1,0 +1,176 @@
+"""Changes to metadata: custom fields, custom modules, the unique flag. Each bumps the version."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from corral.errors import DuplicateData, InvalidData, NotAllowed
+from corral.metadata import seed as seed_mod
+from corral.metadata.model import DATA_TYPES, Field, Module
+from corral.metadata.registry import Registry, bump_version
+from corral.records.keys import normalise
+from corral.storage import tables as t
+from corral.storage.database import Database
+
+API_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
+
+
+def api_name_from_label(label: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9]+", "_", label).strip("_")
+    if not name or not name[0].isalpha():
+        name = "F_" + name
+    return name[:100]
+
+
+class MetadataService:
+    def __init__(self, db: Database, registry: Registry, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.registry = registry
+        self.clock = clock
+
+    def _fresh(self) -> None:
+        self.registry.refresh()
+
+    # ------------------------------------------------------------------ fields
+    def add_field(self, module: Module, spec: dict[str, Any], *, json_path: str = "$.fields[0]",
+                  ) -> Field:
+        """spec keys as in seed_data (api_name, label, type, length, unique, pick_list, lookup)."""
+        label = spec.get("label")
+        if not isinstance(label, str) or not label.strip():
+            raise InvalidData(details={"api_name": "field_label",
+                                       "json_path": f"{json_path}.field_label"})
+        api_name = spec.get("api_name") or api_name_from_label(label)
+        if not isinstance(api_name, str) or not API_NAME_RE.match(api_name):
+            raise InvalidData(details={"api_name": "api_name", "json_path": f"{json_path}.api_name"})
+        data_type = spec.get("type")
+        if data_type not in DATA_TYPES or data_type == "subform":
+            raise InvalidData(details={"api_name": "data_type",
+                                       "json_path": f"{json_path}.data_type",
+                                       "supported_values": sorted(DATA_TYPES - {"subform"})})
+        length = spec.get("length")
+        if length is not None and (isinstance(length, bool) or not isinstance(length, int)
+                                   or length <= 0 or length > 32000):
+            raise InvalidData(details={"api_name": "length", "json_path": f"{json_path}.length"})
+        if data_type in {"picklist", "multiselectpicklist"}:
+            values = spec.get("pick_list") or []
+            if not values or not all(isinstance(x, str) and x for x in values):
+                raise InvalidData(details={"api_name": "pick_list_values",
+                                           "json_path": f"{json_path}.pick_list_values"})
+        if data_type == "lookup":
+            target = spec.get("lookup")
+            if not isinstance(target, str) or self.registry.get(target) is None:
+                raise InvalidData(details={"api_name": "lookup",
+                                           "json_path": f"{json_path}.lookup.module"})
+            spec = {**spec, "lookup": self.registry.require(target).api_name}
+        if module.field(api_name) is not None:
+            raise DuplicateData("duplicate data", {"api_name": "api_name",
+                                                   "json_path": f"{json_path}.api_name"})
+        probe = Field(id=0, module_id=module.id, api_name=api_name, label=label,
+                      data_type=data_type)
+        if spec.get("unique") and not probe.unique_eligible:
+            raise NotAllowed("this field type cannot be made unique",
+                             {"api_name": "unique", "json_path": f"{json_path}.unique"})
+        field_id = self.db.new_id()
+        now = self.clock()
+        row = seed_mod.field_row({**spec, "api_name": api_name, "type": data_type},
+                                 field_id=field_id, module_id=module.id,
+                                 sequence=len(module.fields) + 1, custom=True, now=now)
+        with self.db.write() as conn:
+            exists = conn.execute(sa.select(t.fields.c.id).where(
+                t.fields.c.module_id == module.id, t.fields.c.api_name == api_name)).first()
+            if exists:
+                raise DuplicateData("duplicate data", {"api_name": "api_name",
+                                                       "json_path": f"{json_path}.api_name"})
+            conn.execute(sa.insert(t.fields).values(row))
+            bump_version(conn)
+        self._fresh()
+        created = self.registry.require(module.api_name).field(api_name)
+        assert created is not None
+        return created
+
+    def set_unique(self, module: Module, api_name: str, unique: bool) -> Field:
+        """Flip "Do not allow duplicate values"; refuses while duplicates exist (names a pair)."""
+        f = module.field(api_name)
+        if f is None:
+            raise InvalidData(details={"api_name": api_name})
+        if unique and not f.unique_eligible:
+            raise NotAllowed("only Single Line, Email, Phone, Number, Long Integer and URL "
+                             "fields can be unique", {"api_name": api_name})
+        with self.db.write() as conn:
+            self.db.lock_global(conn)
+            if unique and not f.unique:
+                seen: dict[str, int] = {}
+                keys: list[dict[str, Any]] = []
+                rows = conn.execute(
+                    sa.select(t.records.c.id, t.records.c.data[f.api_name].label("v"))
+                    .where(t.records.c.module_id == module.id,
+                           t.records.c.deleted_time.is_(None))
+                    .order_by(t.records.c.created_time, t.records.c.id))
+                for rid, value in rows:
+                    key = normalise(f, value)
+                    if key is None:
+                        continue
+                    if key in seen:
+                        raise DuplicateData(
+                            "duplicate values exist for this field; make them unique first",
+                            {"api_name": f.api_name, "duplicate_records": [
+                                {"id": str(seen[key])}, {"id": str(rid)}], "value": value})
+                    seen[key] = rid
+                    keys.append({"field_id": f.id, "value": key, "record_id": rid,
+                                 "is_unique": True})
+                conn.execute(sa.delete(t.record_keys).where(t.record_keys.c.field_id == f.id))
+                if keys:
+                    conn.execute(sa.insert(t.record_keys), keys)
+            elif not unique and f.unique:
+                if module.dup_check_field == f.api_name:
+                    conn.execute(sa.update(t.record_keys).where(t.record_keys.c.field_id == f.id)
+                                 .values(is_unique=False))
+                else:
+                    conn.execute(sa.delete(t.record_keys)
+                                 .where(t.record_keys.c.field_id == f.id))
+            conn.execute(sa.update(t.fields).where(t.fields.c.id == f.id)
+                         .values(is_unique=unique, modified_time=self.clock()))
+            bump_version(conn)
+        self._fresh()
+        updated = self.registry.require(module.api_name).field(api_name)
+        assert updated is not None
+        return updated
+
+    # ------------------------------------------------------------------ modules
+    def add_module(self, api_name: str, singular: str, plural: str) -> Module:
+        if not API_NAME_RE.match(api_name or ""):
+            raise InvalidData(details={"api_name": "api_name",
+                                       "json_path": "$.modules[0].api_name"})
+        if self.registry.get(api_name) is not None:
+            raise DuplicateData("duplicate data", {"api_name": "api_name",
+                                                   "json_path": "$.modules[0].api_name"})
+        for key, value in (("singular_label", singular), ("plural_label", plural)):
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidData(details={"api_name": key, "json_path": f"$.modules[0].{key}"})
+        spec = {"api_name": api_name, "singular": singular, "plural": plural,
+                "scope": "custom", "dup_check": "Name",
+                "fields": [{"api_name": "Name", "label": f"{singular} Name", "type": "text",
+                            "length": 120, "mandatory": True},
+                           {"api_name": "Email", "label": "Email", "type": "email"}]}
+        ids = self.db.new_ids(4 + len(seed_mod.COMMON_FIELDS) + len(spec["fields"]))
+        now = self.clock()
+        with self.db.write() as conn:
+            seq = conn.execute(sa.select(sa.func.max(t.modules.c.sequence_number))).scalar() or 0
+            exists = conn.execute(sa.select(t.modules.c.id).where(
+                sa.func.lower(t.modules.c.api_name) == api_name.lower())).first()
+            if exists:
+                raise DuplicateData("duplicate data", {"api_name": "api_name",
+                                                       "json_path": "$.modules[0].api_name"})
+            m, fs, vs = seed_mod.module_rows(spec, ids, sequence=seq + 1,
+                                             generated_type="custom", now=now)
+            conn.execute(sa.insert(t.modules).values(m))
+            conn.execute(sa.insert(t.fields), fs)
+            conn.execute(sa.insert(t.custom_views), vs)
+            bump_version(conn)
+        self._fresh()
+        return self.registry.require(api_name)

@@ -1,0 +1,509 @@
+"""The one record-write service, and record reads.
+
+Every way of changing a record (insert, update, upsert, and later mass update, lead conversion
+and jobs) builds a list of planned writes and hands it to `RecordService.write_batch`, which
+validates, checks unique keys (one query per key field per batch), writes the records, their keys
+and the change log in one transaction, and returns one outcome per input record. All checks run
+before anything is written, so a record that fails leaves no trace while the others commit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from corral.auth.service import Principal, User
+from corral.errors import (
+    CorralError,
+    DuplicateData,
+    InvalidData,
+    MandatoryNotFound,
+    MultipleOrMultiErrors,
+)
+from corral.metadata.model import Field, Module
+from corral.metadata.registry import Registry
+from corral.records import validate as v
+from corral.records.dedup import check_order
+from corral.records.keys import normalise
+from corral.storage import tables as t
+from corral.storage.database import Database
+
+MAX_WRITE_RETRIES = 8
+
+
+@dataclass
+class StoredRecord:
+    id: int
+    module_id: int
+    data: dict[str, Any]
+    owner_id: int
+    created_by: int
+    modified_by: int
+    created_time: datetime
+    modified_time: datetime
+    converted: bool = False
+    approval_state: str = "approved"
+    deleted_time: datetime | None = None
+    deleted_by: int | None = None
+
+
+@dataclass(frozen=True)
+class WriteContext:
+    principal: Principal
+    request_id: str | None = None
+    trigger: tuple[str, ...] | None = None  # None: all automation; () : none
+    job_id: int | None = None
+
+    @property
+    def user(self) -> User:
+        return self.principal.user
+
+
+@dataclass
+class Planned:
+    """One requested write: insert (target None) or update of `target`."""
+
+    index: int
+    checked: v.Checked
+    target: int | None = None
+    duplicate_field: str | None = None  # upsert: the field that matched
+
+
+@dataclass
+class Outcome:
+    index: int
+    error: CorralError | None = None
+    record: StoredRecord | None = None
+    action: str | None = None  # insert | update | delete
+    duplicate_field: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class _Batch:
+    """State of one write transaction while its records are planned in input order."""
+
+    module: Module
+    now: datetime
+    # Rows queued by accepted records, written together at the end of the batch.
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # Keys per record as stored before the batch, and as they end up after it.
+    orig_keys: dict[int, dict[int, str]] = field(default_factory=dict)
+    final_keys: dict[int, dict[int, str]] = field(default_factory=dict)
+    unique_ids: set[int] = field(default_factory=set)
+    log: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Retry(Exception):
+    """A concurrent writer took a key between our check and our write: run the batch again."""
+
+
+class RecordService:
+    def __init__(self, db: Database, registry: Registry,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.db = db
+        self.registry = registry
+        self.clock = clock or (lambda: datetime.now(timezone.utc).replace(tzinfo=None))
+
+    # ------------------------------------------------------------------ reads of single rows
+    def _row_to_record(self, row: Any) -> StoredRecord:
+        return StoredRecord(
+            id=row.id, module_id=row.module_id, data=dict(row.data or {}), owner_id=row.owner_id,
+            created_by=row.created_by, modified_by=row.modified_by,
+            created_time=row.created_time, modified_time=row.modified_time,
+            converted=row.converted, approval_state=row.approval_state,
+            deleted_time=row.deleted_time, deleted_by=row.deleted_by)
+
+    def load(self, conn: Connection, module: Module, ids: Sequence[int],
+             *, live_only: bool = True) -> dict[int, StoredRecord]:
+        if not ids:
+            return {}
+        q = sa.select(t.records).where(t.records.c.id.in_(list(set(ids))),
+                                       t.records.c.module_id == module.id)
+        if live_only:
+            q = q.where(t.records.c.deleted_time.is_(None))
+        return {r.id: self._row_to_record(r) for r in conn.execute(q)}
+
+    # ------------------------------------------------------------------ the write path
+    def check(self, module: Module, raw: Any, index: int, principal: Principal) -> v.Checked:
+        tz = ZoneInfo(principal.user.time_zone)
+        return v.check_record(module, raw, index, tz=tz,
+                              read_only=principal.read_only_fields(module.api_name))
+
+    def write_batch(self, module: Module, plans: Sequence[Planned], ctx: WriteContext,
+                    *, match_order: Sequence[Field] | None = None) -> list[Outcome]:
+        """Apply planned inserts/updates in input order; one outcome per plan.
+
+        With `match_order` (upsert), each plan first looks for an existing record by those
+        fields in order, and becomes an update of the first match or an insert.
+        """
+        ids = self.db.new_ids(len(plans)) if plans else []
+        for attempt in range(MAX_WRITE_RETRIES):
+            try:
+                with self.db.write() as conn:
+                    batch = _Batch(module=module, now=self.clock())
+                    work = [replace(p) for p in plans]
+                    return self._apply(conn, batch, work, ctx, list(ids), match_order)
+            except (Retry, IntegrityError):
+                time.sleep(0.005 * (attempt + 1))
+            except OperationalError as exc:  # deadlock / serialization failure on PostgreSQL
+                text = str(exc).lower()
+                if "deadlock" not in text and "serializ" not in text and "locked" not in text:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise CorralError("could not complete the write under contention")
+
+    def _apply(self, conn: Connection, batch: _Batch, plans: list[Planned], ctx: WriteContext,
+               ids: list[int], match_order: Sequence[Field] | None) -> list[Outcome]:
+        module = batch.module
+        outcomes: dict[int, Outcome] = {}
+        live = [p for p in plans if p.checked.error is None]
+        for p in plans:
+            if p.checked.error is not None:
+                outcomes[p.index] = Outcome(p.index, error=p.checked.error)
+
+        # Prefetch, one query per key field: who holds each candidate key value.
+        candidates: dict[int, set[str]] = {}
+        for p in live:
+            for f in module.key_fields:
+                key = normalise(f, p.checked.values.get(f.api_name))
+                if key is not None:
+                    candidates.setdefault(f.id, set()).add(key)
+        self.db.lock_keys(conn, [(fid, k) for fid, ks in candidates.items() for k in ks])
+        holders = self._holders(conn, candidates)
+        target_ids = {p.target for p in live if p.target is not None}
+        target_ids |= {rid for rids in holders.values() for rid in rids}
+        current = self.load(conn, module, list(target_ids))
+        ranks = {rid: (r.created_time, rid) for rid, r in current.items()}
+        # Keys of the loaded records, so an update can release them and re-claim new ones.
+        keys_of: dict[int, dict[int, str]] = {rid: self.record_keys(module, r)
+                                              for rid, r in current.items()}
+        valid_lookups = self._valid_lookups(conn, module, live)
+        users = self._active_user_ids(conn)
+        unique_ids = {f.id for f in module.fields if f.unique}
+        owners: dict[int, Any] | None = None
+
+        states: list[tuple[Planned, StoredRecord | None, StoredRecord]] = []
+        for p in live:
+            if match_order is not None:
+                p.target, p.duplicate_field = None, None
+                for f in match_order:
+                    key = normalise(f, p.checked.values.get(f.api_name))
+                    found = holders.get((f.id, key)) if key is not None else None
+                    if found:
+                        p.target = min(found, key=lambda rid: ranks[rid])
+                        p.duplicate_field = f.api_name
+                        break
+            old = None
+            if p.target is not None:
+                old = current.get(p.target)
+                if old is None:
+                    outcomes[p.index] = Outcome(p.index, error=InvalidData(
+                        "the id given seems to be invalid", {"id": str(p.target)}))
+                    continue
+            new, err = self._new_state(module, p, old, ctx, batch.now, ids, users)
+            if err is None:
+                err = self._lookup_error(module, p, new, valid_lookups, users)
+            old_keys = keys_of.get(old.id, {}) if old else {}
+            new_keys = self.record_keys(module, new)
+            if err is None:
+                clashes = [(fid, key) for fid, key in new_keys.items()
+                           if fid in unique_ids and old_keys.get(fid) != key
+                           and holders.get((fid, key), set()) - {new.id}]
+                if clashes:
+                    if owners is None:
+                        owners = self._owners(conn, current)
+                    errors = [self._duplicate_error(module, fid, key, p.index, holders,
+                                                    ranks, owners) for fid, key in clashes]
+                    err = errors[0] if len(errors) == 1 else MultipleOrMultiErrors(
+                        details={"errors": [_error_obj(e) for e in errors]})
+            if err is not None:
+                outcomes[p.index] = Outcome(p.index, error=err)
+                continue
+            # Accepted: move this record's keys in the batch view.
+            for fid, key in old_keys.items():
+                if new_keys.get(fid) != key:
+                    holders.get((fid, key), set()).discard(new.id)
+            for fid, key in new_keys.items():
+                holders.setdefault((fid, key), set()).add(new.id)
+            keys_of[new.id] = new_keys
+            ranks.setdefault(new.id, (new.created_time, new.id))
+            current[new.id] = new
+            states.append((p, old, new))
+            self._stage(batch, p, old, new, old_keys, new_keys, unique_ids, ctx, outcomes)
+        self._flush(conn, batch)
+        return [outcomes[p.index] for p in plans]
+
+    def _holders(self, conn: Connection, candidates: dict[int, set[str]],
+                 ) -> dict[tuple[int, str], set[int]]:
+        out: dict[tuple[int, str], set[int]] = {}
+        for fid, keys in candidates.items():
+            ordered = sorted(keys)
+            for chunk in (ordered[i:i + 500] for i in range(0, len(ordered), 500)):
+                for row in conn.execute(
+                        sa.select(t.record_keys.c.value, t.record_keys.c.record_id)
+                        .where(t.record_keys.c.field_id == fid,
+                               t.record_keys.c.value.in_(chunk))):
+                    out.setdefault((fid, row.value), set()).add(row.record_id)
+        return out
+
+    def _active_user_ids(self, conn: Connection) -> set[int]:
+        return {r[0] for r in conn.execute(
+            sa.select(t.users.c.id).where(t.users.c.status == "active"))}
+
+    def _new_state(self, module: Module, p: Planned, old: StoredRecord | None,
+                   ctx: WriteContext, now: datetime, ids: list[int],
+                   users: set[int]) -> tuple[StoredRecord, CorralError | None]:
+        values = dict(p.checked.values)
+        has_owner = "Owner" in values
+        owner_raw = values.pop("Owner", None)
+        if old is None:
+            new = StoredRecord(id=ids.pop(0), module_id=module.id, data={},
+                               owner_id=ctx.user.id, created_by=ctx.user.id,
+                               modified_by=ctx.user.id, created_time=now, modified_time=now)
+        else:
+            new = replace(old, data=dict(old.data), modified_by=ctx.user.id, modified_time=now)
+        if owner_raw is not None:
+            owner_id = int(owner_raw)
+            if owner_id not in users:
+                return new, v.invalid(module.by_name["Owner"], p.index)
+            new.owner_id = owner_id
+        elif has_owner and old is not None:
+            return new, MandatoryNotFound(details={"api_name": "Owner",
+                                                   "json_path": v.path(p.index, "Owner")})
+        for name, value in values.items():
+            if name in p.checked.append and isinstance(value, list):
+                value = list(dict.fromkeys([*(new.data.get(name) or []), *value]))
+            new.data[name] = value
+        if "Full_Name" in module.by_name and (old is None
+                                              or {"First_Name", "Last_Name"} & values.keys()):
+            new.data["Full_Name"] = v.full_name(new.data)
+        if old is None:
+            return new, v.missing_mandatory(module.fields, new.data, p.index)
+        touched = [f for f in module.fields if f.api_name in values]
+        return new, v.missing_mandatory(touched, new.data, p.index)
+
+    def _valid_lookups(self, conn: Connection, module: Module,
+                       plans: list[Planned]) -> dict[str, set[int]]:
+        """Live record ids among every lookup value given in the batch, per target module."""
+        wanted: dict[str, set[int]] = {}
+        for f in module.fields:
+            if f.data_type == "lookup" and f.lookup_module:
+                for p in plans:
+                    value = p.checked.values.get(f.api_name)
+                    if value:
+                        wanted.setdefault(f.lookup_module, set()).add(int(value))
+        found: dict[str, set[int]] = {}
+        for mod_name, idset in wanted.items():
+            target = self.registry.get(mod_name)
+            found[mod_name] = set() if target is None else {r[0] for r in conn.execute(
+                sa.select(t.records.c.id).where(t.records.c.id.in_(list(idset)),
+                                                t.records.c.module_id == target.id,
+                                                t.records.c.deleted_time.is_(None)))}
+        return found
+
+    @staticmethod
+    def _lookup_error(module: Module, p: Planned, new: StoredRecord,
+                      valid: dict[str, set[int]], users: set[int]) -> CorralError | None:
+        for name, value in p.checked.values.items():
+            f = module.by_name[name]
+            if not value or f.column is not None:
+                continue
+            if f.data_type == "lookup" and int(value) not in valid.get(f.lookup_module or "",
+                                                                          set()):
+                return v.invalid(f, p.index)
+            if f.data_type == "ownerlookup" and int(value) not in users:
+                return v.invalid(f, p.index)
+        return None
+
+    # ------------------------------------------------------------------ unique keys
+    @staticmethod
+    def record_keys(module: Module, rec: StoredRecord) -> dict[int, str]:
+        """field id -> normalised key for the record's key fields that have a value."""
+        out: dict[int, str] = {}
+        for f in module.key_fields:
+            key = normalise(f, rec.data.get(f.api_name))
+            if key is not None:
+                out[f.id] = key
+        return out
+
+    def _owners(self, conn: Connection, records: dict[int, StoredRecord]) -> dict[int, Any]:
+        """record id -> owner row (name, zuid) for the records seen by this batch."""
+        owner_ids = {r.owner_id for r in records.values()}
+        users = {u.id: u for u in conn.execute(
+            sa.select(t.users.c.id, t.users.c.first_name, t.users.c.last_name, t.users.c.zuid)
+            .where(t.users.c.id.in_(list(owner_ids))))} if owner_ids else {}
+        return {rid: users.get(r.owner_id) for rid, r in records.items()}
+
+    def _duplicate_error(self, module: Module, fid: int, key: str, index: int,
+                         holders: dict[tuple[int, str], set[int]],
+                         ranks: dict[int, tuple[datetime, int]],
+                         owners: dict[int, Any]) -> DuplicateData:
+        f = next(x for x in module.fields if x.id == fid)
+        held = sorted(holders[(fid, key)], key=lambda rid: ranks[rid])
+        holder = held[0]
+        owner = owners.get(holder)
+        owner_obj = None
+        if owner is not None:
+            name = f"{owner.first_name} {owner.last_name}" if owner.first_name else owner.last_name
+            owner_obj = {"name": name, "id": str(owner.id), "zuid": owner.zuid}
+        return DuplicateData(details={
+            "api_name": f.api_name, "json_path": v.path(index, f.api_name),
+            "duplicate_record": {"id": str(holder),
+                                 "module": {"api_name": module.api_name, "id": str(module.id)},
+                                 "Owner": owner_obj},
+            "more_records": len(held) > 1,
+        })
+
+    # ------------------------------------------------------------------ writing
+    def _stage(self, batch: _Batch, p: Planned, old: StoredRecord | None, new: StoredRecord,
+               old_keys: dict[int, str], new_keys: dict[int, str], unique_ids: set[int],
+               ctx: WriteContext, outcomes: dict[int, Outcome]) -> None:
+        """Queue the rows of one accepted record: record, key changes, change log."""
+        module = batch.module
+        batch.orig_keys.setdefault(new.id, old_keys)
+        batch.final_keys[new.id] = new_keys
+        batch.unique_ids = unique_ids
+        base = {"record_id": new.id, "module_id": module.id, "user_id": ctx.user.id,
+                "at": batch.now, "request_id": ctx.request_id, "job_id": ctx.job_id}
+        if old is None:
+            batch.inserts.append({
+                "id": new.id, "module_id": module.id, "data": new.data,
+                "owner_id": new.owner_id, "created_by": new.created_by,
+                "modified_by": new.modified_by, "created_time": new.created_time,
+                "modified_time": new.modified_time, "deleted_time": None, "deleted_by": None,
+                "converted": False, "approval_state": "approved"})
+            batch.log.append({**base, "operation": "insert", "field": None, "old_value": None,
+                              "new_value": {**new.data, "Owner": str(new.owner_id)}})
+            outcomes[p.index] = Outcome(p.index, record=new, action="insert")
+            return
+        batch.updates[new.id] = {"rid": new.id, "data": new.data, "owner_id": new.owner_id,
+                                 "modified_by": new.modified_by, "modified_time": batch.now}
+        if old.owner_id != new.owner_id:
+            batch.log.append({**base, "operation": "update", "field": "Owner",
+                              "old_value": str(old.owner_id), "new_value": str(new.owner_id)})
+        for name in sorted(set(old.data) | set(new.data)):
+            if old.data.get(name) != new.data.get(name):
+                batch.log.append({**base, "operation": "update", "field": name,
+                                  "old_value": old.data.get(name),
+                                  "new_value": new.data.get(name)})
+        outcomes[p.index] = Outcome(p.index, record=new, action="update",
+                                    duplicate_field=p.duplicate_field)
+
+    def _flush(self, conn: Connection, batch: _Batch) -> None:
+        """Write the queued rows: a handful of executemany statements per batch."""
+        # A record inserted and then updated in the same batch is written once, as inserted.
+        inserted = {row["id"]: row for row in batch.inserts}
+        for rid, upd in list(batch.updates.items()):
+            if rid in inserted:
+                inserted[rid].update(data=upd["data"], owner_id=upd["owner_id"],
+                                     modified_by=upd["modified_by"],
+                                     modified_time=upd["modified_time"])
+                del batch.updates[rid]
+        key_deletes: list[dict[str, Any]] = []
+        key_inserts: list[dict[str, Any]] = []
+        for rid, final in batch.final_keys.items():
+            orig = batch.orig_keys.get(rid, {})
+            key_deletes += [{"r": rid, "f": fid, "v": key} for fid, key in orig.items()
+                            if final.get(fid) != key]
+            key_inserts += [{"field_id": fid, "value": key, "record_id": rid,
+                             "is_unique": fid in batch.unique_ids}
+                            for fid, key in final.items() if orig.get(fid) != key]
+        if key_deletes:
+            conn.execute(sa.delete(t.record_keys).where(
+                t.record_keys.c.record_id == sa.bindparam("r"),
+                t.record_keys.c.field_id == sa.bindparam("f"),
+                t.record_keys.c.value == sa.bindparam("v")), key_deletes)
+        if batch.inserts:
+            conn.execute(sa.insert(t.records), batch.inserts)
+        if batch.updates:
+            conn.execute(sa.update(t.records).where(t.records.c.id == sa.bindparam("rid"))
+                         .values(data=sa.bindparam("data"), owner_id=sa.bindparam("owner_id"),
+                                 modified_by=sa.bindparam("modified_by"),
+                                 modified_time=sa.bindparam("modified_time")),
+                         list(batch.updates.values()))
+        if key_inserts:
+            conn.execute(sa.insert(t.record_keys), key_inserts)
+        if batch.log:
+            conn.execute(sa.insert(t.change_log), batch.log)
+
+    # ------------------------------------------------------------------ entry points
+    def insert(self, module: Module, items: Sequence[Any], ctx: WriteContext) -> list[Outcome]:
+        plans = [Planned(i, self.check(module, raw, i, ctx.principal))
+                 for i, raw in enumerate(items)]
+        return self.write_batch(module, plans, ctx)
+
+    def update(self, module: Module, items: Sequence[Any], ctx: WriteContext,
+               *, path_id: int | None = None) -> list[Outcome]:
+        plans: list[Planned] = []
+        for i, raw in enumerate(items):
+            checked = self.check(module, raw, i, ctx.principal)
+            target = path_id
+            if target is None and checked.error is None:
+                raw_id = raw.get("id") if isinstance(raw, dict) else None
+                if raw_id is None:
+                    checked.error = MandatoryNotFound(details={"api_name": "id",
+                                                               "json_path": f"$.data[{i}].id"})
+                else:
+                    target = v.parse_record_id(raw_id)
+                    if target is None:
+                        checked.error = InvalidData("the id given seems to be invalid",
+                                                    {"id": str(raw_id)})
+            plans.append(Planned(i, checked, target=target))
+        return self.write_batch(module, plans, ctx)
+
+    def upsert(self, module: Module, items: Sequence[Any], ctx: WriteContext,
+               *, duplicate_check_fields: Any = None) -> list[Outcome]:
+        """Insert or update each record by the first field of the check order that matches.
+
+        Several existing records sharing a non-unique system value: the earliest created one is
+        updated. Records of one call apply in order, so a later one matches an earlier insert.
+        """
+        order = check_order(module, duplicate_check_fields)
+        plans = [Planned(i, self.check(module, raw, i, ctx.principal))
+                 for i, raw in enumerate(items)]
+        return self.write_batch(module, plans, ctx, match_order=order)
+
+    def delete(self, module: Module, raw_ids: Sequence[str], ctx: WriteContext) -> list[Outcome]:
+        """Soft delete (to the recycle bin); keys are released at once."""
+        parsed = [v.parse_record_id(x) for x in raw_ids]
+        with self.db.write() as conn:
+            now = self.clock()
+            live = self.load(conn, module, [x for x in parsed if x is not None])
+            outcomes: list[Outcome] = []
+            done: list[int] = []
+            for i, (raw, rid) in enumerate(zip(raw_ids, parsed, strict=True)):
+                if rid is None or rid not in live or rid in done:
+                    outcomes.append(Outcome(i, error=InvalidData(
+                        "record not deleted", {"id": str(raw)})))
+                    continue
+                done.append(rid)
+                rec = live[rid]
+                rec.deleted_time, rec.deleted_by = now, ctx.user.id
+                outcomes.append(Outcome(i, record=rec, action="delete"))
+            if done:
+                conn.execute(sa.update(t.records).where(t.records.c.id.in_(done))
+                             .values(deleted_time=now, deleted_by=ctx.user.id))
+                conn.execute(sa.delete(t.record_keys).where(t.record_keys.c.record_id.in_(done)))
+                conn.execute(sa.insert(t.change_log), [{
+                    "record_id": rid, "module_id": module.id, "operation": "delete",
+                    "field": None, "old_value": None, "new_value": None,
+                    "user_id": ctx.user.id, "at": now, "request_id": ctx.request_id,
+                    "job_id": ctx.job_id} for rid in done])
+        return outcomes
+
+
+def _error_obj(err: CorralError) -> dict[str, Any]:
+    return {"code": err.code, "details": err.details, "message": err.message, "status": "error"}

@@ -1,0 +1,63 @@
+"""Wires the services together once per process: database, registry, auth, records, metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from corral.auth.scopes import ALL_SCOPES
+from corral.auth.service import AuthService
+from corral.config import Settings
+from corral.metadata.registry import Registry
+from corral.metadata.seed import seed
+from corral.metadata.service import MetadataService
+from corral.records.query import RecordQuery
+from corral.records.service import RecordService
+from corral.storage.database import Database
+from corral.storage.migrate import migrate
+
+FIRST_TOKEN_TTL = 30 * 24 * 3600
+
+
+def utc_now() -> datetime:
+    """Naive UTC, as stored in the database."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@dataclass
+class Corral:
+    settings: Settings
+    db: Database
+    registry: Registry
+    auth: AuthService
+    records: RecordService
+    query: RecordQuery
+    metadata: MetadataService
+    clock: Callable[[], datetime]
+
+    @classmethod
+    def open(cls, settings: Settings, *, clock: Callable[[], datetime] = utc_now,
+             prepare: bool = True) -> Corral:
+        db = Database(settings.database_url)
+        if prepare:
+            migrate(db)
+        registry = Registry(db)
+        records = RecordService(db, registry, clock)
+        corral = cls(settings=settings, db=db, registry=registry,
+                     auth=AuthService(db, clock, settings.access_token_ttl),
+                     records=records, query=RecordQuery(db, registry, records),
+                     metadata=MetadataService(db, registry, clock), clock=clock)
+        return corral
+
+    def seed(self) -> str | None:
+        """Seed on first start; returns a new all-scopes admin token when it seeded."""
+        admin_id = seed(self.db, self.clock())
+        self.registry.refresh()
+        if admin_id is None:
+            return None
+        return self.auth.create_access_token(admin_id, list(ALL_SCOPES),
+                                             expires_in=FIRST_TOKEN_TTL)
+
+    def close(self) -> None:
+        self.db.dispose()

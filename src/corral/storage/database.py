@@ -1,0 +1,146 @@
+"""Engines and transactions: SQLite (WAL, one serialised writer via BEGIN IMMEDIATE) or PostgreSQL.
+
+Only this package talks SQL. Write transactions on SQLite take the write lock at BEGIN, so a
+read-check-write sequence inside one is serialised across processes; on PostgreSQL the unique
+index on record_keys (and advisory locks where a key is not unique) give the same guarantee.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from corral.storage import tables as t
+
+ID_BASE = 4_876_876_000_000_000_000  # ids are 19-digit decimals like Zoho's
+ID_BLOCK = 1000
+
+
+def normalise_url(url: str) -> str:
+    """Accept postgres:// and postgresql:// and pick the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _key_hash(field_id: int, value: str) -> int:
+    digest = hashlib.blake2b(f"{field_id}:{value}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 60},
+                              pool_size=8, max_overflow=16)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """Holds the engines; hands out read and write transactions and fresh ids."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        self.dialect = sa.engine.make_url(self.url).get_backend_name()
+        if self.dialect == "sqlite":
+            self.write_engine = _sqlite_engine(self.url, immediate=True)
+            self.read_engine = _sqlite_engine(self.url, immediate=False)
+        elif self.dialect == "postgresql":
+            self.write_engine = sa.create_engine(self.url, pool_size=10, max_overflow=20,
+                                                 pool_pre_ping=True)
+            self.read_engine = self.write_engine
+        else:
+            raise ValueError(f"unsupported database: {self.dialect}")
+        self._id_lock = threading.Lock()
+        self._id_next = 0
+        self._id_end = 0
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self.write_engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.read_engine.begin() as conn:
+            yield conn
+
+    def lock_global(self, conn: Connection, key: int = 1) -> None:
+        """Serialise a whole-database step (migrate, seed). SQLite's BEGIN IMMEDIATE already does."""
+        if not self.is_sqlite:
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+
+    def lock_keys(self, conn: Connection, keys: list[tuple[int, str]]) -> None:
+        """Advisory locks on (field id, normalised value) pairs until the transaction ends.
+
+        Serialises writers of one duplicate-check key on PostgreSQL even where no unique index
+        exists (a system duplicate-check field that is not unique). Sorted to avoid deadlocks.
+        """
+        if self.is_sqlite or not keys:
+            return
+        hashes = sorted({_key_hash(f, v) for f, v in keys})
+        conn.execute(sa.text(
+            "SELECT pg_advisory_xact_lock(k) FROM "
+            "(SELECT unnest(CAST(:ks AS bigint[])) AS k ORDER BY 1) AS s"),
+                     {"ks": hashes})
+
+    def new_ids(self, n: int) -> list[int]:
+        """Fresh ids from a block reserved in its own committed transaction.
+
+        Never call inside an open write transaction on SQLite (it would wait on itself).
+        """
+        out: list[int] = []
+        with self._id_lock:
+            while len(out) < n:
+                if self._id_next >= self._id_end:
+                    want = max(ID_BLOCK, n - len(out))
+                    start = self._reserve_block(want)
+                    self._id_next, self._id_end = start, start + want
+                take = min(n - len(out), self._id_end - self._id_next)
+                out.extend(range(ID_BASE + self._id_next, ID_BASE + self._id_next + take))
+                self._id_next += take
+        return out
+
+    def new_id(self) -> int:
+        return self.new_ids(1)[0]
+
+    def _reserve_block(self, size: int) -> int:
+        with self.write() as conn:
+            row = conn.execute(
+                sa.update(t.counters).where(t.counters.c.name == "id")
+                .values(value=t.counters.c.value + size).returning(t.counters.c.value)
+            ).first()
+            if row is None:
+                raise RuntimeError("schema not migrated: counters row 'id' missing")
+            return int(row[0]) - size
+
+    def dispose(self) -> None:
+        self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            self.read_engine.dispose()

@@ -1,0 +1,181 @@
+"""SQLAlchemy Core table definitions: the one schema both SQLite and PostgreSQL use.
+
+Records are JSON documents (one row per record, `data` holds field api_name -> stored value);
+the columns every query sorts or filters on (module, owner, times, deleted, converted) are real
+columns. Lookups by duplicate-check or unique field go through `record_keys`: one row per
+(field, normalised value, record), with a partial unique index over the rows of unique fields,
+so the database itself refuses a second live record with one unique value.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+
+orgs = sa.Table(
+    "orgs", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("company_name", sa.String(200), nullable=False),
+    sa.Column("time_zone", sa.String(64), nullable=False),
+    sa.Column("currency", sa.String(8), nullable=False),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+)
+
+profiles = sa.Table(
+    "profiles", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    # {"modules": {"*" | api_name: ["view","create","edit","delete"]},
+    #  "read_only_fields": {api_name: [field api_name, ...]}, "admin": bool}
+    sa.Column("permissions", sa.JSON, nullable=False),
+)
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("zuid", sa.String(20), nullable=False),
+    sa.Column("email", sa.String(200), nullable=False, unique=True),
+    sa.Column("first_name", sa.String(100), nullable=True),
+    sa.Column("last_name", sa.String(100), nullable=False),
+    sa.Column("profile_id", sa.BigInteger, sa.ForeignKey("profiles.id"), nullable=False),
+    sa.Column("role", sa.String(100), nullable=False),
+    sa.Column("time_zone", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+)
+
+modules = sa.Table(
+    "modules", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("api_name", sa.String(100), nullable=False, unique=True),
+    sa.Column("singular_label", sa.String(100), nullable=False),
+    sa.Column("plural_label", sa.String(100), nullable=False),
+    sa.Column("scope_name", sa.String(100), nullable=False),
+    sa.Column("dup_check_field", sa.String(100), nullable=True),
+    sa.Column("generated_type", sa.String(20), nullable=False),
+    sa.Column("layout_id", sa.BigInteger, nullable=False),
+    sa.Column("sequence_number", sa.Integer, nullable=False),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+    sa.Column("modified_time", sa.DateTime, nullable=False),
+)
+
+fields = sa.Table(
+    "fields", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("module_id", sa.BigInteger, sa.ForeignKey("modules.id"), nullable=False),
+    sa.Column("api_name", sa.String(100), nullable=False),
+    sa.Column("field_label", sa.String(200), nullable=False),
+    sa.Column("data_type", sa.String(40), nullable=False),
+    sa.Column("length", sa.Integer, nullable=True),
+    sa.Column("system_mandatory", sa.Boolean, nullable=False, default=False),
+    sa.Column("read_only", sa.Boolean, nullable=False, default=False),
+    sa.Column("is_unique", sa.Boolean, nullable=False, default=False),
+    sa.Column("custom_field", sa.Boolean, nullable=False, default=False),
+    sa.Column("pick_list", sa.JSON, nullable=True),
+    sa.Column("lookup_module", sa.String(100), nullable=True),
+    sa.Column("textarea_type", sa.String(20), nullable=True),
+    sa.Column("mass_update", sa.Boolean, nullable=True),
+    sa.Column("sequence_number", sa.Integer, nullable=False),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+    sa.Column("modified_time", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("module_id", "api_name", name="uq_fields_module_api_name"),
+)
+
+custom_views = sa.Table(
+    "custom_views", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("module_id", sa.BigInteger, sa.ForeignKey("modules.id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("system_name", sa.String(100), nullable=True),
+    sa.Column("system_defined", sa.Boolean, nullable=False),
+    sa.Column("is_default", sa.Boolean, nullable=False),
+    sa.Column("criteria", sa.Text, nullable=True),
+    sa.Column("owner_id", sa.BigInteger, nullable=True),
+    sa.Column("shared", sa.Boolean, nullable=False),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+    sa.Column("modified_time", sa.DateTime, nullable=False),
+)
+
+records = sa.Table(
+    "records", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("module_id", sa.BigInteger, nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("owner_id", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.BigInteger, nullable=False),
+    sa.Column("modified_by", sa.BigInteger, nullable=False),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+    sa.Column("modified_time", sa.DateTime, nullable=False),
+    sa.Column("deleted_time", sa.DateTime, nullable=True),
+    sa.Column("deleted_by", sa.BigInteger, nullable=True),
+    sa.Column("converted", sa.Boolean, nullable=False, default=False),
+    sa.Column("approval_state", sa.String(20), nullable=False, default="approved"),
+    sa.Index("ix_records_module_live", "module_id", "deleted_time", "id"),
+    sa.Index("ix_records_module_modified", "module_id", "modified_time"),
+    sa.Index("ix_records_module_created", "module_id", "created_time"),
+)
+
+# Normalised values of duplicate-check and unique fields (the upsert / uniqueness hot path).
+record_keys = sa.Table(
+    "record_keys", metadata,
+    sa.Column("field_id", sa.BigInteger, nullable=False),
+    sa.Column("value", sa.String(400), nullable=False),
+    sa.Column("record_id", sa.BigInteger, nullable=False),
+    sa.Column("is_unique", sa.Boolean, nullable=False),
+    sa.PrimaryKeyConstraint("field_id", "value", "record_id", name="pk_record_keys"),
+    sa.Index("ix_record_keys_record", "record_id"),
+    sa.Index(
+        "uq_record_keys_unique", "field_id", "value", unique=True,
+        sqlite_where=sa.text("is_unique = 1"), postgresql_where=sa.text("is_unique"),
+    ),
+)
+
+change_log = sa.Table(
+    "change_log", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("record_id", sa.BigInteger, nullable=False),
+    sa.Column("module_id", sa.BigInteger, nullable=False),
+    sa.Column("operation", sa.String(20), nullable=False),
+    sa.Column("field", sa.String(100), nullable=True),
+    sa.Column("old_value", sa.JSON, nullable=True),
+    sa.Column("new_value", sa.JSON, nullable=True),
+    sa.Column("user_id", sa.BigInteger, nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("request_id", sa.String(64), nullable=True),
+    sa.Column("job_id", sa.BigInteger, nullable=True),
+    sa.Index("ix_change_log_record", "record_id", "id"),
+)
+
+oauth_clients = sa.Table(
+    "oauth_clients", metadata,
+    sa.Column("client_id", sa.String(64), primary_key=True),
+    sa.Column("secret_hash", sa.String(128), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("redirect_uri", sa.String(1000), nullable=True),
+    sa.Column("user_id", sa.BigInteger, nullable=False),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+)
+
+# Grant codes, refresh tokens and access tokens share one table; only hashes are stored.
+oauth_tokens = sa.Table(
+    "oauth_tokens", metadata,
+    sa.Column("token_hash", sa.String(128), primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),  # grant | refresh | access
+    sa.Column("client_id", sa.String(64), nullable=True),
+    sa.Column("user_id", sa.BigInteger, nullable=False),
+    sa.Column("scopes", sa.Text, nullable=False),
+    sa.Column("redirect_uri", sa.String(1000), nullable=True),
+    sa.Column("parent_hash", sa.String(128), nullable=True),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+    sa.Column("expires_time", sa.DateTime, nullable=True),
+    sa.Column("used", sa.Boolean, nullable=False, default=False),
+)
+
+counters = sa.Table(
+    "counters", metadata,
+    sa.Column("name", sa.String(50), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
