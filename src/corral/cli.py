@@ -18,7 +18,9 @@ db_option = click.option("--database-url", envvar="CORRAL_DATABASE_URL", default
 
 def _open(database_url: str | None) -> Corral:
     corral = Corral.open(Settings.from_env(database_url=database_url))
-    corral.seed()
+    token = corral.seed()
+    if token:  # this command seeded the database: the first-start token must not be lost
+        click.echo(f"Admin access token (all scopes, 30 days): {token}", err=True)
     return corral
 
 

@@ -18,10 +18,9 @@ class CorralError(Exception):
                  *, status: int | None = None) -> None:
         self.message = message if message is not None else self.default_message
         self.details = details if details is not None else {}
-        if status is not None:
-            self.http_status = status
-        else:
-            self.http_status = self.status
+        self.http_status = status if status is not None else self.status
+        # Some Zoho APIs wrap an error object under a key (e.g. "duplicate_check_preference").
+        self.wrap: str | None = None
         super().__init__(self.message)
 
 
@@ -171,3 +170,27 @@ class DependentFieldMissing(CorralError):
     code = "DEPENDENT_FIELD_MISSING"
     status = 400
     default_message = "dependent field missing"
+
+
+class AlreadyConfigured(CorralError):
+    code = "ALREADY_CONFIGURED"
+    status = 400
+    default_message = "Already configured"
+
+
+class ExpectedFieldMissing(CorralError):
+    code = "EXPECTED_FIELD_MISSING"
+    status = 400
+    default_message = "expected field missing"
+
+
+class FeatureNotSupported(CorralError):
+    code = "FEATURE_NOT_SUPPORTED"
+    status = 400
+    default_message = "feature not supported"
+
+
+class IdAlreadyConverted(CorralError):
+    code = "ID_ALREADY_CONVERTED"
+    status = 400
+    default_message = "id already converted"

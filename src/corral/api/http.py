@@ -39,7 +39,8 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def error_response(err: CorralError, request_id: str | None = None) -> Response:
     headers = {"X-Request-Id": request_id} if request_id else None
-    return json_response(envelopes.error_body(err), err.http_status, headers)
+    body = envelopes.error_body(err)
+    return json_response({err.wrap: body} if err.wrap else body, err.http_status, headers)
 
 
 @dataclass

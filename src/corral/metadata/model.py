@@ -48,6 +48,8 @@ class Field:
     textarea_type: str | None = None
     mass_update_flag: bool | None = None
     sequence: int = 0
+    # Lead conversion: (target module api_name, target field api_name) pairs.
+    convert_mapping: tuple[tuple[str, str], ...] = ()
 
     @property
     def json_type(self) -> str:

@@ -37,6 +37,7 @@ def load_modules(conn: Connection) -> dict[str, Module]:
             pick_list=tuple(r.pick_list or ()), lookup_module=r.lookup_module,
             textarea_type=r.textarea_type, mass_update_flag=r.mass_update,
             sequence=r.sequence_number,
+            convert_mapping=tuple(sorted((r.convert_mapping or {}).items())),
         ))
     out: dict[str, Module] = {}
     for m in conn.execute(sa.select(t.modules).order_by(t.modules.c.sequence_number)):

@@ -42,6 +42,7 @@ def field_row(spec: dict[str, Any], *, field_id: int, module_id: int, sequence: 
         "pick_list": list(spec["pick_list"]) if spec.get("pick_list") else None,
         "lookup_module": spec.get("lookup"), "textarea_type": spec.get("textarea"),
         "mass_update": spec.get("mass_update"), "sequence_number": sequence,
+        "convert_mapping": spec.get("convert_mapping"),
         "created_time": now, "modified_time": now,
     }
 

@@ -190,6 +190,10 @@ STANDARD_MODULES: list[ModuleSpec] = [
             _textarea("Description", "Description"),
             _f("Last_Activity_Time", "Last Activity Time", "datetime", read_only=True),
             _f("Converted_Date_Time", "Converted Date Time", "datetime", read_only=True),
+            _f("Converted__s", "Is Converted", "boolean", read_only=True),
+            _lookup("Converted_Account", "Converted Account", "Accounts", read_only=True),
+            _lookup("Converted_Contact", "Converted Contact", "Contacts", read_only=True),
+            _lookup("Converted_Deal", "Converted Deal", "Deals", read_only=True),
         ],
     },
     {

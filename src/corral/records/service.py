@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from corral.auth.service import Principal, User
 from corral.errors import (
+    ConvertedRecord,
     CorralError,
     DuplicateData,
     InvalidData,
@@ -29,6 +30,7 @@ from corral.errors import (
     MultipleOrMultiErrors,
 )
 from corral.metadata.model import Field, Module
+from corral.metadata.preferences import Preference, load_preference
 from corral.metadata.registry import Registry
 from corral.records import validate as v
 from corral.records.dedup import check_order
@@ -106,6 +108,45 @@ class _Batch:
     log: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass
+class _PreferenceCheck:
+    """The Leads duplicate check preference with the holders it needs for one batch."""
+
+    pref: Preference
+    module: Module
+    converted: dict[tuple[int, str], set[int]] = field(default_factory=dict)
+    mapped: dict[tuple[int, str], set[int]] = field(default_factory=dict)
+    info: dict[int, tuple[datetime, int]] = field(default_factory=dict)  # created, owner
+
+    def _sorted(self, ids: set[int]) -> list[int]:
+        return sorted(ids, key=lambda rid: (self.info[rid][0], rid))
+
+    def clashes(self, old: StoredRecord | None, new: StoredRecord,
+                old_keys: dict[int, str], new_keys: dict[int, str],
+                ) -> list[tuple[str, Module, list[int]]]:
+        out: list[tuple[str, Module, list[int]]] = []
+        by_fid = {f.id: f for f in self.module.fields}
+        if self.pref.type == "converted_records":
+            for fid, key in new_keys.items():
+                others = self.converted.get((fid, key), set()) - {new.id}
+                if old_keys.get(fid) != key and others:
+                    out.append((by_fid[fid].api_name, self.module, self._sorted(others)))
+        elif self.pref.mapped_module is not None:
+            for cur, mapped in self.pref.mappings:
+                key = normalise(mapped, new.data.get(cur.api_name))
+                before = normalise(mapped, old.data.get(cur.api_name)) if old else None
+                others = self.mapped.get((mapped.id, key), set()) if key else set()
+                if key != before and others:
+                    out.append((cur.api_name, self.pref.mapped_module, self._sorted(others)))
+        return out
+
+
+def is_contention(exc: OperationalError) -> bool:
+    """Deadlock or serialisation failure (PostgreSQL), or a busy database (SQLite)."""
+    text = str(exc).lower()
+    return "deadlock" in text or "serializ" in text or "locked" in text
+
+
 class Retry(Exception):
     """A concurrent writer took a key between our check and our write: run the batch again."""
 
@@ -143,24 +184,30 @@ class RecordService:
                               read_only=principal.read_only_fields(module.api_name))
 
     def write_batch(self, module: Module, plans: Sequence[Planned], ctx: WriteContext,
-                    *, match_order: Sequence[Field] | None = None) -> list[Outcome]:
+                    *, match_order: Sequence[Field] | None = None,
+                    conn: Connection | None = None, ids: list[int] | None = None,
+                    ) -> list[Outcome]:
         """Apply planned inserts/updates in input order; one outcome per plan.
 
         With `match_order` (upsert), each plan first looks for an existing record by those
-        fields in order, and becomes an update of the first match or an insert.
+        fields in order, and becomes an update of the first match or an insert. With `conn`,
+        the batch joins the caller's transaction (which then owns retries) and uses `ids`,
+        reserved beforehand, for new records.
         """
+        if conn is not None:
+            return self._apply(conn, _Batch(module=module, now=self.clock()),
+                               [replace(p) for p in plans], ctx, list(ids or []), match_order)
         ids = self.db.new_ids(len(plans)) if plans else []
         for attempt in range(MAX_WRITE_RETRIES):
             try:
-                with self.db.write() as conn:
+                with self.db.write() as tx:
                     batch = _Batch(module=module, now=self.clock())
                     work = [replace(p) for p in plans]
-                    return self._apply(conn, batch, work, ctx, list(ids), match_order)
+                    return self._apply(tx, batch, work, ctx, list(ids), match_order)
             except (Retry, IntegrityError):
                 time.sleep(0.005 * (attempt + 1))
-            except OperationalError as exc:  # deadlock / serialization failure on PostgreSQL
-                text = str(exc).lower()
-                if "deadlock" not in text and "serializ" not in text and "locked" not in text:
+            except OperationalError as exc:
+                if not is_contention(exc):
                     raise
                 time.sleep(0.01 * (attempt + 1))
         raise CorralError("could not complete the write under contention")
@@ -193,7 +240,8 @@ class RecordService:
         valid_lookups = self._valid_lookups(conn, module, live)
         users = self._active_user_ids(conn)
         unique_ids = {f.id for f in module.fields if f.unique}
-        owners: dict[int, Any] | None = None
+        prefs = self._preference_check(conn, module, live, candidates)
+        by_fid = {f.id: f for f in module.fields}
 
         states: list[tuple[Planned, StoredRecord | None, StoredRecord]] = []
         for p in live:
@@ -213,22 +261,26 @@ class RecordService:
                     outcomes[p.index] = Outcome(p.index, error=InvalidData(
                         "the id given seems to be invalid", {"id": str(p.target)}))
                     continue
+                if old.converted:
+                    outcomes[p.index] = Outcome(p.index, error=ConvertedRecord(
+                        details={"id": str(old.id)}))
+                    continue
             new, err = self._new_state(module, p, old, ctx, batch.now, ids, users)
             if err is None:
                 err = self._lookup_error(module, p, new, valid_lookups, users)
             old_keys = keys_of.get(old.id, {}) if old else {}
             new_keys = self.record_keys(module, new)
             if err is None:
-                clashes = [(fid, key) for fid, key in new_keys.items()
-                           if fid in unique_ids and old_keys.get(fid) != key
-                           and holders.get((fid, key), set()) - {new.id}]
+                clashes: list[tuple[str, Module, list[int]]] = []
+                for fid, key in new_keys.items():
+                    others = holders.get((fid, key), set()) - {new.id}
+                    if fid in unique_ids and old_keys.get(fid) != key and others:
+                        clashes.append((by_fid[fid].api_name, module,
+                                        sorted(others, key=lambda rid: ranks[rid])))
+                if prefs is not None:
+                    clashes += prefs.clashes(old, new, old_keys, new_keys)
                 if clashes:
-                    if owners is None:
-                        owners = self._owners(conn, current)
-                    errors = [self._duplicate_error(module, fid, key, p.index, holders,
-                                                    ranks, owners) for fid, key in clashes]
-                    err = errors[0] if len(errors) == 1 else MultipleOrMultiErrors(
-                        details={"errors": [_error_obj(e) for e in errors]})
+                    err = self._duplicates(conn, clashes, p.index, current, prefs)
             if err is not None:
                 outcomes[p.index] = Outcome(p.index, error=err)
                 continue
@@ -246,8 +298,12 @@ class RecordService:
         self._flush(conn, batch)
         return [outcomes[p.index] for p in plans]
 
-    def _holders(self, conn: Connection, candidates: dict[int, set[str]],
-                 ) -> dict[tuple[int, str], set[int]]:
+    def _holders(self, conn: Connection, candidates: dict[int, set[str]], *,
+                 converted: bool = False) -> dict[tuple[int, str], set[int]]:
+        """Who holds each candidate key, one query per field (per 500 values).
+
+        Converted Leads hold keys only for the converted_records preference.
+        """
         out: dict[tuple[int, str], set[int]] = {}
         for fid, keys in candidates.items():
             ordered = sorted(keys)
@@ -255,6 +311,7 @@ class RecordService:
                 for row in conn.execute(
                         sa.select(t.record_keys.c.value, t.record_keys.c.record_id)
                         .where(t.record_keys.c.field_id == fid,
+                               t.record_keys.c.converted.is_(converted),
                                t.record_keys.c.value.in_(chunk))):
                     out.setdefault((fid, row.value), set()).add(row.record_id)
         return out
@@ -339,35 +396,65 @@ class RecordService:
                 out[f.id] = key
         return out
 
-    def _owners(self, conn: Connection, records: dict[int, StoredRecord]) -> dict[int, Any]:
-        """record id -> owner row (name, zuid) for the records seen by this batch."""
-        owner_ids = {r.owner_id for r in records.values()}
+    def _preference_check(self, conn: Connection, module: Module, plans: list[Planned],
+                          candidates: dict[int, set[str]]) -> _PreferenceCheck | None:
+        """Prefetch what the module's duplicate check preference needs (Leads only)."""
+        if module.api_name != "Leads":
+            return None
+        pref = load_preference(conn, self.registry, module)
+        if pref is None:
+            return None
+        check = _PreferenceCheck(pref=pref, module=module)
+        if pref.type == "converted_records":
+            check.converted = self._holders(conn, candidates, converted=True)
+        else:
+            wanted: dict[int, set[str]] = {}
+            for cur, mapped in pref.mappings:
+                for p in plans:
+                    key = normalise(mapped, p.checked.values.get(cur.api_name))
+                    if key is not None:
+                        wanted.setdefault(mapped.id, set()).add(key)
+            check.mapped = self._holders(conn, wanted)
+        rids = {r for group in (check.converted, check.mapped) for rs in group.values()
+                for r in rs}
+        if rids:
+            for row in conn.execute(sa.select(t.records.c.id, t.records.c.created_time,
+                                              t.records.c.owner_id)
+                                    .where(t.records.c.id.in_(list(rids)))):
+                check.info[row.id] = (row.created_time, row.owner_id)
+        return check
+
+    def _duplicates(self, conn: Connection, clashes: list[tuple[str, Module, list[int]]],
+                    index: int, current: dict[int, StoredRecord],
+                    prefs: _PreferenceCheck | None) -> CorralError:
+        """DUPLICATE_DATA naming the earliest holder (MULTIPLE_OR_MULTI_ERRORS for several)."""
+        owner_of: dict[int, int] = {rid: r.owner_id for rid, r in current.items()}
+        if prefs is not None:
+            owner_of.update({rid: owner for rid, (_c, owner) in prefs.info.items()})
+        needed = {owner_of[ids[0]] for _n, _m, ids in clashes if ids[0] in owner_of}
         users = {u.id: u for u in conn.execute(
             sa.select(t.users.c.id, t.users.c.first_name, t.users.c.last_name, t.users.c.zuid)
-            .where(t.users.c.id.in_(list(owner_ids))))} if owner_ids else {}
-        return {rid: users.get(r.owner_id) for rid, r in records.items()}
+            .where(t.users.c.id.in_(list(needed))))} if needed else {}
+        errors: list[CorralError] = []
+        for api_name, holder_module, ids in clashes:
+            owner = users.get(owner_of.get(ids[0], 0))
+            owner_obj = None
+            if owner is not None:
+                name = (f"{owner.first_name} {owner.last_name}" if owner.first_name
+                        else owner.last_name)
+                owner_obj = {"name": name, "id": str(owner.id), "zuid": owner.zuid}
+            errors.append(DuplicateData(details={
+                "api_name": api_name, "json_path": v.path(index, api_name),
+                "duplicate_record": {
+                    "Owner": owner_obj,
+                    "module": {"api_name": holder_module.api_name, "id": str(holder_module.id)},
+                    "id": str(ids[0])},
+                "more_records": len(ids) > 1,
+            }))
+        if len(errors) == 1:
+            return errors[0]
+        return MultipleOrMultiErrors(details={"errors": [_error_obj(e) for e in errors]})
 
-    def _duplicate_error(self, module: Module, fid: int, key: str, index: int,
-                         holders: dict[tuple[int, str], set[int]],
-                         ranks: dict[int, tuple[datetime, int]],
-                         owners: dict[int, Any]) -> DuplicateData:
-        f = next(x for x in module.fields if x.id == fid)
-        held = sorted(holders[(fid, key)], key=lambda rid: ranks[rid])
-        holder = held[0]
-        owner = owners.get(holder)
-        owner_obj = None
-        if owner is not None:
-            name = f"{owner.first_name} {owner.last_name}" if owner.first_name else owner.last_name
-            owner_obj = {"name": name, "id": str(owner.id), "zuid": owner.zuid}
-        return DuplicateData(details={
-            "api_name": f.api_name, "json_path": v.path(index, f.api_name),
-            "duplicate_record": {"id": str(holder),
-                                 "module": {"api_name": module.api_name, "id": str(module.id)},
-                                 "Owner": owner_obj},
-            "more_records": len(held) > 1,
-        })
-
-    # ------------------------------------------------------------------ writing
     def _stage(self, batch: _Batch, p: Planned, old: StoredRecord | None, new: StoredRecord,
                old_keys: dict[int, str], new_keys: dict[int, str], unique_ids: set[int],
                ctx: WriteContext, outcomes: dict[int, Outcome]) -> None:

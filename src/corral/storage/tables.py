@@ -77,6 +77,8 @@ fields = sa.Table(
     sa.Column("lookup_module", sa.String(100), nullable=True),
     sa.Column("textarea_type", sa.String(20), nullable=True),
     sa.Column("mass_update", sa.Boolean, nullable=True),
+    # Lead conversion mapping of a Leads field: {"Contacts": api_name, "Accounts": ..., "Deals": ...}
+    sa.Column("convert_mapping", sa.JSON, nullable=True),
     sa.Column("sequence_number", sa.Integer, nullable=False),
     sa.Column("created_time", sa.DateTime, nullable=False),
     sa.Column("modified_time", sa.DateTime, nullable=False),
@@ -124,12 +126,25 @@ record_keys = sa.Table(
     sa.Column("value", sa.String(400), nullable=False),
     sa.Column("record_id", sa.BigInteger, nullable=False),
     sa.Column("is_unique", sa.Boolean, nullable=False),
+    # Keys of converted Leads stay for the converted_records preference but match nothing else.
+    sa.Column("converted", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.PrimaryKeyConstraint("field_id", "value", "record_id", name="pk_record_keys"),
     sa.Index("ix_record_keys_record", "record_id"),
     sa.Index(
         "uq_record_keys_unique", "field_id", "value", unique=True,
         sqlite_where=sa.text("is_unique = 1"), postgresql_where=sa.text("is_unique"),
     ),
+)
+
+# Duplicate Check Preference (Leads only in Zoho): one row per module.
+dup_check_preferences = sa.Table(
+    "dup_check_preferences", metadata,
+    sa.Column("module_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("type", sa.String(40), nullable=False),
+    # mapped_module_records: {"mapped_module_id": int, "field_mappings": [[current, mapped]]}
+    sa.Column("config", sa.JSON, nullable=True),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+    sa.Column("modified_time", sa.DateTime, nullable=False),
 )
 
 change_log = sa.Table(

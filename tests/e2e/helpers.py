@@ -1,0 +1,230 @@
+"""Shared helpers for the end-to-end tests: a real `corral serve` subprocess and the SDK venv."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import corral
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CACHE_DIR = REPO_ROOT / ".cache"
+# The directory that holds the `corral` package the tests import; children get it first on
+# PYTHONPATH so the server runs exactly the code under test.
+CORRAL_SRC = Path(corral.__file__).resolve().parent.parent
+
+START_TIMEOUT = 30.0
+TOKEN_PREFIX = "Admin access token (all scopes, 30 days): "
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_DATABASE")}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(CORRAL_SRC)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def corral_cmd(*args: str) -> list[str]:
+    """`corral ARGS...` run with the interpreter running the tests."""
+    return [sys.executable, "-c", "from corral.cli import main; main()", *args]
+
+
+def run_corral(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(corral_cmd(*args), env=child_env(), capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+class Server:
+    """`corral serve` as a subprocess on a free port; stdout/stderr go to files in `workdir`."""
+
+    def __init__(self, database_url: str, workdir: Path, name: str = "server") -> None:
+        self.database_url = database_url
+        self.workdir = workdir
+        self.name = name
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.stdout_path = workdir / f"{name}.stdout"
+        self.stderr_path = workdir / f"{name}.stderr"
+
+    # -- lifecycle
+    def start(self) -> Server:
+        """Start and wait (≤ START_TIMEOUT) until the port answers; retried on a port clash."""
+        for _ in range(3):
+            if self._start_once():
+                return self
+            self.port = free_port()
+            self.base_url = f"http://127.0.0.1:{self.port}"
+        raise RuntimeError(f"corral serve could not bind a free port\n{self.output()}")
+
+    def _start_once(self) -> bool:
+        with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
+            self.proc = subprocess.Popen(
+                corral_cmd("serve", "--database-url", self.database_url,
+                           "--host", "127.0.0.1", "--port", str(self.port)),
+                stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=child_env())
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if self.proc.poll() is not None:
+                if "address already in use" in self.output().lower():
+                    return False
+                raise RuntimeError(f"corral serve exited with {self.proc.returncode}\n"
+                                   f"{self.output()}")
+            if self._answers():
+                return True
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"corral serve did not answer within {START_TIMEOUT}s\n"
+                                   f"{self.output()}")
+            time.sleep(0.05)
+
+    def _answers(self) -> bool:
+        """True once the port gives Corral's JSON 401 to an unauthenticated request (so another
+        process that happens to listen on the port is not taken for ours)."""
+        try:
+            with urllib.request.urlopen(f"{self.base_url}/crm/v2/org", timeout=1):
+                return False
+        except urllib.error.HTTPError as exc:
+            with exc:
+                try:
+                    return exc.code == 401 and "code" in json.loads(exc.read())
+                except ValueError:
+                    return False
+        except (OSError, ValueError):
+            return False
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- output
+    def stdout(self) -> str:
+        return self.stdout_path.read_text(errors="replace") if self.stdout_path.exists() else ""
+
+    def output(self) -> str:
+        err = self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
+        return f"--- stdout\n{self.stdout()}--- stderr\n{err}"
+
+    def admin_token(self) -> str | None:
+        """The first-start admin token printed on stdout (None when none was printed)."""
+        tokens = [line[len(TOKEN_PREFIX):].strip() for line in self.stdout().splitlines()
+                  if line.startswith(TOKEN_PREFIX)]
+        assert len(tokens) <= 1, self.output()
+        return tokens[0] if tokens else None
+
+
+class Http:
+    """Minimal JSON client over urllib (real sockets, no test client)."""
+
+    def __init__(self, base_url: str, token: str, version: str = "v2") -> None:
+        self.base_url = base_url
+        self.token = token
+        self.version = version
+
+    def request(self, method: str, path: str, body: Any = None, *,
+                params: dict[str, str] | None = None,
+                token: str | None = None) -> tuple[int, Any]:
+        from urllib.parse import urlencode
+
+        url = f"{self.base_url}/crm/{self.version}/{path.lstrip('/')}"
+        if params:
+            url += "?" + urlencode(params)
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(url, data=data, method=method, headers={
+            "Authorization": f"Zoho-oauthtoken {token or self.token}",
+            **({"Content-Type": "application/json"} if data is not None else {})})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                status, raw = resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            status, raw = exc.code, exc.read()
+            exc.close()
+        return status, (json.loads(raw) if raw else None)
+
+    def get(self, path: str, **kw: Any) -> tuple[int, Any]:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, body: Any, **kw: Any) -> tuple[int, Any]:
+        return self.request("POST", path, body, **kw)
+
+    def put(self, path: str, body: Any, **kw: Any) -> tuple[int, Any]:
+        return self.request("PUT", path, body, **kw)
+
+    def delete(self, path: str, **kw: Any) -> tuple[int, Any]:
+        return self.request("DELETE", path, **kw)
+
+
+# ----------------------------------------------------------------------------- SDK venvs
+
+
+def venv_python(venv: Path) -> Path:
+    if os.name == "nt":  # pragma: no cover
+        return venv / "Scripts" / "python.exe"
+    return venv / "bin" / "python"
+
+
+def ensure_venv(venv: Path, requirement: str, *, timeout: float = 900) -> Path:
+    """Create `venv` with `requirement` installed from PyPI, once; returns its python.
+
+    A marker file written after a successful install makes later runs reuse it; a
+    half-built venv (no marker) is rebuilt. A lock file serialises pytest-xdist workers.
+    """
+    marker = venv / f".corral-installed-{requirement}"
+    python = venv_python(venv)
+    if marker.exists() and python.exists():
+        return python
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = venv.parent / f".{venv.name}.lock"
+    with open(lock_path, "w") as lock:
+        try:
+            import fcntl
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except ImportError:  # pragma: no cover - non-POSIX: no locking
+            pass
+        if marker.exists() and python.exists():
+            return python
+        if venv.exists():
+            shutil.rmtree(venv)
+        steps = [
+            [sys.executable, "-m", "venv", str(venv)],
+            [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q",
+             requirement],
+        ]
+        for cmd in steps:
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                 check=False)
+            if res.returncode != 0:
+                raise RuntimeError(f"{' '.join(cmd)} failed ({res.returncode}):\n"
+                                   f"{res.stdout}\n{res.stderr}")
+        marker.write_text(requirement + "\n")
+    return python
