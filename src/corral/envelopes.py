@@ -179,8 +179,12 @@ def field_json(module: Module, f: Field, *, version: str) -> dict[str, Any]:
     ] if f.data_type in {"picklist", "multiselectpicklist"} else []
     lookup: dict[str, Any] = {}
     if f.data_type == "lookup" and f.lookup_module:
-        lookup = {"display_label": f.label, "api_name": f.api_name,
-                  "module": {"api_name": f.lookup_module, "id": None}, "id": str(f.id)}
+        # v2/v2.1 send the target module as a plain string (the v2 SDK reads `lookup.module` as
+        # a String and fetches that module's fields); later versions send a minified module.
+        target: Any = (f.lookup_module if version in {"v2", "v2.1"}
+                       else {"api_name": f.lookup_module, "id": None})
+        lookup = {"display_label": f.label, "api_name": f.api_name, "module": target,
+                  "id": str(f.id)}
     if f.data_type == "ownerlookup":
         lookup = {}
     return {
