@@ -363,3 +363,48 @@ def oauth_token_json(values: dict[str, Any], api_domain: str) -> dict[str, Any]:
     out = {k: v for k, v in values.items() if v is not None}
     out["api_domain"] = api_domain
     return out
+
+
+# ----------------------------------------------------------------------------- lead conversion
+
+
+def conversion_json(converted: Any, names: dict[str, Module], *, version: str) -> dict[str, Any]:
+    """v2/v2.1: ids as strings in the data item; later versions: the standard action shape."""
+
+    def name(mod: str, rec: Any) -> str | None:
+        return rec.data.get(names[mod].display_field) if rec is not None else None
+
+    parts = {"Contacts": converted.contact, "Deals": converted.deal,
+             "Accounts": converted.account}
+    if version in {"v2", "v2.1"}:
+        return {"data": [{k: (str(r.id) if r is not None else None) for k, r in parts.items()}]}
+    details = {k: ({"name": name(k, r), "id": str(r.id)} if r is not None else None)
+               for k, r in parts.items()}
+    return {"data": [{"code": "SUCCESS", "details": details,
+                      "message": "The record has been converted successfully",
+                      "status": "success"}]}
+
+
+# ----------------------------------------------------------------------------- dup-check preference
+
+PREFERENCE_KEY = "duplicate_check_preference"
+
+
+def preference_json(pref: Any, current: Module) -> dict[str, Any]:
+    if pref.type != "mapped_module_records" or pref.mapped_module is None:
+        return {PREFERENCE_KEY: {"type": pref.type, "type_configurations": None}}
+    mapped = pref.mapped_module
+    return {PREFERENCE_KEY: {"type": pref.type, "type_configurations": [{
+        "field_mappings": [
+            {"mapped_field": {"api_name": m.api_name, "name": mapped.api_name, "id": str(m.id)},
+             "current_field": {"api_name": c.api_name, "name": current.api_name,
+                               "id": str(c.id)}}
+            for c, m in pref.mappings],
+        "mapped_module": {"api_name": mapped.api_name, "name": mapped.plural_label,
+                          "id": str(mapped.id)},
+    }]}}
+
+
+def preference_result(message: str) -> dict[str, Any]:
+    return {PREFERENCE_KEY: {"code": "SUCCESS", "details": {}, "message": message,
+                             "status": "success"}}

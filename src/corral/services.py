@@ -9,9 +9,11 @@ from datetime import datetime, timezone
 from corral.auth.scopes import ALL_SCOPES
 from corral.auth.service import AuthService
 from corral.config import Settings
+from corral.metadata.preferences import PreferenceService
 from corral.metadata.registry import Registry
 from corral.metadata.seed import seed
 from corral.metadata.service import MetadataService
+from corral.records.conversion import ConversionService
 from corral.records.query import RecordQuery
 from corral.records.service import RecordService
 from corral.storage.database import Database
@@ -34,6 +36,8 @@ class Corral:
     records: RecordService
     query: RecordQuery
     metadata: MetadataService
+    preferences: PreferenceService
+    conversion: ConversionService
     clock: Callable[[], datetime]
 
     @classmethod
@@ -47,7 +51,9 @@ class Corral:
         corral = cls(settings=settings, db=db, registry=registry,
                      auth=AuthService(db, clock, settings.access_token_ttl),
                      records=records, query=RecordQuery(db, registry, records),
-                     metadata=MetadataService(db, registry, clock), clock=clock)
+                     metadata=MetadataService(db, registry, clock),
+                     preferences=PreferenceService(db, registry, clock),
+                     conversion=ConversionService(records), clock=clock)
         return corral
 
     def seed(self) -> str | None:

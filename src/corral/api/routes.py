@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
+from corral.api import actions as a
 from corral.api import records as r
 from corral.api import settings as s
 from corral.api.http import Call, Handler, endpoint
@@ -21,6 +22,9 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
     (f"{CRM}/settings/fields/{{field_id}}",
      {"GET": s.get_field, "PATCH": s.update_field, "PUT": s.update_field}),
     (f"{CRM}/settings/layouts", {"GET": s.list_layouts}),
+    (f"{CRM}/settings/duplicate_check_preference",
+     {"GET": a.get_preference, "POST": a.create_preference, "PUT": a.update_preference,
+      "DELETE": a.delete_preference}),
     (f"{CRM}/settings/custom_views", {"GET": s.list_views}),
     (f"{CRM}/settings/custom_views/{{view_id}}", {"GET": s.get_view}),
     (f"{CRM}/users", {"GET": s.list_users}),
@@ -30,6 +34,7 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
     (f"{CRM}/{{module}}/search", {"GET": r.search_records}),
     (f"{CRM}/{{module}}/deleted", {"GET": r.deleted_records}),
     (f"{CRM}/{{module}}/actions/count", {"GET": r.count_records}),
+    (f"{CRM}/{{module}}/{{record_id}}/actions/convert", {"POST": a.convert_lead}),
     (f"{CRM}/{{module}}/{{record_id}}",
      {"GET": r.get_record, "PUT": r.update_record, "DELETE": r.delete_record}),
     (f"{CRM}/{{module}}",

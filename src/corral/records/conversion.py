@@ -1,0 +1,228 @@
+"""Lead conversion (facts §7): a Lead becomes a Contact, an Account and optionally a Deal.
+
+Everything happens in one transaction and every record written goes through the one write path
+(`RecordService.write_batch` joined to the transaction), so validation, unique fields, the change
+log and (later) automation apply to the created or updated records as to any other write.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from corral.errors import CorralError, IdAlreadyConverted, InvalidData
+from corral.metadata.model import Field, Module
+from corral.records.keys import normalise
+from corral.records.service import (
+    MAX_WRITE_RETRIES,
+    Planned,
+    RecordService,
+    StoredRecord,
+    WriteContext,
+    is_contention,
+)
+from corral.records.validate import format_utc, parse_record_id
+from corral.storage import tables as t
+
+# Zoho's standard lead-conversion mapping: Leads field -> field of the target module.
+# Custom fields follow their own `convert_mapping` in field metadata.
+STANDARD_MAPPING: dict[str, dict[str, str]] = {
+    "Contacts": {
+        "Salutation": "Salutation", "First_Name": "First_Name", "Last_Name": "Last_Name",
+        "Email": "Email", "Secondary_Email": "Secondary_Email", "Phone": "Phone",
+        "Mobile": "Mobile", "Fax": "Fax", "Designation": "Title", "Lead_Source": "Lead_Source",
+        "Skype_ID": "Skype_ID", "Twitter": "Twitter", "Email_Opt_Out": "Email_Opt_Out",
+        "Street": "Mailing_Street", "City": "Mailing_City", "State": "Mailing_State",
+        "Zip_Code": "Mailing_Zip", "Country": "Mailing_Country", "Description": "Description",
+    },
+    "Accounts": {
+        "Company": "Account_Name", "Phone": "Phone", "Fax": "Fax", "Website": "Website",
+        "Industry": "Industry", "Annual_Revenue": "Annual_Revenue",
+        "No_of_Employees": "Employees", "Rating": "Rating", "Street": "Billing_Street",
+        "City": "Billing_City", "State": "Billing_State", "Zip_Code": "Billing_Code",
+        "Country": "Billing_Country",
+    },
+    "Deals": {"Lead_Source": "Lead_Source"},
+}
+
+
+@dataclass(frozen=True)
+class Converted:
+    contact: StoredRecord
+    account: StoredRecord | None
+    deal: StoredRecord | None
+
+
+def _bad(key: str, message: str | None = None) -> InvalidData:
+    return InvalidData(message, {"api_name": key, "json_path": f"$.data[0].{key}"})
+
+
+class ConversionService:
+    def __init__(self, records: RecordService) -> None:
+        self.records = records
+        self.db = records.db
+        self.registry = records.registry
+
+    def mapped_values(self, lead_module: Module, lead: StoredRecord, target: Module,
+                      ) -> dict[str, Any]:
+        """Values of the Lead carried to `target` (standard mapping + custom convert_mapping)."""
+        pairs = dict(STANDARD_MAPPING.get(target.api_name, {}))
+        for f in lead_module.fields:
+            for mod, api_name in f.convert_mapping:
+                if mod == target.api_name:
+                    pairs[f.api_name] = api_name
+        out: dict[str, Any] = {}
+        for src, dst in pairs.items():
+            value = lead.data.get(src)
+            tf = target.field(dst)
+            if value is None or tf is None or tf.read_only or tf.system:
+                continue
+            out[dst] = value
+        return out
+
+    def convert(self, lead_id: int, spec: dict[str, Any], ctx: WriteContext) -> Converted:
+        leads = self.registry.require("Leads")
+        ids = self.db.new_ids(3)
+        for attempt in range(MAX_WRITE_RETRIES):
+            try:
+                with self.db.write() as conn:
+                    return self._convert(conn, leads, lead_id, spec, ctx, list(ids))
+            except IntegrityError:
+                time.sleep(0.005 * (attempt + 1))
+            except OperationalError as exc:
+                if not is_contention(exc):
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise CorralError("could not complete the conversion under contention")
+
+    # ------------------------------------------------------------------ steps
+    def _convert(self, conn: Connection, leads: Module, lead_id: int, spec: dict[str, Any],
+                 ctx: WriteContext, ids: list[int]) -> Converted:
+        self.db.lock_keys(conn, [(leads.id, str(lead_id))])  # one conversion of a Lead at a time
+        lead = self.records.load(conn, leads, [lead_id]).get(lead_id)
+        if lead is None:
+            raise InvalidData("the id given seems to be invalid", {"resource_path_index": 1})
+        if lead.converted:
+            raise IdAlreadyConverted(details={"resource_path_index": 1})
+        overwrite = spec.get("overwrite") is True
+        owner = self._owner(conn, spec, lead)
+        account = self._link_or_create(conn, leads, lead, "Accounts", "Account_Name", spec,
+                                       owner, overwrite, ctx, ids, extra={})
+        contact_extra = {"Account_Name": str(account.id)} if account else {}
+        contact = self._link_or_create(conn, leads, lead, "Contacts", "Email", spec, owner,
+                                       overwrite, ctx, ids, extra=contact_extra, always=True)
+        assert contact is not None
+        deal = self._deal(conn, leads, lead, spec, owner, account, contact, ctx, ids)
+        self._mark_converted(conn, leads, lead, account, contact, deal, ctx)
+        return Converted(contact=contact, account=account, deal=deal)
+
+    def _owner(self, conn: Connection, spec: dict[str, Any], lead: StoredRecord) -> int:
+        assign = spec.get("assign_to")
+        if assign is None:
+            return lead.owner_id
+        raw = assign.get("id") if isinstance(assign, dict) else assign
+        uid = parse_record_id(raw)
+        exists = uid is not None and conn.execute(sa.select(t.users.c.id).where(
+            t.users.c.id == uid, t.users.c.status == "active")).first()
+        if not exists:
+            raise _bad("assign_to")
+        assert uid is not None
+        return uid
+
+    def _write_one(self, conn: Connection, module: Module, values: dict[str, Any],
+                   target: int | None, ctx: WriteContext, ids: list[int]) -> StoredRecord:
+        checked = self.records.check(module, values, 0, ctx.principal)
+        if checked.error is not None:
+            raise checked.error
+        (outcome,) = self.records.write_batch(module, [Planned(0, checked, target=target)], ctx,
+                                              conn=conn, ids=[ids.pop(0)] if target is None
+                                              else [])
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.record is not None
+        return outcome.record
+
+    def _find(self, conn: Connection, module: Module, f: Field | None,
+              value: Any) -> StoredRecord | None:
+        key = normalise(f, value) if f is not None else None
+        if f is None or key is None:
+            return None
+        row = conn.execute(
+            sa.select(t.records).join(t.record_keys, t.record_keys.c.record_id == t.records.c.id)
+            .where(t.record_keys.c.field_id == f.id, t.record_keys.c.value == key,
+                   t.record_keys.c.converted.is_(False), t.records.c.deleted_time.is_(None))
+            .order_by(t.records.c.created_time, t.records.c.id).limit(1)).first()
+        return self.records._row_to_record(row) if row is not None else None
+
+    def _link_or_create(self, conn: Connection, leads: Module, lead: StoredRecord,
+                        module_name: str, match_field: str, spec: dict[str, Any], owner: int,
+                        overwrite: bool, ctx: WriteContext, ids: list[int], *,
+                        extra: dict[str, Any], always: bool = False) -> StoredRecord | None:
+        """Link the record named in the body, else one matching the Lead, else create one."""
+        module = self.registry.require(module_name)
+        values = {**self.mapped_values(leads, lead, module), **extra}
+        given = spec.get(module_name)
+        existing: StoredRecord | None = None
+        if given is not None:
+            rid = parse_record_id(given.get("id") if isinstance(given, dict) else given)
+            existing = self.records.load(conn, module, [rid]).get(rid) if rid else None
+            if existing is None:
+                raise _bad(module_name, "the id given seems to be invalid")
+        else:
+            existing = self._find(conn, module, module.field(match_field),
+                                  values.get(match_field))
+        if existing is not None:
+            if not overwrite:  # fill only what the existing record lacks
+                values = {k: v for k, v in values.items() if existing.data.get(k) is None}
+            values = {k: v for k, v in values.items() if k != match_field or overwrite}
+            if not values:
+                return existing
+            return self._write_one(conn, module, values, existing.id, ctx, ids)
+        if not always and not values.get(match_field):
+            return None  # no Company: no Account
+        return self._write_one(conn, module, {**values, "Owner": {"id": str(owner)}}, None,
+                               ctx, ids)
+
+    def _deal(self, conn: Connection, leads: Module, lead: StoredRecord, spec: dict[str, Any],
+              owner: int, account: StoredRecord | None, contact: StoredRecord,
+              ctx: WriteContext, ids: list[int]) -> StoredRecord | None:
+        given = spec.get("Deals")
+        if given is None:
+            return None
+        if not isinstance(given, dict):
+            raise _bad("Deals")
+        deals = self.registry.require("Deals")
+        values = {**self.mapped_values(leads, lead, deals),
+                  **{k: v for k, v in given.items() if k not in {"id", "Contact_Role",
+                                                                  "Pipeline"}},
+                  "Contact_Name": str(contact.id), "Owner": {"id": str(owner)}}
+        if account is not None:
+            values["Account_Name"] = str(account.id)
+        return self._write_one(conn, deals, values, None, ctx, ids)
+
+    def _mark_converted(self, conn: Connection, leads: Module, lead: StoredRecord,
+                        account: StoredRecord | None, contact: StoredRecord,
+                        deal: StoredRecord | None, ctx: WriteContext) -> None:
+        now: datetime = self.records.clock()
+        data = {**lead.data, "Converted__s": True, "Converted_Date_Time": format_utc(now),
+                "Converted_Contact": str(contact.id),
+                "Converted_Account": str(account.id) if account else None,
+                "Converted_Deal": str(deal.id) if deal else None}
+        conn.execute(sa.update(t.records).where(t.records.c.id == lead.id).values(
+            converted=True, data=data, modified_by=ctx.user.id, modified_time=now))
+        # A converted Lead's keys leave the Leads' unique checks (and free the unique index)
+        # but stay for the converted_records preference.
+        conn.execute(sa.update(t.record_keys).where(t.record_keys.c.record_id == lead.id)
+                     .values(converted=True, is_unique=False))
+        conn.execute(sa.insert(t.change_log).values(
+            record_id=lead.id, module_id=leads.id, operation="convert", field=None,
+            old_value=None, new_value={"Contacts": str(contact.id),
+                                       "Accounts": str(account.id) if account else None,
+                                       "Deals": str(deal.id) if deal else None},
+            user_id=ctx.user.id, at=now, request_id=ctx.request_id, job_id=ctx.job_id))
