@@ -89,7 +89,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def corral(database_url: str) -> Iterator[Corral]:
-    c = Corral.open(Settings(database_url=database_url))
+    # Jobs are run step by step in tests (corral.jobs.run_once), never by a background thread.
+    c = Corral.open(Settings(database_url=database_url, run_worker=False))
     c.seed()
     yield c
     c.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -28,6 +30,17 @@ async def _http_error(_: Request, exc: Exception) -> Response:
 
 
 def create_app(corral: Corral, **kwargs: Any) -> Starlette:
-    return Starlette(routes=build_routes(corral),
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        worker = corral.worker() if corral.settings.run_worker else None
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+
+    return Starlette(routes=build_routes(corral), lifespan=lifespan,
                      exception_handlers={HTTPException: _http_error, 404: _http_error,
                                          405: _http_error, 500: _http_error}, **kwargs)

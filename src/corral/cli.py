@@ -59,6 +59,101 @@ def serve(database_url: str | None, host: str, port: int) -> None:
                 access_log=False)
 
 
+@main.command()
+@db_option
+@click.option("--poll", default=0.5, show_default=True, type=float,
+              help="Seconds between looks for work when idle.")
+def worker(database_url: str | None, poll: float) -> None:
+    """Run a background job worker on the database (any number may run at once)."""
+    import signal
+
+    corral = _open(database_url)
+    w = corral.worker()
+    w.poll_seconds = poll
+    signal.signal(signal.SIGTERM, lambda *_: w.stop())
+    click.echo(f"Corral worker on {corral.settings.database_url}", err=True)
+    try:
+        w.run_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+@main.group()
+def view() -> None:
+    """Custom views."""
+
+
+@view.command("add")
+@db_option
+@click.argument("module")
+@click.option("--name", required=True)
+@click.option("--criteria", default=None, help="Search-style criteria, e.g. "
+              "'(Lead_Status:equals:Contacted)'.")
+@click.option("--private", is_flag=True, default=False, help="Visible to its owner only.")
+@click.option("--user", "user_email", default=None, help="Owner (default: the admin).")
+def view_add(database_url: str | None, module: str, name: str, criteria: str | None,
+             private: bool, user_email: str | None) -> None:
+    """Add a custom view; prints its id."""
+    from corral.auth.service import Principal
+
+    corral = _open(database_url)
+    try:
+        user = corral.auth.user_by_email(user_email)
+        principal = corral.auth.principal_for_user(user.id)
+        assert isinstance(principal, Principal)
+        spec = {"name": name, "criteria": criteria,
+                "access_type": "only_to_me" if private else "public"}
+        click.echo(str(corral.views.create(corral.registry.require(module), spec, principal)))
+    except CorralError as err:
+        _corral_error(err)
+    except LookupError as exc:
+        _fail(str(exc))
+
+
+@main.group()
+def territory() -> None:
+    """Territories."""
+
+
+@territory.command("add")
+@db_option
+@click.argument("name")
+@click.option("--parent", default=None, help="Parent territory id.")
+@click.option("--description", default=None)
+def territory_add(database_url: str | None, name: str, parent: str | None,
+                  description: str | None) -> None:
+    """Add a territory; prints its id."""
+    corral = _open(database_url)
+    admin = corral.auth.principal_for_user(corral.auth.user_by_email(None).id)
+    assert admin is not None
+    spec: dict[str, Any] = {"name": name, "description": description}
+    if parent:
+        spec["reporting_to"] = {"id": parent}
+    try:
+        click.echo(str(corral.territories.create(spec, admin)))
+    except CorralError as err:
+        _corral_error(err)
+
+
+@territory.command("assign")
+@db_option
+@click.argument("territory_id")
+@click.argument("module")
+@click.argument("record_ids", nargs=-1, required=True)
+def territory_assign(database_url: str | None, territory_id: str, module: str,
+                     record_ids: tuple[str, ...]) -> None:
+    """Assign records of MODULE to a territory."""
+    corral = _open(database_url)
+    admin = corral.auth.principal_for_user(corral.auth.user_by_email(None).id)
+    assert admin is not None
+    results = corral.territories.assign(
+        corral.registry.require(module),
+        [{"id": r, "Territories": [{"id": territory_id}]} for r in record_ids], admin)
+    failed = [rid for rid, err in results if err is not None]
+    if failed:
+        _fail(f"not assigned: {', '.join(failed)}")
+
+
 @main.group()
 def token() -> None:
     """Access tokens."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +18,14 @@ def error_body(err: CorralError) -> dict[str, Any]:
     return {"code": err.code, "details": err.details, "message": err.message, "status": "error"}
 
 
+def error_envelope(err: CorralError) -> dict[str, Any]:
+    """The top-level error object, or wrapped: `{"data": [error]}` / `{key: error}`."""
+    body = error_body(err)
+    if err.wrap == "data":
+        return {"data": [body]}
+    return {err.wrap: body} if err.wrap else body
+
+
 # ----------------------------------------------------------------------------- time
 
 
@@ -24,6 +33,11 @@ def format_time(dt: datetime | None, tz: ZoneInfo) -> str | None:
     """`yyyy-MM-ddTHH:mm:ss±HH:mm` in the user's time zone; stored datetimes are naive UTC."""
     if dt is None:
         return None
+    return _format_time(dt, tz)
+
+
+@lru_cache(maxsize=4096)  # a batch renders the same few timestamps many times
+def _format_time(dt: datetime, tz: ZoneInfo) -> str:
     aware = dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt
     text = aware.astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S%z")
     return text[:-2] + ":" + text[-2:]
@@ -408,3 +422,25 @@ def preference_json(pref: Any, current: Module) -> dict[str, Any]:
 def preference_result(message: str) -> dict[str, Any]:
     return {PREFERENCE_KEY: {"code": "SUCCESS", "details": {}, "message": message,
                              "status": "success"}}
+
+
+# ----------------------------------------------------------------------------- territories
+
+
+def territory_json(row: Any, rows: list[Any], *, users: dict[int, Any],
+                   tz: ZoneInfo) -> dict[str, Any]:
+    by_id = {r.id: r for r in rows}
+    parent = by_id.get(row.parent_id) if row.parent_id else None
+    return {
+        "created_time": format_time(row.created_time, tz),
+        "permission_type": "read_write_delete",
+        "modified_time": format_time(row.modified_time, tz),
+        "manager": user_ref(users.get(row.manager_id), email=False),
+        "api_name": row.api_name,
+        "name": row.name,
+        "modified_by": user_ref(users.get(row.created_by), email=False),
+        "description": row.description,
+        "id": str(row.id),
+        "reporting_to": {"name": parent.name, "id": str(parent.id)} if parent else None,
+        "created_by": user_ref(users.get(row.created_by), email=False),
+    }

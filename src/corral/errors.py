@@ -194,3 +194,27 @@ class IdAlreadyConverted(CorralError):
     code = "ID_ALREADY_CONVERTED"
     status = 400
     default_message = "id already converted"
+
+
+class AlreadyScheduled(CorralError):
+    code = "ALREADY_SCHEDULED"
+    status = 202
+    default_message = "Already a Mass Action scheduler is running for the given cvid"
+
+
+class NoRecordsFound(CorralError):
+    code = "NO_RECORDS_FOUND"
+    status = 400
+    default_message = "no record found to update"
+
+
+class NotFound(CorralError):
+    code = "NOT_FOUND"
+    status = 404
+    default_message = "Empty response"
+
+
+class RecordInBlueprint(CorralError):
+    code = "RECORD_IN_BLUEPRINT"
+    status = 400
+    default_message = "The record is in blue print"

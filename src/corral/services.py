@@ -13,7 +13,11 @@ from corral.metadata.preferences import PreferenceService
 from corral.metadata.registry import Registry
 from corral.metadata.seed import seed
 from corral.metadata.service import MetadataService
+from corral.jobs.runner import JobRunner, Worker
 from corral.records.conversion import ConversionService
+from corral.metadata.territories import TerritoryService
+from corral.records.mass_update import MassUpdateService
+from corral.records.views import ViewService
 from corral.records.query import RecordQuery
 from corral.records.service import RecordService
 from corral.storage.database import Database
@@ -38,6 +42,10 @@ class Corral:
     metadata: MetadataService
     preferences: PreferenceService
     conversion: ConversionService
+    mass_update: MassUpdateService
+    jobs: JobRunner
+    views: ViewService
+    territories: TerritoryService
     clock: Callable[[], datetime]
 
     @classmethod
@@ -48,9 +56,13 @@ class Corral:
             migrate(db)
         registry = Registry(db)
         records = RecordService(db, registry, clock)
-        corral = cls(settings=settings, db=db, registry=registry,
-                     auth=AuthService(db, clock, settings.access_token_ttl),
-                     records=records, query=RecordQuery(db, registry, records),
+        auth = AuthService(db, clock, settings.access_token_ttl)
+        query = RecordQuery(db, registry, records)
+        corral = cls(settings=settings, db=db, registry=registry, auth=auth,
+                     records=records, query=query,
+                     mass_update=MassUpdateService(records, query),
+                     jobs=JobRunner(records, auth.principal_for_user),
+                     views=ViewService(query), territories=TerritoryService(db, clock),
                      metadata=MetadataService(db, registry, clock),
                      preferences=PreferenceService(db, registry, clock),
                      conversion=ConversionService(records), clock=clock)
@@ -64,6 +76,9 @@ class Corral:
             return None
         return self.auth.create_access_token(admin_id, list(ALL_SCOPES),
                                              expires_in=FIRST_TOKEN_TTL)
+
+    def worker(self) -> Worker:
+        return Worker(self.jobs, self.settings.worker_poll_seconds)
 
     def close(self) -> None:
         self.db.dispose()

@@ -142,3 +142,20 @@ def test_phone_normalisation_matches_formatted_and_plain() -> None:
 def test_email_keys_ignore_case_and_surrounding_space(email: str) -> None:
     f = MODULE.by_name["Email"]
     assert normalise(f, f"  {email.upper()} ") == normalise(f, email)
+
+
+def _reference_ok(text: str) -> bool:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+@given(st.one_of(st.emails(), st.from_regex(r"[a-z0-9.+_-]{0,70}@[a-z0-9.-]{0,70}", fullmatch=True)))
+def test_email_fast_path_agrees_with_email_validator(text: str) -> None:
+    from corral.records.validate import email_ok
+
+    assert email_ok(text) == _reference_ok(text)

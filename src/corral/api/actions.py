@@ -77,3 +77,115 @@ def delete_preference(call: Call) -> Response:
     kind = call.corral.preferences.delete(module)
     return json_response(envelopes.preference_result(
         f"Duplicate check disabled for {kind} successfully."))
+
+
+# ----------------------------------------------------------------------------- mass update
+def _mass_scope(call: Call, module: Module, op: str) -> None:
+    principal = call.authenticate()
+    names = sorted({module.scope_name, module.api_name.lower()})
+    principal.require_scope(*[f"ZohoCRM.mass_update.{n}.{op}" for n in names])
+
+
+def mass_update(call: Call) -> Response:
+    from corral.api.records import context, results
+
+    module = resolve_module(call)
+    _mass_scope(call, module, "UPDATE")
+    principal = call.authenticate()
+    principal.require_module_permission(module.api_name, "edit", "permission denied")
+    body = call.json()
+    if not isinstance(body, dict):
+        raise MandatoryNotFound(details={"api_name": "data", "json_path": "$.data"})
+    service = call.corral.mass_update
+    has_ids, has_cvid = body.get("ids") is not None, body.get("cvid") is not None
+    if not has_ids and not has_cvid:
+        err = MandatoryNotFound(details={"api_name": "cvid", "json_path": "$.cvid"})
+        err.wrap = "data"
+        raise err
+    spec = service.prepare(module, body, principal)
+    ctx = context(call, principal, body)
+    if has_ids:
+        outcomes = service.update_ids(module, body["ids"], spec, ctx)
+        return results(call, outcomes, all_ok=200)
+    job_id = service.schedule(module, body["cvid"], body.get("territory"), spec, ctx)
+    return json_response({"data": [{"code": "SUCCESS", "details": {"job_id": str(job_id)},
+                                    "message": "mass update scheduled successfully",
+                                    "status": "success"}]})
+
+
+def mass_update_status(call: Call) -> Response:
+    module = resolve_module(call)
+    _mass_scope(call, module, "READ")
+    job_id = call.query.get("job_id")
+    if not job_id:
+        raise MandatoryNotFound("mandatory param missing", {"param_name": "job_id"})
+    return json_response({"data": [call.corral.mass_update.status(module, job_id)]})
+
+
+# ----------------------------------------------------------------------------- custom views
+def create_view(call: Call) -> Response:
+    principal = call.authenticate()
+    principal.require_scope("ZohoCRM.settings.custom_views.CREATE")
+    name = call.query.get("module")
+    if not name:
+        raise RequiredParamMissing(details={"param_name": "module"})
+    call.corral.registry.refresh()
+    module = call.corral.registry.get(name)
+    if module is None:
+        raise InvalidModule(details={"param_name": "module"})
+    body = call.json()
+    items = body.get("custom_views") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items or not isinstance(items[0], dict):
+        raise MandatoryNotFound(details={"api_name": "custom_views", "json_path": "$.custom_views"})
+    view_id = call.corral.views.create(module, items[0], principal)
+    return json_response({"custom_views": [{"code": "SUCCESS", "details": {"id": str(view_id)},
+                                            "message": "custom view created successfully",
+                                            "status": "success"}]}, 201)
+
+
+# ----------------------------------------------------------------------------- territories
+def list_territories(call: Call) -> Response:
+    principal = call.authenticate()
+    principal.require_scope("ZohoCRM.settings.territories.READ")
+    rows = call.corral.territories.list()
+    users = call.corral.query.users()
+    tz = call.corral.query.principal_tz(principal)
+    data = [envelopes.territory_json(r, rows, users=users, tz=tz) for r in rows]
+    if not data:
+        return json_response(None, 204)
+    return json_response({"territories": data, "info": {"per_page": 2000, "count": len(data),
+                                                        "page": 1, "more_records": False}})
+
+
+def create_territories(call: Call) -> Response:
+    principal = call.authenticate()
+    principal.require_scope("ZohoCRM.settings.territories.CREATE")
+    if not principal.is_admin:
+        from corral.errors import NoPermission
+
+        raise NoPermission("permission denied")
+    body = call.json()
+    items = body.get("territories") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items:
+        raise MandatoryNotFound(details={"api_name": "territories", "json_path": "$.territories"})
+    out = []
+    for i, item in enumerate(items):
+        tid = call.corral.territories.create(item, principal, index=i)
+        out.append({"code": "SUCCESS", "details": {"id": str(tid)}, "message": "territory created",
+                    "status": "success"})
+    return json_response({"territories": out}, 201)
+
+
+def assign_territories(call: Call) -> Response:
+    module = resolve_module(call)
+    principal = authorise(call, module, "UPDATE", "edit", "Permission denied to update")
+    body = call.json()
+    items = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items:
+        raise MandatoryNotFound(details={"api_name": "data", "json_path": "$.data"})
+    results_ = call.corral.territories.assign(module, items, principal)
+    data = [{"code": "SUCCESS", "details": {"id": rid},
+             "message": "the territories data updated successfully", "status": "success"}
+            if err is None else envelopes.error_body(err) for rid, err in results_]
+    ok = sum(1 for _rid, err in results_ if err is None)
+    return json_response({"data": data}, 200 if ok == len(results_) else (207 if ok else 400))

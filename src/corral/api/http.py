@@ -39,8 +39,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 def error_response(err: CorralError, request_id: str | None = None) -> Response:
     headers = {"X-Request-Id": request_id} if request_id else None
-    body = envelopes.error_body(err)
-    return json_response({err.wrap: body} if err.wrap else body, err.http_status, headers)
+    return json_response(envelopes.error_envelope(err), err.http_status, headers)
 
 
 @dataclass

@@ -121,7 +121,9 @@ class AuthService:
         conn.execute(sa.insert(t.oauth_tokens).values(
             token_hash=hash_token(token), kind=kind, client_id=client_id, user_id=user_id,
             scopes=scopes, redirect_uri=redirect_uri, parent_hash=parent, created_time=now,
-            expires_time=(now + timedelta(seconds=expires_in)) if expires_in else None,
+            # None means no expiry (refresh tokens); 0 or less is already expired.
+            expires_time=(None if expires_in is None
+                          else now + timedelta(seconds=expires_in)),
             used=False))
 
     def create_access_token(self, user_id: int, scopes: str | list[str], *,
@@ -155,6 +157,19 @@ class AuthService:
             raise InvalidToken()
         return Principal(user=user_from_row(urow, urow.profile_name),
                          scopes=sc.parse_scopes(row.scopes), permissions=urow.permissions)
+
+    def principal_for_user(self, user_id: int) -> Principal | None:
+        """The principal a background job acts as: the scheduling user's profile, no scopes."""
+        with self._db.read() as conn:
+            urow = conn.execute(
+                sa.select(t.users, t.profiles.c.name.label("profile_name"),
+                          t.profiles.c.permissions)
+                .join(t.profiles, t.profiles.c.id == t.users.c.profile_id)
+                .where(t.users.c.id == user_id)).first()
+        if urow is None:
+            return None
+        return Principal(user=user_from_row(urow, urow.profile_name), scopes=(),
+                         permissions=urow.permissions)
 
     # --- OAuth clients and grants --------------------------------------------------------------
     def create_client(self, name: str = "Corral client", redirect_uri: str | None = None,
@@ -205,9 +220,20 @@ class AuthService:
                 if (row is None or row.used or row.client_id != client.client_id
                         or (row.expires_time is not None and row.expires_time <= now)):
                     raise OAuthError("invalid_code")
-                conn.execute(sa.update(t.oauth_tokens)
-                             .where(t.oauth_tokens.c.token_hash == row.token_hash)
-                             .values(used=True))
+                # Zoho Accounts refuses a redirect_uri other than the one the code was issued
+                # for (`invalid_redirect_uri`, HTTP 200); self clients may omit it.
+                expected_uri = row.redirect_uri or client.redirect_uri
+                given_uri = form.get("redirect_uri")
+                if expected_uri and given_uri and given_uri != expected_uri:
+                    raise OAuthError("invalid_redirect_uri")
+                # Conditional, so that of two concurrent exchanges only one wins (PostgreSQL
+                # re-checks the condition after the first commits; SQLite writes serially).
+                burnt = conn.execute(sa.update(t.oauth_tokens)
+                                     .where(t.oauth_tokens.c.token_hash == row.token_hash,
+                                            t.oauth_tokens.c.used.is_(False))
+                                     .values(used=True))
+                if burnt.rowcount != 1:
+                    raise OAuthError("invalid_code")
                 refresh = new_token()
                 self._store(conn, refresh, "refresh", row.user_id, row.scopes,
                             client_id=client.client_id)

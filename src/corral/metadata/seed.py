@@ -24,6 +24,8 @@ COMMON_FIELDS: list[dict[str, Any]] = [
      "read_only": True},
 ]
 
+HEAD_IDS = 5  # module, layout, "All", "Converted" and "My" views
+
 ALL_MODULE_PERMISSIONS = ["view", "create", "edit", "delete"]
 
 
@@ -51,9 +53,9 @@ def module_rows(spec: dict[str, Any], ids: list[int], *, sequence: int, generate
                 now: datetime) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """Rows for one module: the module, its fields (common ones first) and its system views.
 
-    `ids` must hold at least 4 + number of fields ids.
+    `ids` must hold at least HEAD_IDS + number of fields ids.
     """
-    module_id, layout_id, view_id, converted_view_id = ids[:4]
+    module_id, layout_id, view_id, converted_view_id, my_view_id = ids[:HEAD_IDS]
     module = {
         "id": module_id, "api_name": spec["api_name"], "singular_label": spec["singular"],
         "plural_label": spec["plural"], "scope_name": spec["scope"],
@@ -64,7 +66,7 @@ def module_rows(spec: dict[str, Any], ids: list[int], *, sequence: int, generate
     custom = generated_type == "custom"
     all_specs = [*COMMON_FIELDS, *spec["fields"]]
     field_rows = [
-        field_row(f, field_id=ids[4 + i], module_id=module_id, sequence=i + 1,
+        field_row(f, field_id=ids[HEAD_IDS + i], module_id=module_id, sequence=i + 1,
                   custom=custom and f not in COMMON_FIELDS and f["api_name"] != "Name", now=now)
         for i, f in enumerate(all_specs)
     ]
@@ -73,6 +75,12 @@ def module_rows(spec: dict[str, Any], ids: list[int], *, sequence: int, generate
         "system_name": "ALLVIEWS", "system_defined": True, "is_default": True, "criteria": None,
         "owner_id": None, "shared": True, "created_time": now, "modified_time": now,
     }]
+    views.append({
+        "id": my_view_id, "module_id": module_id, "name": f"My {spec['plural']}",
+        "system_name": "MYVIEWS", "system_defined": True, "is_default": False,
+        "criteria": None, "owner_id": None, "shared": True, "created_time": now,
+        "modified_time": now,
+    })
     if spec["api_name"] == "Leads":
         views.append({
             "id": converted_view_id, "module_id": module_id, "name": "Converted Leads",
@@ -88,13 +96,13 @@ def seed(db: Database, now: datetime, *, time_zone: str = "UTC") -> int | None:
     with db.read() as conn:
         if is_seeded(conn):
             return None
-    n_ids = 10 + sum(4 + len(COMMON_FIELDS) + len(m["fields"]) for m in STANDARD_MODULES)
+    n_ids = 10 + sum(HEAD_IDS + len(COMMON_FIELDS) + len(m["fields"]) for m in STANDARD_MODULES)
     ids = db.new_ids(n_ids)
     org_id, admin_profile, std_profile, admin_id = ids[:4]
     pos = 10
     module_list, field_list, view_list = [], [], []
     for seq, spec in enumerate(STANDARD_MODULES, start=1):
-        need = 4 + len(COMMON_FIELDS) + len(spec["fields"])
+        need = HEAD_IDS + len(COMMON_FIELDS) + len(spec["fields"])
         m, fs, vs = module_rows(spec, ids[pos:pos + need], sequence=seq,
                                 generated_type="default", now=now)
         pos += need

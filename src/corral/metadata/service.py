@@ -48,7 +48,8 @@ class MetadataService:
         if not isinstance(api_name, str) or not API_NAME_RE.match(api_name):
             raise InvalidData(details={"api_name": "api_name", "json_path": f"{json_path}.api_name"})
         data_type = spec.get("type")
-        if data_type not in DATA_TYPES or data_type == "subform":
+        if (not isinstance(data_type, str) or data_type not in DATA_TYPES
+                or data_type == "subform"):
             raise InvalidData(details={"api_name": "data_type",
                                        "json_path": f"{json_path}.data_type",
                                        "supported_values": sorted(DATA_TYPES - {"subform"})})
@@ -142,8 +143,9 @@ class MetadataService:
         return updated
 
     # ------------------------------------------------------------------ modules
-    def add_module(self, api_name: str, singular: str, plural: str) -> Module:
-        if not API_NAME_RE.match(api_name or ""):
+    def add_module(self, api_name: Any, singular: Any, plural: Any) -> Module:
+        """Add a custom module; the arguments come from the wire and are validated here."""
+        if not isinstance(api_name, str) or not API_NAME_RE.match(api_name):
             raise InvalidData(details={"api_name": "api_name",
                                        "json_path": "$.modules[0].api_name"})
         if self.registry.get(api_name) is not None:
@@ -157,7 +159,8 @@ class MetadataService:
                 "fields": [{"api_name": "Name", "label": f"{singular} Name", "type": "text",
                             "length": 120, "mandatory": True},
                            {"api_name": "Email", "label": "Email", "type": "email"}]}
-        ids = self.db.new_ids(4 + len(seed_mod.COMMON_FIELDS) + len(spec["fields"]))
+        ids = self.db.new_ids(seed_mod.HEAD_IDS + len(seed_mod.COMMON_FIELDS)
+                              + len(spec["fields"]))
         now = self.clock()
         with self.db.write() as conn:
             seq = conn.execute(sa.select(sa.func.max(t.modules.c.sequence_number))).scalar() or 0

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from corral.storage import tables as t
 
 ID_BASE = 4_876_876_000_000_000_000  # ids are 19-digit decimals like Zoho's
-ID_BLOCK = 1000
+ID_BLOCK = 10_000
 
 
 def normalise_url(url: str) -> str:
@@ -32,6 +33,11 @@ def normalise_url(url: str) -> str:
     return url
 
 
+# orjson for the JSON columns: several times faster than the standard library.
+_JSON: dict[str, Any] = {"json_serializer": lambda v: orjson.dumps(v).decode(),
+                         "json_deserializer": orjson.loads}
+
+
 def _key_hash(field_id: int, value: str) -> int:
     digest = hashlib.blake2b(f"{field_id}:{value}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
@@ -39,7 +45,7 @@ def _key_hash(field_id: int, value: str) -> int:
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 60},
-                              pool_size=8, max_overflow=16)
+                              pool_size=8, max_overflow=16, **_JSON)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -69,11 +75,12 @@ class Database:
             self.read_engine = _sqlite_engine(self.url, immediate=False)
         elif self.dialect == "postgresql":
             self.write_engine = sa.create_engine(self.url, pool_size=10, max_overflow=20,
-                                                 pool_pre_ping=True)
+                                                 pool_pre_ping=True, **_JSON)
             self.read_engine = self.write_engine
         else:
             raise ValueError(f"unsupported database: {self.dialect}")
         self._id_lock = threading.Lock()
+        self._sqlite_writer = threading.RLock()
         self._id_next = 0
         self._id_end = 0
 
@@ -83,8 +90,15 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.write_engine.begin() as conn:
-            yield conn
+        if self.is_sqlite:
+            # Writers of this process queue on a lock instead of polling SQLite's busy handler
+            # (whose growing sleeps made p99 latency 10-20x p50); other processes still wait on
+            # BEGIN IMMEDIATE.
+            with self._sqlite_writer, self.write_engine.begin() as conn:
+                yield conn
+        else:
+            with self.write_engine.begin() as conn:
+                yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -136,6 +136,58 @@ record_keys = sa.Table(
     ),
 )
 
+territories = sa.Table(
+    "territories", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("api_name", sa.String(200), nullable=False),
+    sa.Column("parent_id", sa.BigInteger, nullable=True),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("manager_id", sa.BigInteger, nullable=True),
+    sa.Column("created_by", sa.BigInteger, nullable=False),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+    sa.Column("modified_time", sa.DateTime, nullable=False),
+)
+
+record_territories = sa.Table(
+    "record_territories", metadata,
+    sa.Column("record_id", sa.BigInteger, nullable=False),
+    sa.Column("territory_id", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("record_id", "territory_id", name="pk_record_territories"),
+    sa.Index("ix_record_territories_territory", "territory_id", "record_id"),
+)
+
+# Durable background jobs (mass update by view). The records a job covers are fixed when it
+# is scheduled, as job_items rows; a worker processes pending items in chunks, committing each
+# chunk's record writes and the items' new state together.
+jobs = sa.Table(
+    "jobs", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("module_id", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # SCHEDULED RUNNING COMPLETED FAILED
+    sa.Column("cvid", sa.BigInteger, nullable=True),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("created_by", sa.BigInteger, nullable=False),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+    sa.Column("started_time", sa.DateTime, nullable=True),
+    sa.Column("finished_time", sa.DateTime, nullable=True),
+    sa.Column("request_id", sa.String(64), nullable=True),
+    sa.Index("ix_jobs_status", "status", "created_time"),
+)
+
+job_items = sa.Table(
+    "job_items", metadata,
+    sa.Column("job_id", sa.BigInteger, nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("record_id", sa.BigInteger, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),  # pending updated failed
+    sa.Column("error", sa.JSON, nullable=True),
+    sa.PrimaryKeyConstraint("job_id", "seq", name="pk_job_items"),
+    sa.Index("ix_job_items_state", "job_id", "state", "seq"),
+)
+
 # Duplicate Check Preference (Leads only in Zoho): one row per module.
 dup_check_preferences = sa.Table(
     "dup_check_preferences", metadata,

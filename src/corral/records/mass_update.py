@@ -1,0 +1,213 @@
+"""Mass update (facts §5): instantly by ids, or as a durable background job over a custom view.
+
+Both modes change records only through `RecordService.write_batch`, so validation, unique
+fields, duplicate-check preferences and the change log apply to every record. A job's records
+are fixed when it is scheduled (one `job_items` row each, written in the scheduling
+transaction); `jobs.runner` processes them in chunks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from corral.auth.service import Principal
+from corral.errors import (
+    AlreadyScheduled,
+    CorralError,
+    InvalidData,
+    LimitExceeded,
+    MandatoryNotFound,
+    NoPermission,
+    NoRecordsFound,
+    NotFound,
+)
+from corral.metadata.model import Module
+from corral.records import criteria as cr
+from corral.records import validate as v
+from corral.records.query import Filters, RecordQuery
+from corral.records.service import Outcome, Planned, RecordService, WriteContext
+from corral.storage import tables as t
+
+MAX_IDS = 500
+MAX_JOB_RECORDS = 50_000
+# Automation runs for scheduled jobs only when they cover fewer records than this (facts §5).
+JOB_AUTOMATION_LIMIT = 1000
+ACTIVE = ("SCHEDULED", "RUNNING")
+
+
+def _wrapped(err: CorralError) -> CorralError:
+    """Mass-update body errors travel inside `data`, as in Zoho's Kaizen #57 samples."""
+    err.wrap = "data"
+    return err
+
+
+@dataclass(frozen=True)
+class MassSpec:
+    values: dict[str, Any]
+    append: frozenset[str]
+
+
+def build_checked(spec: MassSpec) -> v.Checked:
+    return v.Checked(values=dict(spec.values), append=spec.append)
+
+
+class MassUpdateService:
+    def __init__(self, records: RecordService, query: RecordQuery) -> None:
+        self.records = records
+        self.query = query
+        self.db = records.db
+        self.clock = records.clock
+
+    # ------------------------------------------------------------------ parsing
+    def prepare(self, module: Module, body: dict[str, Any], principal: Principal) -> MassSpec:
+        data = body.get("data")
+        if not isinstance(data, list) or len(data) != 1 or not isinstance(data[0], dict):
+            raise _wrapped(InvalidData("No field found", {"api_name": "data",
+                                                          "json_path": "$.data"}))
+        raw = data[0]
+        names = [k for k in raw if module.field(k) is not None]
+        if not names:
+            raise _wrapped(InvalidData("No field found", {"json_path": "$.data[0]"}))
+        limit = 3 if module.api_name == "Deals" else 1
+        if len(names) > limit:
+            raise _wrapped(InvalidData("Max field limit exceeded",
+                                       {"limit": limit, "json_path": "$.data[0]"}))
+        denied = principal.read_only_fields(module.api_name)
+        for name in names:
+            f = module.by_name[name]
+            if name in denied:
+                raise _wrapped(NoPermission("Field Edit Permission not given",
+                                            {"api_name": name}))
+            if not f.mass_update:
+                raise _wrapped(InvalidData("This field cannot be updated in the Mass Update",
+                                           {"api_name": name, "json_path": f"$.data[0].{name}"}))
+        checked = self.records.check(module, {k: raw[k] for k in names}, 0, principal)
+        if checked.error is not None:
+            raise _wrapped(checked.error)
+        over_write = body.get("over_write")
+        if over_write is not None and not isinstance(over_write, bool):
+            raise _wrapped(InvalidData(details={"api_name": "over_write",
+                                                "json_path": "$.over_write",
+                                                "expected_data_type": "boolean"}))
+        append = frozenset() if over_write else frozenset(
+            n for n in names if module.by_name[n].data_type == "multiselectpicklist")
+        return MassSpec(values=checked.values, append=append)
+
+    # ------------------------------------------------------------------ instant mode
+    def update_ids(self, module: Module, raw_ids: Any, spec: MassSpec,
+                   ctx: WriteContext) -> list[Outcome]:
+        if not isinstance(raw_ids, list) or not raw_ids:
+            raise _wrapped(MandatoryNotFound(details={"api_name": "ids",
+                                                      "json_path": "$.ids"}))
+        if len(raw_ids) > MAX_IDS:
+            raise _wrapped(LimitExceeded("Record count exceeded", {"limit": MAX_IDS}))
+        plans: list[Planned] = []
+        for i, raw in enumerate(raw_ids):
+            rid = v.parse_record_id(raw)
+            checked = build_checked(spec)
+            if rid is None:
+                checked.error = InvalidData("the id given seems to be invalid", {"id": str(raw)})
+            plans.append(Planned(i, checked, target=rid))
+        outcomes = self.records.write_batch(module, plans, ctx)
+        for o in outcomes:  # Zoho's mass-update sample: unknown ids say just {"id": ...}
+            if o.error is not None and o.error.code == "INVALID_DATA" and "id" in o.error.details:
+                o.error = InvalidData("the id given seems to be invalid",
+                                      {"id": o.error.details["id"]})
+        return outcomes
+
+    # ------------------------------------------------------------------ scheduled mode
+    def _where(self, module: Module, cvid: Any, territory: Any,
+               principal: Principal) -> tuple[int, list[Any]]:
+        vid = v.parse_record_id(cvid)
+        view = self.query.view(module, vid) if vid else None
+        if view is None:
+            raise _wrapped(InvalidData("invalid cvid", {"api_name": "cvid",
+                                                        "json_path": "$.cvid"}))
+        if not view.shared and view.owner_id not in (None, principal.user.id):
+            raise _wrapped(NoPermission("Customview not accessible"))
+        filters = Filters(converted="true" if view.system_name == "CONVERTEDVIEWS" else "false")
+        where = self.query.base_where(module, filters)
+        if view.criteria:
+            import orjson
+
+            crit = cr.criteria_from_v8(orjson.loads(view.criteria))
+            where.append(self.query.compile(module, crit, tz=self.query.principal_tz(principal),
+                                            mode="view"))
+        if view.system_name == "MYVIEWS":
+            where.append(t.records.c.owner_id == principal.user.id)
+        if territory is not None:
+            where.append(self._territory_condition(territory))
+        assert vid is not None
+        return vid, where
+
+    def _territory_condition(self, territory: Any) -> Any:
+        raw = territory.get("id") if isinstance(territory, dict) else None
+        tid = v.parse_record_id(raw)
+        with self.db.read() as conn:
+            rows = conn.execute(sa.select(t.territories.c.id, t.territories.c.parent_id)).all()
+        known = {r.id: r.parent_id for r in rows}
+        if tid is None or tid not in known:
+            raise _wrapped(InvalidData(details={"api_name": "territory",
+                                                "json_path": "$.territory.id"}))
+        wanted = {tid}
+        if isinstance(territory, dict) and territory.get("include_child") is True:
+            changed = True
+            while changed:
+                extra = {k for k, parent in known.items() if parent in wanted} - wanted
+                wanted |= extra
+                changed = bool(extra)
+        return t.records.c.id.in_(sa.select(t.record_territories.c.record_id).where(
+            t.record_territories.c.territory_id.in_(sorted(wanted))))
+
+    def schedule(self, module: Module, cvid: Any, territory: Any, spec: MassSpec,
+                 ctx: WriteContext) -> int:
+        """Fix the view's records now and store the job in the same transaction."""
+        vid, where = self._where(module, cvid, territory, ctx.principal)
+        job_id = self.db.new_id()
+        with self.db.write() as conn:
+            # One active job per view: serialise schedulers of the same view (PostgreSQL).
+            self.db.lock_keys(conn, [(0, f"mass_update:{vid}")])
+            active = conn.execute(sa.select(t.jobs.c.id).where(
+                t.jobs.c.cvid == vid, t.jobs.c.module_id == module.id,
+                t.jobs.c.status.in_(ACTIVE))).first()
+            if active is not None:
+                raise _wrapped(AlreadyScheduled())
+            ids = [r[0] for r in conn.execute(sa.select(t.records.c.id).where(*where)
+                                              .order_by(t.records.c.id)
+                                              .limit(MAX_JOB_RECORDS + 1))]
+            if len(ids) > MAX_JOB_RECORDS:
+                raise _wrapped(LimitExceeded("Record count exceeded",
+                                             {"limit": MAX_JOB_RECORDS}))
+            if not ids:
+                raise _wrapped(NoRecordsFound())
+            conn.execute(sa.insert(t.jobs).values(
+                id=job_id, kind="mass_update", module_id=module.id, status="SCHEDULED",
+                cvid=vid, payload={"values": spec.values, "append": sorted(spec.append),
+                                   "trigger": list(ctx.trigger) if ctx.trigger is not None
+                                   else None},
+                total=len(ids), created_by=ctx.user.id, created_time=self.clock(),
+                request_id=ctx.request_id))
+            for start in range(0, len(ids), 5000):
+                conn.execute(sa.insert(t.job_items), [
+                    {"job_id": job_id, "seq": start + i, "record_id": rid, "state": "pending",
+                     "error": None} for i, rid in enumerate(ids[start:start + 5000])])
+        return job_id
+
+    def status(self, module: Module, raw_job_id: Any) -> dict[str, Any]:
+        job_id = v.parse_record_id(raw_job_id)
+        with self.db.read() as conn:
+            job = conn.execute(sa.select(t.jobs).where(t.jobs.c.id == job_id,
+                                                       t.jobs.c.module_id == module.id)
+                               ).first() if job_id else None
+            if job is None:
+                raise NotFound("Empty response", {"param_name": "job_id"})
+            counts = dict(conn.execute(
+                sa.select(t.job_items.c.state, sa.func.count())
+                .where(t.job_items.c.job_id == job.id).group_by(t.job_items.c.state)).all())
+        return {"Status": job.status, "Total_Count": job.total,
+                "Updated_Count": int(counts.get("updated", 0)),
+                "Not_Updated_Count": int(counts.get("pending", 0)),
+                "Failed_Count": int(counts.get("failed", 0))}
