@@ -227,3 +227,23 @@ def test_non_admin_cannot_change_the_preference(api: Api, corral: Corral) -> Non
 def configure_with(api: Api, token: str) -> Any:
     return api.post(URL, params={"module": "Leads"}, json={KEY: {"type": "converted_records"}},
                     token=token)
+
+
+def test_mass_update_honours_the_preference(api: Api, corral: Corral) -> None:
+    corral.metadata.set_unique(corral.registry.require("Leads"), "Phone", True)
+    corral.metadata.set_unique(corral.registry.require("Contacts"), "Phone", True)
+    configure(api, mapping("Phone", "Phone"))
+    (contact,) = api.insert("Contacts", {"Last_Name": "C", "Phone": "555-0100"})
+    a, b = api.insert("Leads", {"Last_Name": "A"}, {"Last_Name": "B", "City": "Pune"})
+    r = api.post("Leads/actions/mass_update", json={"data": [{"Phone": "5550100"}],
+                                                   "ids": [a]})
+    assert dup(r)["duplicate_record"]["id"] == contact
+    views = api.get("settings/custom_views", params={"module": "Leads"}).json()["custom_views"]
+    cvid = next(v["id"] for v in views if v["system_name"] == "ALLVIEWS")
+    r = api.post("Leads/actions/mass_update", json={"data": [{"Phone": "555 0100"}],
+                                                   "cvid": cvid})
+    job = r.json()["data"][0]["details"]["job_id"]
+    corral.jobs.run_until_idle()
+    st = api.get("Leads/actions/mass_update", params={"job_id": job}).json()["data"][0]
+    assert (st["Status"], st["Updated_Count"], st["Failed_Count"]) == ("COMPLETED", 0, 2)
+    assert api.get(f"Leads/{b}").json()["data"][0]["Phone"] is None
