@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from corral.errors import CorralError
 from corral.metadata.model import Field, Module
+from corral.records.criteria import criteria_to_v8
 
 # ----------------------------------------------------------------------------- errors
 
@@ -444,3 +445,30 @@ def territory_json(row: Any, rows: list[Any], *, users: dict[int, Any],
         "reporting_to": {"name": parent.name, "id": str(parent.id)} if parent else None,
         "created_by": user_ref(users.get(row.created_by), email=False),
     }
+
+
+# ----------------------------------------------------------------------------- blueprints
+
+def blueprint_json(module: Module, rec: Any, bp: Any) -> dict[str, Any]:
+    f = module.by_name[bp.field]
+    value = rec.data.get(bp.field)
+    return {"blueprint": {
+        "process_info": {"field_id": str(f.id), "is_continuous": False, "api_name": f.api_name,
+                         "continuous": False, "field_label": f.label, "name": bp.name,
+                         "column_name": f.api_name.upper(), "field_value": value,
+                         "id": str(bp.id), "field_name": f.label},
+        "transitions": [{"next_transitions": [], "percent_partial_save": 0, "data": {},
+                         "next_field_value": tr.to_state, "name": tr.name,
+                         "criteria_matched": True, "id": tr.id, "fields": [],
+                         "criteria_message": None, "type": "transition_button",
+                         "execution_time": None} for tr in bp.available(value)],
+    }}
+
+
+def blueprint_definition_json(module: Module, bp: Any) -> dict[str, Any]:
+    return {"id": str(bp.id), "name": bp.name,
+            "field": {"api_name": bp.field, "id": str(bp.field_id)},
+            "states": list(bp.states),
+            "transitions": [{"id": tr.id, "name": tr.name, "from": tr.from_state,
+                             "to": tr.to_state} for tr in bp.transitions],
+            "criteria": criteria_to_v8(bp.criteria) if bp.criteria else None}

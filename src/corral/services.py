@@ -14,6 +14,7 @@ from corral.metadata.registry import Registry
 from corral.metadata.seed import seed
 from corral.metadata.service import MetadataService
 from corral.jobs.runner import JobRunner, Worker
+from corral.records.blueprints import BlueprintService
 from corral.records.conversion import ConversionService
 from corral.metadata.territories import TerritoryService
 from corral.records.mass_update import MassUpdateService
@@ -46,6 +47,7 @@ class Corral:
     jobs: JobRunner
     views: ViewService
     territories: TerritoryService
+    blueprints: BlueprintService
     clock: Callable[[], datetime]
 
     @classmethod
@@ -63,6 +65,7 @@ class Corral:
                      mass_update=MassUpdateService(records, query),
                      jobs=JobRunner(records, auth.principal_for_user),
                      views=ViewService(query), territories=TerritoryService(db, clock),
+                     blueprints=BlueprintService(records),
                      metadata=MetadataService(db, registry, clock),
                      preferences=PreferenceService(db, registry, clock),
                      conversion=ConversionService(records), clock=clock)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.responses import Response
 
 from corral import envelopes
@@ -189,3 +191,69 @@ def assign_territories(call: Call) -> Response:
             if err is None else envelopes.error_body(err) for rid, err in results_]
     ok = sum(1 for _rid, err in results_ if err is None)
     return json_response({"data": data}, 200 if ok == len(results_) else (207 if ok else 400))
+
+
+# ----------------------------------------------------------------------------- blueprints
+def _settings_module(call: Call, area: str, op: str) -> tuple[Module, Any]:
+    principal = call.authenticate()
+    principal.require_scope(f"ZohoCRM.settings.{area}.{op}")
+    name = call.query.get("module")
+    if not name:
+        raise RequiredParamMissing(details={"param_name": "module"})
+    call.corral.registry.refresh()
+    module = call.corral.registry.get(name)
+    if module is None:
+        raise InvalidModule(details={"param_name": "module"})
+    return module, principal
+
+
+def list_blueprints(call: Call) -> Response:
+    module, _principal = _settings_module(call, "blueprint", "READ")
+    bps = call.corral.blueprints.list(module)
+    if not bps:
+        return json_response(None, 204)
+    return json_response({"blueprints": [envelopes.blueprint_definition_json(module, bp)
+                                         for bp in bps]})
+
+
+def create_blueprint(call: Call) -> Response:
+    module, principal = _settings_module(call, "blueprint", "CREATE")
+    if not principal.is_admin:
+        from corral.errors import NoPermission
+
+        raise NoPermission("permission denied")
+    body = call.json()
+    items = body.get("blueprints") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items:
+        raise MandatoryNotFound(details={"api_name": "blueprints", "json_path": "$.blueprints"})
+    bp_id = call.corral.blueprints.create(module, items[0], principal)
+    return json_response({"blueprints": [{"code": "SUCCESS", "details": {"id": str(bp_id)},
+                                          "message": "blueprint created", "status": "success"}]},
+                         201)
+
+
+def get_record_blueprint(call: Call) -> Response:
+    module = resolve_module(call)
+    principal = authorise(call, module, "READ", "view", "Permission denied to read records")
+    from zoneinfo import ZoneInfo
+
+    rec, bp = call.corral.blueprints.state(module, path_record_id(call),
+                                           ZoneInfo(principal.user.time_zone))
+    if bp is None:
+        return json_response(None, 204)
+    return json_response(envelopes.blueprint_json(module, rec, bp))
+
+
+def update_record_blueprint(call: Call) -> Response:
+    from corral.api.records import context
+
+    module = resolve_module(call)
+    principal = authorise(call, module, "UPDATE", "edit", "Permission denied to update")
+    body = call.json()
+    outcome = call.corral.blueprints.transition(module, path_record_id(call), body,
+                                                context(call, principal, body if isinstance(
+                                                    body, dict) else {}))
+    if outcome.error is not None:
+        raise outcome.error
+    return json_response({"code": "SUCCESS", "details": {},
+                          "message": "transition updated successfully", "status": "success"})

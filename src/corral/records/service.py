@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from corral.auth.service import Principal, User
 from corral.errors import (
     ConvertedRecord,
+    RecordInBlueprint,
     CorralError,
     DuplicateData,
     InvalidData,
@@ -63,6 +64,11 @@ class WriteContext:
     request_id: str | None = None
     trigger: tuple[str, ...] | None = None  # None: all automation; () : none
     job_id: int | None = None
+    blueprint_transition: bool = False  # the write is a blueprint transition
+
+    def runs(self, automation: str) -> bool:
+        """`trigger` absent: everything runs; a list: only those named; []: nothing."""
+        return self.trigger is None or automation in self.trigger
 
     @property
     def user(self) -> User:
@@ -241,6 +247,8 @@ class RecordService:
         users = self._active_user_ids(conn)
         unique_ids = {f.id for f in module.fields if f.unique}
         prefs = self._preference_check(conn, module, live, candidates)
+        blueprints = self._blueprints(conn, module, ctx)
+        tz = ZoneInfo(ctx.user.time_zone)
         by_fid = {f.id: f for f in module.fields}
 
         states: list[tuple[Planned, StoredRecord | None, StoredRecord]] = []
@@ -264,6 +272,14 @@ class RecordService:
                 if old.converted:
                     outcomes[p.index] = Outcome(p.index, error=ConvertedRecord(
                         details={"id": str(old.id)}))
+                    continue
+                locked = next((bp.field for bp in blueprints
+                               if bp.field in p.checked.values
+                               and p.checked.values[bp.field] != old.data.get(bp.field)
+                               and bp.holds(module, old, tz)), None)
+                if locked is not None:
+                    outcomes[p.index] = Outcome(p.index, error=RecordInBlueprint(details={
+                        "api_name": locked, "json_path": v.path(p.index, locked)}))
                     continue
             new, err = self._new_state(module, p, old, ctx, batch.now, ids, users)
             if err is None:
@@ -395,6 +411,14 @@ class RecordService:
             if key is not None:
                 out[f.id] = key
         return out
+
+    def _blueprints(self, conn: Connection, module: Module, ctx: WriteContext) -> list[Any]:
+        """Blueprints that guard their field in this write (none for a transition itself)."""
+        if ctx.blueprint_transition or not ctx.runs("blueprint"):
+            return []
+        from corral.records.blueprints import load_blueprints  # blueprints build on this module
+
+        return load_blueprints(conn, module)
 
     def _preference_check(self, conn: Connection, module: Module, plans: list[Planned],
                           candidates: dict[int, set[str]]) -> _PreferenceCheck | None:

@@ -188,6 +188,21 @@ job_items = sa.Table(
     sa.Index("ix_job_items_state", "job_id", "state", "seq"),
 )
 
+# Blueprints on a picklist field: states, transitions between them, and entry criteria.
+blueprints = sa.Table(
+    "blueprints", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("module_id", sa.BigInteger, nullable=False),
+    sa.Column("field_id", sa.BigInteger, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    # {"states": [...], "transitions": [{"id","name","from","to"}], "criteria": v8 | null}
+    sa.Column("definition", sa.JSON, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_by", sa.BigInteger, nullable=False),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+    sa.Index("ix_blueprints_module", "module_id"),
+)
+
 # Duplicate Check Preference (Leads only in Zoho): one row per module.
 dup_check_preferences = sa.Table(
     "dup_check_preferences", metadata,
