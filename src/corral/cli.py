@@ -42,13 +42,16 @@ def main() -> None:
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(database_url: str | None, host: str, port: int) -> None:
+@click.option("--no-worker", is_flag=True, default=False,
+              help="Do not run the background worker (jobs, webhooks) in this process.")
+def serve(database_url: str | None, host: str, port: int, no_worker: bool) -> None:
     """Migrate, seed on first start, and serve HTTP."""
     import uvicorn
 
     from corral.app import create_app
 
-    settings = Settings.from_env(database_url=database_url, host=host, port=port)
+    settings = Settings.from_env(database_url=database_url, host=host, port=port,
+                                 run_worker=not no_worker)
     corral = Corral.open(settings)
     token = corral.seed()
     if token:

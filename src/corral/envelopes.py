@@ -144,6 +144,8 @@ def record_json(module: Module, rec: Any, *, tz: ZoneInfo, users: dict[int, Any]
             out[f.api_name] = render_value(f, rec.data.get(f.api_name), tz=tz, users=users,
                                            names=names)
     out["id"] = str(rec.id)
+    if "$se_module" in rec.data:
+        out["$se_module"] = rec.data["$se_module"]
     if wanted is None or "$approval_state" in wanted:
         out["$approved"] = rec.approval_state == "approved"
         out["$approval_state"] = rec.approval_state
@@ -472,3 +474,34 @@ def blueprint_definition_json(module: Module, bp: Any) -> dict[str, Any]:
             "transitions": [{"id": tr.id, "name": tr.name, "from": tr.from_state,
                              "to": tr.to_state} for tr in bp.transitions],
             "criteria": criteria_to_v8(bp.criteria) if bp.criteria else None}
+
+
+# ----------------------------------------------------------------------------- automation
+
+
+def rule_json(module: Module, rule: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": str(rule.id), "name": rule.name,
+                           "module": {"api_name": module.api_name, "id": str(module.id)},
+                           "criteria": criteria_to_v8(rule.criteria) if rule.criteria else None}
+    if rule.kind == "layout_rule":
+        out["mandatory"] = list(rule.mandatory)
+        return out
+    out["when"] = rule.when
+    if rule.field:
+        out["field"] = rule.field
+    if rule.kind == "approval":
+        out["approvers"] = [{"id": str(a)} for a in rule.approvers]
+        return out
+    out["actions"] = [{k: (list(v) if isinstance(v, tuple) else v)
+                       for k, v in a.__dict__.items() if v not in (None, ())}
+                      for a in rule.actions]
+    return out
+
+
+def delivery_json(row: Any, *, tz: ZoneInfo) -> dict[str, Any]:
+    return {"id": str(row.id), "rule": {"id": str(row.rule_id)},
+            "record": {"id": str(row.record_id), "module": {"id": str(row.module_id)}},
+            "url": row.url, "status": row.status, "attempts": row.attempts,
+            "last_status_code": row.last_status_code, "last_error": row.last_error,
+            "created_time": format_time(row.created_time, tz),
+            "delivered_time": format_time(row.delivered_time, tz), "payload": row.payload}

@@ -218,3 +218,9 @@ class RecordInBlueprint(CorralError):
     code = "RECORD_IN_BLUEPRINT"
     status = 400
     default_message = "The record is in blue print"
+
+
+class RecordLocked(CorralError):
+    code = "RECORD_LOCKED"
+    status = 400
+    default_message = "You cannot perform this operation as the record is locked."

@@ -13,6 +13,8 @@ from corral.metadata.preferences import PreferenceService
 from corral.metadata.registry import Registry
 from corral.metadata.seed import seed
 from corral.metadata.service import MetadataService
+from corral.automation.service import AutomationService
+from corral.automation.webhooks import WebhookDeliverer
 from corral.jobs.runner import JobRunner, Worker
 from corral.records.blueprints import BlueprintService
 from corral.records.conversion import ConversionService
@@ -48,6 +50,8 @@ class Corral:
     views: ViewService
     territories: TerritoryService
     blueprints: BlueprintService
+    automation: AutomationService
+    webhooks: WebhookDeliverer
     clock: Callable[[], datetime]
 
     @classmethod
@@ -66,6 +70,8 @@ class Corral:
                      jobs=JobRunner(records, auth.principal_for_user),
                      views=ViewService(query), territories=TerritoryService(db, clock),
                      blueprints=BlueprintService(records),
+                     automation=AutomationService(records),
+                     webhooks=WebhookDeliverer(db, clock),
                      metadata=MetadataService(db, registry, clock),
                      preferences=PreferenceService(db, registry, clock),
                      conversion=ConversionService(records), clock=clock)
@@ -81,7 +87,8 @@ class Corral:
                                              expires_in=FIRST_TOKEN_TTL)
 
     def worker(self) -> Worker:
-        return Worker(self.jobs, self.settings.worker_poll_seconds)
+        return Worker([self.jobs.run_once, self.webhooks.deliver_once],
+                      self.settings.worker_poll_seconds)
 
     def close(self) -> None:
         self.db.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from starlette.responses import Response
@@ -107,7 +108,8 @@ def mass_update(call: Call) -> Response:
     spec = service.prepare(module, body, principal)
     ctx = context(call, principal, body)
     if has_ids:
-        outcomes = service.update_ids(module, body["ids"], spec, ctx)
+        # Instant mass updates always run automation (facts §5).
+        outcomes = service.update_ids(module, body["ids"], spec, replace(ctx, trigger=None))
         return results(call, outcomes, all_ok=200)
     job_id = service.schedule(module, body["cvid"], body.get("territory"), spec, ctx)
     return json_response({"data": [{"code": "SUCCESS", "details": {"job_id": str(job_id)},
@@ -257,3 +259,67 @@ def update_record_blueprint(call: Call) -> Response:
         raise outcome.error
     return json_response({"code": "SUCCESS", "details": {},
                           "message": "transition updated successfully", "status": "success"})
+
+
+# ----------------------------------------------------------------------------- automation
+RULE_KINDS = {"workflow_rules": "workflow", "approval_processes": "approval",
+              "layout_rules": "layout_rule"}
+RULE_MESSAGES = {"workflow": "workflow rule created successfully",
+                 "approval": "approval process created successfully",
+                 "layout_rule": "layout rule created successfully"}
+
+
+def list_rules(call: Call) -> Response:
+    key = call.path_params["kind"]
+    module, _principal = _settings_module(call, key, "READ")
+    kind = RULE_KINDS[key]
+    rules = call.corral.automation.rules(module, kind)
+    if not rules:
+        return json_response(None, 204)
+    return json_response({key: [envelopes.rule_json(module, r) for r in rules]})
+
+
+def create_rule(call: Call) -> Response:
+    key = call.path_params["kind"]
+    module, principal = _settings_module(call, key, "CREATE")
+    if not principal.is_admin:
+        from corral.errors import NoPermission
+
+        raise NoPermission("permission denied")
+    body = call.json()
+    items = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items:
+        raise MandatoryNotFound(details={"api_name": key, "json_path": f"$.{key}"})
+    kind = RULE_KINDS[key]
+    out = []
+    for i, item in enumerate(items):
+        rid = call.corral.automation.create_rule(module, kind, item, principal, f"$.{key}[{i}]")
+        out.append({"code": "SUCCESS", "details": {"id": str(rid)},
+                    "message": RULE_MESSAGES[kind], "status": "success"})
+    return json_response({key: out}, 201)
+
+
+def approve_record(call: Call) -> Response:
+    from corral.api.records import results
+
+    module = resolve_module(call)
+    principal = authorise(call, module, "UPDATE", "edit", "Permission denied to update")
+    body = call.json()
+    outcome = call.corral.automation.decide(module, path_record_id(call), body,
+                                            WriteContext(principal, call.request_id))
+    return results(call, [outcome], all_ok=200)
+
+
+def webhook_deliveries(call: Call) -> Response:
+    principal = call.authenticate()
+    principal.require_scope("ZohoCRM.settings.workflow_rules.READ")
+    from corral.records.validate import parse_record_id
+
+    rule = call.query.get("rule_id")
+    rows = call.corral.webhooks.deliveries(
+        rule_id=parse_record_id(rule) if rule else None, status=call.query.get("status"))
+    if not rows:
+        return json_response(None, 204)
+    tz = call.corral.query.principal_tz(principal)
+    return json_response({"webhook_deliveries": [envelopes.delivery_json(r, tz=tz)
+                                                 for r in rows]})

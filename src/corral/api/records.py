@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from starlette.responses import Response
@@ -110,9 +111,38 @@ def results(call: Call, outcomes: list[Outcome], *, all_ok: int, upsert: bool = 
     return json_response({"data": data}, envelopes.batch_status(outcomes, all_ok=all_ok))
 
 
+FEATURES = ("layout_rules",)
+
+
+def parse_features(body: dict[str, Any]) -> bool:
+    """`apply_feature_execution: [{"name": "layout_rules"}]` -> whether layout rules apply."""
+    raw = body.get("apply_feature_execution")
+    if raw is None:
+        return False
+    if not isinstance(raw, list):
+        raise InvalidData(details={"api_name": "apply_feature_execution",
+                                   "json_path": "$.apply_feature_execution",
+                                   "expected_data_type": "jsonarray"})
+    for i, item in enumerate(raw):
+        name = item.get("name") if isinstance(item, dict) else None
+        if name not in FEATURES:
+            raise InvalidData(details={"api_name": "name",
+                                       "json_path": f"$.apply_feature_execution[{i}].name",
+                                       "supported_values": list(FEATURES)})
+    return bool(raw)
+
+
 def context(call: Call, principal: Principal, body: dict[str, Any]) -> WriteContext:
     return WriteContext(principal=principal, request_id=call.request_id,
-                        trigger=parse_trigger(body))
+                        trigger=parse_trigger(body), layout_rules=parse_features(body))
+
+
+def delete_context(call: Call, principal: Principal) -> WriteContext:
+    """`wf_trigger` (default true) decides whether workflow rules run on delete."""
+    raw = (call.query.get("wf_trigger") or "true").lower()
+    if raw not in {"true", "false"}:
+        raise InvalidData(details={"param_name": "wf_trigger"})
+    return WriteContext(principal, call.request_id, trigger=None if raw == "true" else ())
 
 
 def _int_param(call: Call, name: str, default: int) -> int:
@@ -135,8 +165,15 @@ def _choice(call: Call, name: str, allowed: tuple[str, ...], default: str) -> st
     return raw
 
 
-def filters(call: Call) -> Filters:
-    return Filters(converted=_choice(call, "converted", ("true", "false", "both"), "false"),
+def filters(call: Call, module: Module | None = None) -> Filters:
+    converted = "false"
+    if module is not None and call.query.get("cvid"):
+        # The "Converted Leads" view lists converted leads without `converted=true`.
+        vid = parse_record_id(call.query["cvid"])
+        row = call.corral.query.view(module, vid) if vid else None
+        if row is not None and row.system_name == "CONVERTEDVIEWS":
+            converted = "both"
+    return Filters(converted=_choice(call, "converted", ("true", "false", "both"), converted),
                    approved=_choice(call, "approved", ("true", "false", "both"), "true"))
 
 
@@ -164,16 +201,26 @@ def render(call: Call, module: Module, recs: list[Any], only: list[str] | None,
 
 
 def _modified_since(call: Call) -> datetime | None:
+    """First stored Modified_Time that counts as modified since the header's time.
+
+    Times are shown to the second, so a record modified within the given second is not newer
+    (sending back the Modified_Time just read gives 304). ISO 8601 as the SDKs send it; the
+    HTTP-date form is accepted too.
+    """
     raw = call.headers.get("if-modified-since")
     if not raw:
         return None
     try:
-        parsed = datetime.fromisoformat(raw.strip())
-    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(raw.strip())
+        except ValueError:
+            parsed = parsedate_to_datetime(raw.strip())
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        since = parsed.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
+        return since + timedelta(seconds=1)
+    except (ValueError, TypeError, OverflowError):
         raise InvalidData(details={"param_name": "If-Modified-Since"}) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 # ----------------------------------------------------------------------------- writes
@@ -232,7 +279,7 @@ def delete_records(call: Call) -> Response:
                             {"limit": MAX_WRITE})
     if any(parse_record_id(x) is None for x in ids):
         raise UnableToParseDataType(details={"param_name": "ids"})
-    outcomes = call.corral.records.delete(module, ids, WriteContext(principal, call.request_id))
+    outcomes = call.corral.records.delete(module, ids, delete_context(call, principal))
     return results(call, outcomes, all_ok=200)
 
 
@@ -240,8 +287,7 @@ def delete_record(call: Call) -> Response:
     module = resolve_module(call)
     principal = authorise(call, module, "DELETE", "delete", "Permission denied to delete")
     rid = path_record_id(call)
-    outcomes = call.corral.records.delete(module, [str(rid)],
-                                          WriteContext(principal, call.request_id))
+    outcomes = call.corral.records.delete(module, [str(rid)], delete_context(call, principal))
     if outcomes[0].error is not None:
         raise InvalidData("the id given seems to be invalid", {"resource_path_index": 1})
     return results(call, outcomes, all_ok=200)
@@ -256,7 +302,7 @@ def list_records(call: Call) -> Response:
     per_page = min(_int_param(call, "per_page", MAX_PER_PAGE), MAX_PER_PAGE)
     sort_by = _choice(call, "sort_by", tuple(SORTABLE), "id")
     sort_order = _choice(call, "sort_order", ("asc", "desc"), "desc")
-    where = q.base_where(module, filters(call))
+    where = q.base_where(module, filters(call, module))
     ids_raw = call.query.get("ids")
     only = field_list(call, module, required=call.version not in {"v2", "v2.1"} and not ids_raw)
     if ids_raw:
@@ -271,7 +317,7 @@ def list_records(call: Call) -> Response:
         where.append(view_condition(call, module, principal, cvid))
     since = _modified_since(call)
     if since is not None:
-        where.append(SORTABLE["Modified_Time"] > since)
+        where.append(SORTABLE["Modified_Time"] >= since)
     if page * per_page > PAGE_LIMIT:
         raise DiscretePaginationLimitExceeded(details={"limit": PAGE_LIMIT})
     recs, more = q.fetch(module, where, offset=(page - 1) * per_page, limit=per_page,
@@ -314,7 +360,7 @@ def get_record(call: Call) -> Response:
 
 def _search_where(call: Call, module: Module, principal: Principal) -> list[Any]:
     q = call.corral.query
-    where = q.base_where(module, filters(call))
+    where = q.base_where(module, filters(call, module))
     tz = q.principal_tz(principal)
     if call.query.get("criteria"):
         try:
@@ -344,6 +390,8 @@ def search_records(call: Call) -> Response:
     where = _search_where(call, module, principal)
     if not where:
         raise ExpectedParamMissing(details={"param_name": "criteria"})
+    if call.query.get("cvid"):  # search within a custom view (facts §1.5)
+        where.append(view_condition(call, module, principal, call.query["cvid"]))
     page = _int_param(call, "page", 1)
     per_page = min(_int_param(call, "per_page", MAX_PER_PAGE), MAX_PER_PAGE)
     if page * per_page > PAGE_LIMIT:
@@ -364,7 +412,7 @@ def count_records(call: Call) -> Response:
     module = resolve_module(call)
     principal = authorise(call, module, "READ", "view", "Permission denied to read records")
     where = _search_where(call, module, principal) or call.corral.query.base_where(
-        module, filters(call))
+        module, filters(call, module))
     if call.query.get("cvid"):
         where.append(view_condition(call, module, principal, call.query["cvid"]))
     return json_response({"count": call.corral.query.count(where)})
@@ -376,7 +424,9 @@ def deleted_records(call: Call) -> Response:
     kind = _choice(call, "type", ("all", "recycle", "permanent"), "all")
     page = _int_param(call, "page", 1)
     per_page = min(_int_param(call, "per_page", MAX_PER_PAGE), MAX_PER_PAGE)
-    if kind == "permanent":  # Corral keeps every deleted record in the recycle bin
+    if kind == "permanent" or (page - 1) * per_page >= 2**62:
+        # Corral keeps every deleted record in the recycle bin; no table reaches 2**62 rows
+        # (and larger offsets do not fit SQL integers).
         return json_response(None, 204)
     q = call.corral.query
     recs, more = q.deleted(module, offset=(page - 1) * per_page, limit=per_page)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import Route
 
 from corral.api import actions as a
@@ -26,6 +27,8 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
      {"GET": a.get_preference, "POST": a.create_preference, "PUT": a.update_preference,
       "DELETE": a.delete_preference}),
     (f"{CRM}/settings/custom_views", {"GET": s.list_views, "POST": a.create_view}),
+    (f"{CRM}/settings/automation/webhook_deliveries", {"GET": a.webhook_deliveries}),
+    (f"{CRM}/settings/automation/{{kind:rule_kind}}", {"GET": a.list_rules, "POST": a.create_rule}),
     (f"{CRM}/settings/blueprints", {"GET": a.list_blueprints, "POST": a.create_blueprint}),
     (f"{CRM}/settings/territories", {"GET": a.list_territories, "POST": a.create_territories}),
     (f"{CRM}/settings/custom_views/{{view_id}}", {"GET": s.get_view}),
@@ -39,6 +42,7 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
     (f"{CRM}/{{module}}/actions/mass_update", {"POST": a.mass_update, "GET": a.mass_update_status}),
     (f"{CRM}/{{module}}/actions/assign_territories", {"POST": a.assign_territories}),
     (f"{CRM}/{{module}}/{{record_id}}/actions/convert", {"POST": a.convert_lead}),
+    (f"{CRM}/{{module}}/{{record_id}}/actions/approve", {"POST": a.approve_record}),
     (f"{CRM}/{{module}}/{{record_id}}/actions/blueprint",
      {"GET": a.get_record_blueprint, "PUT": a.update_record_blueprint}),
     (f"{CRM}/{{module}}/{{record_id}}",
@@ -57,6 +61,19 @@ def _dispatch(handlers: dict[str, Handler]) -> Handler:
         return handler(call)
 
     return run
+
+
+class RuleKindConvertor(Convertor[str]):
+    regex = "workflow_rules|approval_processes|layout_rules"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("rule_kind", RuleKindConvertor())
 
 
 def build_routes(corral: Corral) -> list[Route]:

@@ -102,9 +102,8 @@ class JobRunner:
             return
         payload = job.payload
         spec = MassSpec(values=payload["values"], append=frozenset(payload.get("append", [])))
-        trigger = tuple(payload["trigger"]) if payload.get("trigger") is not None else None
-        if job.total >= JOB_AUTOMATION_LIMIT:
-            trigger = ()  # large scheduled jobs run no automation (facts §5)
+        # Scheduled jobs run automation only when they cover fewer than 1,000 records (facts §5).
+        trigger = None if job.total < JOB_AUTOMATION_LIMIT else ()
         ctx = WriteContext(principal, request_id=job.request_id, trigger=trigger, job_id=job.id)
         plans = [Planned(i, build_checked(spec), target=item.record_id)
                  for i, item in enumerate(items)]
@@ -119,21 +118,23 @@ class JobRunner:
 
 
 class Worker:
-    """Background loop: `corral serve` runs one in-process, `corral worker` runs more."""
+    """Background loop over steps (job chunks, webhook deliveries): `corral serve` runs one
+    in-process, `corral worker` runs more. Each step returns whether it did any work."""
 
-    def __init__(self, runner: JobRunner, poll_seconds: float = 0.5) -> None:
-        self.runner = runner
+    def __init__(self, steps: list[Callable[[], bool]], poll_seconds: float = 0.5) -> None:
+        self.steps = steps
         self.poll_seconds = poll_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_forever(self) -> None:
         while not self._stop.is_set():
-            try:
-                busy = self.runner.run_once()
-            except Exception:  # keep the loop alive; the chunk rolled back and stays pending
-                log.exception("job chunk failed")
-                busy = False
+            busy = False
+            for step in self.steps:
+                try:
+                    busy = step() or busy
+                except Exception:  # keep the loop alive; the step rolled back and is retried
+                    log.exception("background step failed")
             if not busy:
                 self._stop.wait(self.poll_seconds)
 

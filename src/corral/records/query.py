@@ -7,8 +7,11 @@ case-insensitive on both databases.
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,6 +42,10 @@ ALLOWED_OPERATORS: dict[str, frozenset[str]] = {
     "lookup": frozenset({"equals", "not_equal", "in"}),
     "ownerlookup": frozenset({"equals", "not_equal", "in"}),
 }
+# ASCII only: float() also takes "nan", "inf", "1_000" and non-ASCII digits.
+NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+INTEGER_RE = re.compile(r"[+-]?[0-9]+")
+ONE_SECOND = timedelta(seconds=1)
 SORTABLE = {"id": t.records.c.id, "Created_Time": t.records.c.created_time,
             "Modified_Time": t.records.c.modified_time}
 
@@ -83,10 +90,15 @@ class RecordQuery:
         if c.operator not in allowed:
             raise _bad("invalid operator found", api_name=f.api_name, operator=c.operator)
         values = list(c.value) if isinstance(c.value, tuple) else [c.value]
+        if any("\x00" in x for x in values):  # PostgreSQL refuses NUL; SQLite's LIKE stops at it
+            raise _bad("invalid value", api_name=f.api_name)
         if f.column is not None:
             return self._column_condition(f, c.operator, values, tz)
         dt = f.data_type
         elem = t.records.c.data[f.api_name]
+        if dt == "bigint":  # up to 18 digits: compare exactly, not as floats
+            ints = [self._integer(f, x) for x in values]
+            return _compare(sa.cast(elem.as_string(), sa.BigInteger), c.operator, ints)
         if dt in NUMBER_TYPES:
             nums = [self._number(f, x) for x in values]
             return _compare(elem.as_float(), c.operator, nums)
@@ -98,20 +110,22 @@ class RecordQuery:
             return col.is_(want) if c.operator == "equals" else sa.or_(col.is_(None),
                                                                        col.is_not(want))
         if dt == "date":
-            for x in values:
-                try:
-                    datetime.strptime(x.strip(), "%Y-%m-%d")
-                except ValueError:
-                    raise _bad("invalid value", api_name=f.api_name) from None
-            return _compare(elem.as_string(), c.operator, [x.strip() for x in values])
+            try:  # stored as yyyy-MM-dd; compare the same spelling ("2024-1-5" is not one)
+                days = [date.fromisoformat(x.strip()).isoformat() for x in values]
+            except ValueError:
+                raise _bad("invalid value", api_name=f.api_name) from None
+            return _compare(elem.as_string(), c.operator, days)
         if dt == "datetime":
             return _compare(elem.as_string(), c.operator,
                             [format_utc(self._datetime(f, x, tz)) for x in values])
         if dt == "multiselectpicklist":
+            # The column holds the JSON text of the array: look for the JSON string literal.
             col = elem.as_string()
             if c.operator == "starts_with":
-                return col.contains('"' + values[0], autoescape=True)
-            matches = sa.or_(*[col.contains(f'"{x}"', autoescape=True) for x in values])
+                return sa.or_(*[col.contains(n[:-1], autoescape=True)
+                                for n in _json_literals(values[0])])
+            matches = sa.or_(*[col.contains(n, autoescape=True) for x in values
+                               for n in _json_literals(x)])
             return matches if c.operator != "not_equal" else sa.or_(col.is_(None),
                                                                     sa.not_(matches))
         col = elem.as_string()
@@ -121,20 +135,20 @@ class RecordQuery:
         if c.operator == "equals":
             if mode == "search" and dt != "picklist":
                 return col.icontains(values[0], autoescape=True)
-            return low == values[0].lower()
+            return low == _lower(values[0])
         if c.operator == "not_equal":
-            return sa.or_(col.is_(None), low != values[0].lower())
+            return sa.or_(col.is_(None), low != _lower(values[0]))
         if c.operator == "starts_with":
             return col.istartswith(values[0], autoescape=True)
-        return low.in_([x.lower() for x in values])
+        return low.in_([_lower(x) for x in values])
 
     def _column_condition(self, f: Field, op: str, values: list[str],
                           tz: ZoneInfo) -> ColumnElement[bool]:
         col = getattr(t.records.c, f.column or "")
         if f.data_type == "datetime":
-            stamps = [self._datetime(f, x, tz).astimezone(timezone.utc).replace(tzinfo=None)
+            stamps = [self._datetime(f, x, tz).replace(tzinfo=None, microsecond=0)
                       for x in values]
-            return _compare(col, op, stamps)
+            return _compare_seconds(col, op, stamps)
         ids = [parse_record_id(x) for x in values]
         if any(i is None for i in ids):
             raise _bad("invalid value", api_name=f.api_name)
@@ -142,18 +156,31 @@ class RecordQuery:
 
     @staticmethod
     def _number(f: Field, text: str) -> float:
-        try:
-            return float(text)
-        except ValueError:
-            raise _bad("invalid value", api_name=f.api_name) from None
+        value = float(text) if NUMBER_RE.fullmatch(text.strip()) else math.nan
+        if not math.isfinite(value):
+            raise _bad("invalid value", api_name=f.api_name)
+        return value
+
+    @staticmethod
+    def _integer(f: Field, text: str) -> int:
+        ok = INTEGER_RE.fullmatch(text.strip()) and len(text.strip()) <= 20
+        value = int(text) if ok else 2**63
+        if not -2**63 < value < 2**63:
+            raise _bad("invalid value", api_name=f.api_name)
+        return value
 
     @staticmethod
     def _datetime(f: Field, text: str, tz: ZoneInfo) -> datetime:
+        """Aware UTC; a value without offset is in the user's time zone."""
         try:
             parsed = datetime.fromisoformat(text.strip())
-        except ValueError:
+            parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+            utc = parsed.astimezone(timezone.utc)
+            if utc.replace(tzinfo=None) > datetime.max - ONE_SECOND:  # whole-second ranges
+                raise OverflowError
+        except (ValueError, OverflowError):
             raise _bad("invalid value", api_name=f.api_name) from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+        return utc
 
     # ----------------------------------------------------------------- base filters
     @staticmethod
@@ -174,10 +201,12 @@ class RecordQuery:
                       phone: str | None = None, word: str | None = None,
                       ) -> ColumnElement[bool]:
         """`email=` (every email field), `phone=` (every phone field), `word=` (text fields)."""
+        if "\x00" in (email or phone or word or ""):  # no stored value holds NUL
+            return sa.false()
         if email is not None:
             cols = [t.records.c.data[f.api_name].as_string() for f in module.fields
                     if f.data_type == "email"]
-            return sa.or_(sa.false(), *[sa.func.lower(c) == email.strip().lower() for c in cols])
+            return sa.or_(sa.false(), *[sa.func.lower(c) == _lower(email.strip()) for c in cols])
         if phone is not None:
             cols = [t.records.c.data[f.api_name].as_string() for f in module.fields
                     if f.data_type == "phone"]
@@ -262,6 +291,16 @@ class RecordQuery:
         return ZoneInfo(principal.user.time_zone)
 
 
+def _json_literals(value: str) -> list[str]:
+    """`value` as a JSON string, with non-ASCII escaped or not (serializers differ)."""
+    return list(dict.fromkeys([json.dumps(value, ensure_ascii=False), json.dumps(value)]))
+
+
+def _lower(value: str) -> ColumnElement[str]:
+    """The database lowercases the value too: SQLite's lower() folds ASCII only, Python's more."""
+    return sa.func.lower(sa.literal(value, sa.String))
+
+
 def _compare(col: Any, op: str, values: list[Any]) -> ColumnElement[bool]:
     first = values[0]
     if op == "equals":
@@ -283,6 +322,24 @@ def _compare(col: Any, op: str, values: list[Any]) -> ColumnElement[bool]:
     if op == "starts_with":
         return col.startswith(first, autoescape=True)
     raise _bad("invalid operator found", operator=op)
+
+
+def _compare_seconds(col: Any, op: str, stamps: list[datetime]) -> ColumnElement[bool]:
+    """Stored times keep microseconds but are shown to the second: compare whole seconds."""
+    first = stamps[0]
+    if op == "equals":
+        return sa.and_(col >= first, col < first + ONE_SECOND)
+    if op == "not_equal":
+        return sa.or_(col < first, col >= first + ONE_SECOND)
+    if op == "in":
+        return sa.or_(*[sa.and_(col >= s, col < s + ONE_SECOND) for s in stamps])
+    if op == "greater_than":
+        return col >= first + ONE_SECOND
+    if op == "less_equal":
+        return col < first + ONE_SECOND
+    if op == "between":
+        return sa.and_(col >= stamps[0], col < stamps[1] + ONE_SECOND)
+    return _compare(col, op, stamps)
 
 
 def conn_unused(_: Connection) -> None:  # pragma: no cover - keeps the import for typing

@@ -21,9 +21,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from corral.auth.service import Principal, User
+from corral.automation.engine import PENDING, AutomationRun, on_delete
 from corral.errors import (
     ConvertedRecord,
     RecordInBlueprint,
+    RecordLocked,
     CorralError,
     DuplicateData,
     InvalidData,
@@ -65,6 +67,9 @@ class WriteContext:
     trigger: tuple[str, ...] | None = None  # None: all automation; () : none
     job_id: int | None = None
     blueprint_transition: bool = False  # the write is a blueprint transition
+    layout_rules: bool = False  # apply_feature_execution: [{"name": "layout_rules"}]
+    approval_action: bool = False  # an approve/reject decision (may touch a locked record)
+    automation_tags: dict[int, str] | None = None  # plan index -> rule that made the record
 
     def runs(self, automation: str) -> bool:
         """`trigger` absent: everything runs; a list: only those named; []: nothing."""
@@ -111,6 +116,8 @@ class _Batch:
     orig_keys: dict[int, dict[int, str]] = field(default_factory=dict)
     final_keys: dict[int, dict[int, str]] = field(default_factory=dict)
     unique_ids: set[int] = field(default_factory=set)
+    # record id -> {field: "workflow:<id>" | "approval:<id>"} for the change log
+    auto_tags: dict[int, dict[str, str]] = field(default_factory=dict)
     log: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -145,6 +152,13 @@ class _PreferenceCheck:
                 if key != before and others:
                     out.append((cur.api_name, self.pref.mapped_module, self._sorted(others)))
         return out
+
+
+def _lookup_target(f: Field, values: dict[str, Any]) -> str:
+    """What_Id of activities points at the module named by `$se_module` (Zoho's rule)."""
+    if f.api_name == "What_Id" and isinstance(values.get("$se_module"), str):
+        return str(values["$se_module"])
+    return f.lookup_module or ""
 
 
 def is_contention(exc: OperationalError) -> bool:
@@ -192,7 +206,7 @@ class RecordService:
     def write_batch(self, module: Module, plans: Sequence[Planned], ctx: WriteContext,
                     *, match_order: Sequence[Field] | None = None,
                     conn: Connection | None = None, ids: list[int] | None = None,
-                    ) -> list[Outcome]:
+                    set_approval: str | None = None) -> list[Outcome]:
         """Apply planned inserts/updates in input order; one outcome per plan.
 
         With `match_order` (upsert), each plan first looks for an existing record by those
@@ -202,14 +216,16 @@ class RecordService:
         """
         if conn is not None:
             return self._apply(conn, _Batch(module=module, now=self.clock()),
-                               [replace(p) for p in plans], ctx, list(ids or []), match_order)
+                               [replace(p) for p in plans], ctx, list(ids or []), match_order,
+                               set_approval)
         ids = self.db.new_ids(len(plans)) if plans else []
         for attempt in range(MAX_WRITE_RETRIES):
             try:
                 with self.db.write() as tx:
                     batch = _Batch(module=module, now=self.clock())
                     work = [replace(p) for p in plans]
-                    return self._apply(tx, batch, work, ctx, list(ids), match_order)
+                    return self._apply(tx, batch, work, ctx, list(ids), match_order,
+                                       set_approval)
             except (Retry, IntegrityError):
                 time.sleep(0.005 * (attempt + 1))
             except OperationalError as exc:
@@ -219,7 +235,8 @@ class RecordService:
         raise CorralError("could not complete the write under contention")
 
     def _apply(self, conn: Connection, batch: _Batch, plans: list[Planned], ctx: WriteContext,
-               ids: list[int], match_order: Sequence[Field] | None) -> list[Outcome]:
+               ids: list[int], match_order: Sequence[Field] | None,
+               set_approval: str | None = None) -> list[Outcome]:
         module = batch.module
         outcomes: dict[int, Outcome] = {}
         live = [p for p in plans if p.checked.error is None]
@@ -249,6 +266,7 @@ class RecordService:
         prefs = self._preference_check(conn, module, live, candidates)
         blueprints = self._blueprints(conn, module, ctx)
         tz = ZoneInfo(ctx.user.time_zone)
+        automation = AutomationRun.start(self, conn, module, ctx, batch.now)
         by_fid = {f.id: f for f in module.fields}
 
         states: list[tuple[Planned, StoredRecord | None, StoredRecord]] = []
@@ -282,6 +300,14 @@ class RecordService:
                         "api_name": locked, "json_path": v.path(p.index, locked)}))
                     continue
             new, err = self._new_state(module, p, old, ctx, batch.now, ids, users)
+            if set_approval is not None:
+                new.approval_state = set_approval
+            if err is None and old is not None and old.approval_state == PENDING \
+                    and not ctx.approval_action:
+                err = RecordLocked(details={"id": str(old.id)})
+            tags: dict[str, str] = {}
+            if err is None and automation is not None:
+                err, tags = automation.before_checks(p, old, new)
             if err is None:
                 err = self._lookup_error(module, p, new, valid_lookups, users)
             old_keys = keys_of.get(old.id, {}) if old else {}
@@ -310,8 +336,14 @@ class RecordService:
             ranks.setdefault(new.id, (new.created_time, new.id))
             current[new.id] = new
             states.append((p, old, new))
+            if tags:
+                batch.auto_tags[new.id] = {**batch.auto_tags.get(new.id, {}), **tags}
             self._stage(batch, p, old, new, old_keys, new_keys, unique_ids, ctx, outcomes)
+            if automation is not None:
+                automation.accept(p.index, new, "create" if old is None else "edit")
         self._flush(conn, batch)
+        if automation is not None:
+            automation.flush(conn)
         return [outcomes[p.index] for p in plans]
 
     def _holders(self, conn: Connection, candidates: dict[int, set[str]], *,
@@ -377,7 +409,8 @@ class RecordService:
                 for p in plans:
                     value = p.checked.values.get(f.api_name)
                     if value:
-                        wanted.setdefault(f.lookup_module, set()).add(int(value))
+                        wanted.setdefault(_lookup_target(f, p.checked.values),
+                                          set()).add(int(value))
         found: dict[str, set[int]] = {}
         for mod_name, idset in wanted.items():
             target = self.registry.get(mod_name)
@@ -391,11 +424,11 @@ class RecordService:
     def _lookup_error(module: Module, p: Planned, new: StoredRecord,
                       valid: dict[str, set[int]], users: set[int]) -> CorralError | None:
         for name, value in p.checked.values.items():
-            f = module.by_name[name]
-            if not value or f.column is not None:
+            f = module.by_name.get(name)
+            if f is None or not value or f.column is not None:
                 continue
-            if f.data_type == "lookup" and int(value) not in valid.get(f.lookup_module or "",
-                                                                          set()):
+            target = _lookup_target(f, p.checked.values)
+            if f.data_type == "lookup" and int(value) not in valid.get(target, set()):
                 return v.invalid(f, p.index)
             if f.data_type == "ownerlookup" and int(value) not in users:
                 return v.invalid(f, p.index)
@@ -488,20 +521,34 @@ class RecordService:
         batch.final_keys[new.id] = new_keys
         batch.unique_ids = unique_ids
         base = {"record_id": new.id, "module_id": module.id, "user_id": ctx.user.id,
-                "at": batch.now, "request_id": ctx.request_id, "job_id": ctx.job_id}
+                "at": batch.now, "request_id": ctx.request_id, "job_id": ctx.job_id,
+                "automation": None}
+        tags = batch.auto_tags.get(new.id, {})
         if old is None:
             batch.inserts.append({
                 "id": new.id, "module_id": module.id, "data": new.data,
                 "owner_id": new.owner_id, "created_by": new.created_by,
                 "modified_by": new.modified_by, "created_time": new.created_time,
                 "modified_time": new.modified_time, "deleted_time": None, "deleted_by": None,
-                "converted": False, "approval_state": "approved"})
+                "converted": False, "approval_state": new.approval_state})
+            made_by = (ctx.automation_tags or {}).get(p.index)
             batch.log.append({**base, "operation": "insert", "field": None, "old_value": None,
-                              "new_value": {**new.data, "Owner": str(new.owner_id)}})
+                              "new_value": {**new.data, "Owner": str(new.owner_id)},
+                              "automation": made_by})
+            for name, tag in tags.items():
+                batch.log.append({**base, "operation": "update", "field": name,
+                                  "old_value": None, "automation": tag,
+                                  "new_value": new.approval_state if name == "$approval_state"
+                                  else new.data.get(name)})
             outcomes[p.index] = Outcome(p.index, record=new, action="insert")
             return
         batch.updates[new.id] = {"rid": new.id, "data": new.data, "owner_id": new.owner_id,
-                                 "modified_by": new.modified_by, "modified_time": batch.now}
+                                 "modified_by": new.modified_by, "modified_time": batch.now,
+                                 "approval_state": new.approval_state}
+        if old.approval_state != new.approval_state:
+            batch.log.append({**base, "operation": "update", "field": "$approval_state",
+                              "old_value": old.approval_state, "new_value": new.approval_state,
+                              "automation": tags.get("$approval_state")})
         if old.owner_id != new.owner_id:
             batch.log.append({**base, "operation": "update", "field": "Owner",
                               "old_value": str(old.owner_id), "new_value": str(new.owner_id)})
@@ -509,7 +556,8 @@ class RecordService:
             if old.data.get(name) != new.data.get(name):
                 batch.log.append({**base, "operation": "update", "field": name,
                                   "old_value": old.data.get(name),
-                                  "new_value": new.data.get(name)})
+                                  "new_value": new.data.get(name),
+                                  "automation": tags.get(name)})
         outcomes[p.index] = Outcome(p.index, record=new, action="update",
                                     duplicate_field=p.duplicate_field)
 
@@ -521,7 +569,8 @@ class RecordService:
             if rid in inserted:
                 inserted[rid].update(data=upd["data"], owner_id=upd["owner_id"],
                                      modified_by=upd["modified_by"],
-                                     modified_time=upd["modified_time"])
+                                     modified_time=upd["modified_time"],
+                                     approval_state=upd["approval_state"])
                 del batch.updates[rid]
         key_deletes: list[dict[str, Any]] = []
         key_inserts: list[dict[str, Any]] = []
@@ -543,7 +592,8 @@ class RecordService:
             conn.execute(sa.update(t.records).where(t.records.c.id == sa.bindparam("rid"))
                          .values(data=sa.bindparam("data"), owner_id=sa.bindparam("owner_id"),
                                  modified_by=sa.bindparam("modified_by"),
-                                 modified_time=sa.bindparam("modified_time")),
+                                 modified_time=sa.bindparam("modified_time"),
+                                 approval_state=sa.bindparam("approval_state")),
                          list(batch.updates.values()))
         if key_inserts:
             conn.execute(sa.insert(t.record_keys), key_inserts)
@@ -605,6 +655,7 @@ class RecordService:
                 rec.deleted_time, rec.deleted_by = now, ctx.user.id
                 outcomes.append(Outcome(i, record=rec, action="delete"))
             if done:
+                on_delete(self, conn, module, [live[r] for r in done], ctx, now)
                 conn.execute(sa.update(t.records).where(t.records.c.id.in_(done))
                              .values(deleted_time=now, deleted_by=ctx.user.id))
                 conn.execute(sa.delete(t.record_keys).where(t.record_keys.c.record_id.in_(done)))
@@ -612,7 +663,7 @@ class RecordService:
                     "record_id": rid, "module_id": module.id, "operation": "delete",
                     "field": None, "old_value": None, "new_value": None,
                     "user_id": ctx.user.id, "at": now, "request_id": ctx.request_id,
-                    "job_id": ctx.job_id} for rid in done])
+                    "job_id": ctx.job_id, "automation": None} for rid in done])
         return outcomes
 
 

@@ -199,6 +199,9 @@ def check_record(module: Module, raw: Any, index: int, *, tz: ZoneInfo,
             out.error = err
             return out
         out.values[key] = converted
+    se_module = raw.get("$se_module")
+    if isinstance(se_module, str) and "What_Id" in module.by_name:
+        out.values["$se_module"] = se_module  # names the module What_Id points at
     return out
 
 

@@ -124,6 +124,19 @@ class Database:
             "(SELECT unnest(CAST(:ks AS bigint[])) AS k ORDER BY 1) AS s"),
                      {"ks": hashes})
 
+    def reserve_in(self, conn: Connection, n: int) -> list[int]:
+        """Ids reserved inside the caller's transaction (used only there: a rollback returns
+        them). For writes that learn how many ids they need only once the transaction runs."""
+        if n <= 0:
+            return []
+        row = conn.execute(sa.update(t.counters).where(t.counters.c.name == "id")
+                           .values(value=t.counters.c.value + n)
+                           .returning(t.counters.c.value)).first()
+        assert row is not None
+        end = int(row[0])
+        # The same counter as new_ids(): each reservation advances it, so ranges never meet.
+        return [ID_BASE + x for x in range(end - n, end)]
+
     def new_ids(self, n: int) -> list[int]:
         """Fresh ids from a block reserved in its own committed transaction.
 

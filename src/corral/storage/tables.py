@@ -113,7 +113,7 @@ records = sa.Table(
     sa.Column("deleted_time", sa.DateTime, nullable=True),
     sa.Column("deleted_by", sa.BigInteger, nullable=True),
     sa.Column("converted", sa.Boolean, nullable=False, default=False),
-    sa.Column("approval_state", sa.String(20), nullable=False, default="approved"),
+    sa.Column("approval_state", sa.String(40), nullable=False, default="approved"),
     sa.Index("ix_records_module_live", "module_id", "deleted_time", "id"),
     sa.Index("ix_records_module_modified", "module_id", "modified_time"),
     sa.Index("ix_records_module_created", "module_id", "created_time"),
@@ -203,6 +203,39 @@ blueprints = sa.Table(
     sa.Index("ix_blueprints_module", "module_id"),
 )
 
+# Workflow rules, approval processes and layout rules of a module.
+automation_rules = sa.Table(
+    "automation_rules", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("module_id", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # workflow | approval | layout_rule
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("definition", sa.JSON, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_by", sa.BigInteger, nullable=False),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+    sa.Index("ix_automation_rules_module", "module_id", "kind"),
+)
+
+# Webhook deliveries: written in the triggering transaction, delivered by a worker.
+webhook_outbox = sa.Table(
+    "webhook_outbox", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("rule_id", sa.BigInteger, nullable=False),
+    sa.Column("module_id", sa.BigInteger, nullable=False),
+    sa.Column("record_id", sa.BigInteger, nullable=False),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # pending delivered failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_time", sa.DateTime, nullable=False),
+    sa.Column("last_status_code", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+    sa.Column("delivered_time", sa.DateTime, nullable=True),
+    sa.Index("ix_webhook_outbox_due", "status", "next_attempt_time"),
+)
+
 # Duplicate Check Preference (Leads only in Zoho): one row per module.
 dup_check_preferences = sa.Table(
     "dup_check_preferences", metadata,
@@ -228,6 +261,8 @@ change_log = sa.Table(
     sa.Column("at", sa.DateTime, nullable=False),
     sa.Column("request_id", sa.String(64), nullable=True),
     sa.Column("job_id", sa.BigInteger, nullable=True),
+    # What automation made the change, e.g. "workflow:<rule id>" (null: the request itself).
+    sa.Column("automation", sa.String(80), nullable=True),
     sa.Index("ix_change_log_record", "record_id", "id"),
 )
 

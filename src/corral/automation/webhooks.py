@@ -1,0 +1,92 @@
+"""Reliable webhook delivery from the outbox: at least once, with retries and back-off.
+
+A row is claimed with a short lease in its own transaction, POSTed outside any transaction (so
+a slow receiver never holds the database), and its outcome recorded in another. A crash after
+the write but before delivery leaves the row pending; a crash during delivery lets the lease
+run out, and the row is delivered again (receivers get the outbox id to deduplicate).
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from corral.storage import tables as t
+from corral.storage.database import Database
+
+log = logging.getLogger("corral.webhooks")
+
+MAX_ATTEMPTS = 8
+LEASE = timedelta(seconds=60)
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(2 ** attempts, 600))
+
+
+class WebhookDeliverer:
+    def __init__(self, db: Database, clock: Callable[[], datetime], *, timeout: float = 10,
+                 backoff: Callable[[int], timedelta] = backoff) -> None:
+        self.db = db
+        self.clock = clock
+        self.timeout = timeout
+        self.backoff = backoff
+
+    def deliver_once(self) -> bool:
+        """Deliver one due row; False when none is due."""
+        now = self.clock()
+        with self.db.write() as conn:
+            row = conn.execute(sa.select(t.webhook_outbox).where(
+                t.webhook_outbox.c.status == "pending",
+                t.webhook_outbox.c.next_attempt_time <= now)
+                .order_by(t.webhook_outbox.c.next_attempt_time, t.webhook_outbox.c.id)
+                .limit(1).with_for_update(skip_locked=True)).first()
+            if row is None:
+                return False
+            conn.execute(sa.update(t.webhook_outbox).where(t.webhook_outbox.c.id == row.id)
+                         .values(next_attempt_time=now + LEASE,
+                                 attempts=t.webhook_outbox.c.attempts + 1))
+        code, error = self._post(row.url, {"delivery_id": str(row.id), **row.payload})
+        attempts = row.attempts + 1
+        done = code is not None and 200 <= code < 300
+        values: dict[str, Any] = {"last_status_code": code, "last_error": error}
+        if done:
+            values.update(status="delivered", delivered_time=self.clock())
+        elif attempts >= MAX_ATTEMPTS:
+            values.update(status="failed")
+        else:
+            values.update(next_attempt_time=self.clock() + self.backoff(attempts))
+        with self.db.write() as conn:
+            conn.execute(sa.update(t.webhook_outbox).where(t.webhook_outbox.c.id == row.id)
+                         .values(**values))
+        return True
+
+    def _post(self, url: str, body: dict[str, Any]) -> tuple[int | None, str | None]:
+        req = urllib.request.Request(url, data=orjson.dumps(body), method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "User-Agent": "Corral-Webhook/1"})
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
+                return resp.status, None
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            return exc.code, f"HTTP {exc.code}"
+        except (OSError, ValueError) as exc:
+            return None, str(exc)[:500]
+
+    def deliveries(self, *, rule_id: int | None = None, status: str | None = None,
+                   limit: int = 200) -> list[Any]:
+        q = sa.select(t.webhook_outbox).order_by(t.webhook_outbox.c.id.desc()).limit(limit)
+        if rule_id is not None:
+            q = q.where(t.webhook_outbox.c.rule_id == rule_id)
+        if status is not None:
+            q = q.where(t.webhook_outbox.c.status == status)
+        with self.db.read() as conn:
+            return list(conn.execute(q))
