@@ -114,6 +114,51 @@ def view_add(database_url: str | None, module: str, name: str, criteria: str | N
 
 
 @main.group()
+def workflow() -> None:
+    """Workflow rules."""
+
+
+@workflow.command("add")
+@db_option
+@click.argument("module")
+@click.option("--name", required=True)
+@click.option("--when", default="create_or_edit", show_default=True,
+              type=click.Choice(["create", "edit", "create_or_edit", "field_update", "delete"]))
+@click.option("--field", "watched", default=None, help="Watched field (--when field_update).")
+@click.option("--criteria", default=None, help="e.g. '(Lead_Source:equals:Web Download)'.")
+@click.option("--field-update", "field_updates", multiple=True, metavar="FIELD=VALUE")
+@click.option("--webhook", "webhooks", multiple=True, metavar="URL")
+@click.option("--webhook-fields", default=None, help="Comma-separated fields sent (default all).")
+@click.option("--task", "tasks", multiple=True, metavar="SUBJECT")
+@click.option("--task-due-days", default=None, type=int)
+def workflow_add(database_url: str | None, module: str, name: str, when: str,
+                 watched: str | None, criteria: str | None, field_updates: tuple[str, ...],
+                 webhooks: tuple[str, ...], webhook_fields: str | None, tasks: tuple[str, ...],
+                 task_due_days: int | None) -> None:
+    """Add a workflow rule to MODULE; prints its id."""
+    corral = _open(database_url)
+    admin = corral.auth.principal_for_user(corral.auth.user_by_email(None).id)
+    assert admin is not None
+    actions: list[dict[str, Any]] = []
+    for item in field_updates:
+        field_name, sep, value = item.partition("=")
+        if not sep:
+            _fail(f"--field-update takes FIELD=VALUE, not {item!r}")
+        actions.append({"type": "field_update", "field": field_name, "value": value})
+    fields = webhook_fields.split(",") if webhook_fields else []
+    actions += [{"type": "webhook", "url": url, "fields": fields} for url in webhooks]
+    actions += [{"type": "create_task", "subject": s, "due_in_days": task_due_days}
+                for s in tasks]
+    spec = {"name": name, "when": when, "field": watched, "criteria": criteria,
+            "actions": actions}
+    try:
+        click.echo(str(corral.automation.create_rule(corral.registry.require(module),
+                                                     "workflow", spec, admin, "$")))
+    except CorralError as err:
+        _corral_error(err)
+
+
+@main.group()
 def territory() -> None:
     """Territories."""
 

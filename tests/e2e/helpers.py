@@ -53,8 +53,10 @@ def run_corral(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[s
 class Server:
     """`corral serve` as a subprocess on a free port; stdout/stderr go to files in `workdir`."""
 
-    def __init__(self, database_url: str, workdir: Path, name: str = "server") -> None:
+    def __init__(self, database_url: str, workdir: Path, name: str = "server",
+                 extra_args: tuple[str, ...] = ()) -> None:
         self.database_url = database_url
+        self.extra_args = extra_args
         self.workdir = workdir
         self.name = name
         self.port = free_port()
@@ -77,7 +79,8 @@ class Server:
         with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
             self.proc = subprocess.Popen(
                 corral_cmd("serve", "--database-url", self.database_url,
-                           "--host", "127.0.0.1", "--port", str(self.port)),
+                           "--host", "127.0.0.1", "--port", str(self.port),
+                           *self.extra_args),
                 stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=child_env())
         deadline = time.monotonic() + START_TIMEOUT
         while True:
