@@ -41,6 +41,9 @@ def create_app(corral: Corral, **kwargs: Any) -> Starlette:
             if worker is not None:
                 worker.stop()
 
-    return Starlette(routes=build_routes(corral), lifespan=lifespan,
-                     exception_handlers={HTTPException: _http_error, 404: _http_error,
-                                         405: _http_error, 500: _http_error}, **kwargs)
+    app = Starlette(routes=build_routes(corral), lifespan=lifespan,
+                    exception_handlers={HTTPException: _http_error, 404: _http_error,
+                                        405: _http_error, 500: _http_error}, **kwargs)
+    # `/crm/v2/Leads/` is not a Zoho URL: answer INVALID_URL_PATTERN, not a 307 redirect.
+    app.router.redirect_slashes = False
+    return app

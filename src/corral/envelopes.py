@@ -87,7 +87,7 @@ def write_result(outcome: Any, users: dict[int, Any], tz: ZoneInfo, *,
         details: dict[str, Any] = {"id": str(outcome.record.id)}
     else:
         details = write_details(outcome.record, users, tz)
-        if outcome.action == "insert":
+        if outcome.action == "insert" and not upsert:  # Zoho's upsert sample has no such key
             details["$approval_state"] = outcome.record.approval_state
     out: dict[str, Any] = {"code": "SUCCESS"}
     if upsert:

@@ -269,8 +269,12 @@ RULE_MESSAGES = {"workflow": "workflow rule created successfully",
                  "layout_rule": "layout rule created successfully"}
 
 
-def list_rules(call: Call) -> Response:
-    key = call.path_params["kind"]
+def rule_handlers(key: str) -> dict[str, Any]:
+    """GET/POST handlers for /settings/automation/{key} (workflow_rules, ...)."""
+    return {"GET": lambda call: list_rules(call, key), "POST": lambda call: create_rule(call, key)}
+
+
+def list_rules(call: Call, key: str) -> Response:
     module, _principal = _settings_module(call, key, "READ")
     kind = RULE_KINDS[key]
     rules = call.corral.automation.rules(module, kind)
@@ -279,8 +283,7 @@ def list_rules(call: Call) -> Response:
     return json_response({key: [envelopes.rule_json(module, r) for r in rules]})
 
 
-def create_rule(call: Call) -> Response:
-    key = call.path_params["kind"]
+def create_rule(call: Call, key: str) -> Response:
     module, principal = _settings_module(call, key, "CREATE")
     if not principal.is_admin:
         from corral.errors import NoPermission

@@ -53,6 +53,7 @@ def authorise(call: Call, module: Module, op: str, action: str, message: str) ->
 
 
 def resolve_module(call: Call) -> Module:
+    call.authenticate()  # 401 comes before any question about the module, as on settings
     call.corral.registry.refresh()
     return call.corral.registry.require(call.path_params["module"])
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import Route
 
 from corral.api import actions as a
@@ -28,7 +27,7 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
       "DELETE": a.delete_preference}),
     (f"{CRM}/settings/custom_views", {"GET": s.list_views, "POST": a.create_view}),
     (f"{CRM}/settings/automation/webhook_deliveries", {"GET": a.webhook_deliveries}),
-    (f"{CRM}/settings/automation/{{kind:rule_kind}}", {"GET": a.list_rules, "POST": a.create_rule}),
+    *[(f"{CRM}/settings/automation/{key}", a.rule_handlers(key)) for key in a.RULE_KINDS],
     (f"{CRM}/settings/blueprints", {"GET": a.list_blueprints, "POST": a.create_blueprint}),
     (f"{CRM}/settings/territories", {"GET": a.list_territories, "POST": a.create_territories}),
     (f"{CRM}/settings/custom_views/{{view_id}}", {"GET": s.get_view}),
@@ -61,19 +60,6 @@ def _dispatch(handlers: dict[str, Handler]) -> Handler:
         return handler(call)
 
     return run
-
-
-class RuleKindConvertor(Convertor[str]):
-    regex = "workflow_rules|approval_processes|layout_rules"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-register_url_convertor("rule_kind", RuleKindConvertor())
 
 
 def build_routes(corral: Corral) -> list[Route]:

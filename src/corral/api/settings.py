@@ -125,15 +125,20 @@ def create_field(call: Call) -> Response:
     for key in ("field_label", "data_type"):
         if not spec_in.get(key):
             raise MandatoryNotFound(details={"api_name": key, "json_path": f"$.fields[0].{key}"})
+    values = spec_in.get("pick_list_values") or []
+    if not isinstance(values, list):
+        raise InvalidData(details={"api_name": "pick_list_values",
+                                   "json_path": "$.fields[0].pick_list_values"})
     lookup = spec_in.get("lookup") or {}
+    # `lookup.module` is a minified module ({"api_name": ...}); v2 clients send the plain name.
+    target = lookup.get("module") if isinstance(lookup, dict) else None
     spec = {
         "api_name": spec_in.get("api_name"), "label": spec_in["field_label"],
         "type": spec_in["data_type"], "length": spec_in.get("length"),
         "unique": _unique_flag(spec_in["unique"]) if spec_in.get("unique") else False,
         "pick_list": [p.get("display_value") if isinstance(p, dict) else p
-                      for p in spec_in.get("pick_list_values") or []],
-        "lookup": (lookup.get("module") or {}).get("api_name") if isinstance(lookup, dict)
-        else None,
+                      for p in values],
+        "lookup": target.get("api_name") if isinstance(target, dict) else target,
     }
     f = call.corral.metadata.add_field(module, spec)
     if spec["unique"] and not f.unique:
