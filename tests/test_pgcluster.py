@@ -8,8 +8,8 @@ free port, so it is safe under pytest-xdist (-n 2).
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 

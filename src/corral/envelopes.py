@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from functools import lru_cache
-from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,7 +39,7 @@ def format_time(dt: datetime | None, tz: ZoneInfo) -> str | None:
 
 @lru_cache(maxsize=4096)  # a batch renders the same few timestamps many times
 def _format_time(dt: datetime, tz: ZoneInfo) -> str:
-    aware = dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt
+    aware = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
     text = aware.astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S%z")
     return text[:-2] + ":" + text[-2:]
 

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from corral.auth.scopes import ALL_SCOPES
 from corral.auth.service import AuthService
+from corral.automation.service import AutomationService
+from corral.automation.webhooks import WebhookDeliverer
 from corral.config import Settings
+from corral.jobs.runner import JobRunner, Worker
 from corral.metadata.preferences import PreferenceService
 from corral.metadata.registry import Registry
 from corral.metadata.seed import seed
 from corral.metadata.service import MetadataService
-from corral.automation.service import AutomationService
-from corral.automation.webhooks import WebhookDeliverer
-from corral.jobs.runner import JobRunner, Worker
+from corral.metadata.territories import TerritoryService
 from corral.records.blueprints import BlueprintService
 from corral.records.conversion import ConversionService
-from corral.metadata.territories import TerritoryService
 from corral.records.mass_update import MassUpdateService
-from corral.records.views import ViewService
 from corral.records.query import RecordQuery
 from corral.records.service import RecordService
+from corral.records.views import ViewService
 from corral.storage.database import Database
 from corral.storage.migrate import migrate
 
@@ -31,7 +31,7 @@ FIRST_TOKEN_TTL = 30 * 24 * 3600
 
 def utc_now() -> datetime:
     """Naive UTC, as stored in the database."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass

@@ -65,7 +65,7 @@ def test_more_than_100_records_is_limit_exceeded_and_nothing_written(api: Api) -
 
 def test_body_without_content_type_and_numeric_ids(api: Api) -> None:
     (rid,) = api.insert("Leads", {"Last_Name": "Daly"})
-    raw = ('{"data":[{"id": %s, "Last_Name": "Dalton"}]}' % rid).encode()
+    raw = ('{"data":[{"id": ' + rid + ', "Last_Name": "Dalton"}]}').encode()
     r = api.client.put("/crm/v2/Leads", content=raw, headers=api.headers())
     assert r.status_code == 200, r.text
     assert r.json()["data"][0]["message"] == "record updated"

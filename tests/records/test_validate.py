@@ -154,7 +154,8 @@ def _reference_ok(text: str) -> bool:
     return True
 
 
-@given(st.one_of(st.emails(), st.from_regex(r"[a-z0-9.+_-]{0,70}@[a-z0-9.-]{0,70}", fullmatch=True)))
+@given(st.one_of(st.emails(),
+                 st.from_regex(r"[a-z0-9.+_-]{0,70}@[a-z0-9.-]{0,70}", fullmatch=True)))
 def test_email_fast_path_agrees_with_email_validator(text: str) -> None:
     from corral.records.validate import email_ok
 

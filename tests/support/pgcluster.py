@@ -269,7 +269,8 @@ class PgCluster:
         try:
             if self.port is not None:
                 self._run(
-                    [self._bin("pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "immediate", "-w"],
+                    [self._bin("pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "immediate",
+                     "-w"],
                     as_postgres=True,
                     check=False,
                     timeout=60,

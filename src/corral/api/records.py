@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -217,8 +217,8 @@ def _modified_since(call: Call) -> datetime | None:
         except ValueError:
             parsed = parsedate_to_datetime(raw.strip())
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
-        since = parsed.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0)
+            parsed = parsed.replace(tzinfo=UTC)
+        since = parsed.astimezone(UTC).replace(tzinfo=None, microsecond=0)
         return since + timedelta(seconds=1)
     except (ValueError, TypeError, OverflowError):
         raise InvalidData(details={"param_name": "If-Modified-Since"}) from None

@@ -46,7 +46,8 @@ class MetadataService:
                                        "json_path": f"{json_path}.field_label"})
         api_name = spec.get("api_name") or api_name_from_label(label)
         if not isinstance(api_name, str) or not API_NAME_RE.match(api_name):
-            raise InvalidData(details={"api_name": "api_name", "json_path": f"{json_path}.api_name"})
+            raise InvalidData(details={"api_name": "api_name",
+                                       "json_path": f"{json_path}.api_name"})
         data_type = spec.get("type")
         if (not isinstance(data_type, str) or data_type not in DATA_TYPES
                 or data_type == "subform"):

@@ -7,7 +7,7 @@ case-insensitively, numbers numerically, multi-select values by membership.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ def _value(module: Module, rec: Any, name: str) -> Any:
     if f is not None and f.column is not None:
         value = getattr(rec, f.column)
         if isinstance(value, datetime):
-            return format_utc(value.replace(tzinfo=timezone.utc) if value.tzinfo is None
+            return format_utc(value.replace(tzinfo=UTC) if value.tzinfo is None
                               else value)
         return str(value) if value is not None else None
     return rec.data.get(name)

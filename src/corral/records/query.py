@@ -11,7 +11,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -175,7 +175,7 @@ class RecordQuery:
         try:
             parsed = datetime.fromisoformat(text.strip())
             parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
-            utc = parsed.astimezone(timezone.utc)
+            utc = parsed.astimezone(UTC)
             if utc.replace(tzinfo=None) > datetime.max - ONE_SECOND:  # whole-second ranges
                 raise OverflowError
         except (ValueError, OverflowError):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,13 +24,13 @@ from corral.auth.service import Principal, User
 from corral.automation.engine import PENDING, AutomationRun, on_delete
 from corral.errors import (
     ConvertedRecord,
-    RecordInBlueprint,
-    RecordLocked,
     CorralError,
     DuplicateData,
     InvalidData,
     MandatoryNotFound,
     MultipleOrMultiErrors,
+    RecordInBlueprint,
+    RecordLocked,
 )
 from corral.metadata.model import Field, Module
 from corral.metadata.preferences import Preference, load_preference
@@ -176,7 +176,7 @@ class RecordService:
                  clock: Callable[[], datetime] | None = None) -> None:
         self.db = db
         self.registry = registry
-        self.clock = clock or (lambda: datetime.now(timezone.utc).replace(tzinfo=None))
+        self.clock = clock or (lambda: datetime.now(UTC).replace(tzinfo=None))
 
     # ------------------------------------------------------------------ reads of single rows
     def _row_to_record(self, row: Any) -> StoredRecord:

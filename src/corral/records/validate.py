@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -54,7 +54,8 @@ def path(index: int, api_name: str) -> str:
 
 
 def invalid(f: Field, index: int, **extra: Any) -> InvalidData:
-    return InvalidData(details={**extra, "api_name": f.api_name, "json_path": path(index, f.api_name)})
+    return InvalidData(details={**extra, "api_name": f.api_name,
+                                "json_path": path(index, f.api_name)})
 
 
 def parse_record_id(value: Any) -> int | None:
@@ -70,7 +71,7 @@ def parse_record_id(value: Any) -> int | None:
 
 
 def format_utc(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def email_ok(text: str) -> bool:

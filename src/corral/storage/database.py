@@ -106,7 +106,7 @@ class Database:
             yield conn
 
     def lock_global(self, conn: Connection, key: int = 1) -> None:
-        """Serialise a whole-database step (migrate, seed). SQLite's BEGIN IMMEDIATE already does."""
+        """Serialise a whole-database step (migrate, seed); SQLite's BEGIN IMMEDIATE does it."""
         if not self.is_sqlite:
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
 

@@ -77,7 +77,7 @@ fields = sa.Table(
     sa.Column("lookup_module", sa.String(100), nullable=True),
     sa.Column("textarea_type", sa.String(20), nullable=True),
     sa.Column("mass_update", sa.Boolean, nullable=True),
-    # Lead conversion mapping of a Leads field: {"Contacts": api_name, "Accounts": ..., "Deals": ...}
+    # Lead conversion mapping of a Leads field: {"Contacts": api_name, "Accounts": ...}
     sa.Column("convert_mapping", sa.JSON, nullable=True),
     sa.Column("sequence_number", sa.Integer, nullable=False),
     sa.Column("created_time", sa.DateTime, nullable=False),
