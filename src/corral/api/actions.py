@@ -10,7 +10,8 @@ from starlette.responses import Response
 from corral import envelopes
 from corral.api.http import Call, json_response
 from corral.api.records import authorise, path_record_id, resolve_module
-from corral.errors import InvalidModule, MandatoryNotFound, NotSupported, RequiredParamMissing
+from corral.api.settings import require_admin, settings_module
+from corral.errors import MandatoryNotFound, NoPermission, NotSupported
 from corral.metadata.model import Module
 from corral.records.service import WriteContext
 
@@ -35,21 +36,11 @@ def convert_lead(call: Call) -> Response:
 
 
 def _pref_module(call: Call, op: str) -> Module:
-    principal = call.authenticate()
-    principal.require_scope(f"ZohoCRM.settings.duplicate_check_preference.{op}")
-    name = call.query.get("module")
-    if not name:
-        raise RequiredParamMissing(details={"param_name": "module"})
-    call.corral.registry.refresh()
-    module = call.corral.registry.get(name)
-    if module is None:
-        raise InvalidModule(details={"param_name": "module"})
+    module, principal = settings_module(call, "duplicate_check_preference", op)
     if module.api_name != "Leads":
         raise NotSupported("This API does not support the specified module",
                            {"param_name": "module"})
     if op != "READ" and not principal.is_admin:
-        from corral.errors import NoPermission
-
         raise NoPermission("the user doesn't have permission for that module.")
     return module
 
@@ -128,15 +119,7 @@ def mass_update_status(call: Call) -> Response:
 
 # ----------------------------------------------------------------------------- custom views
 def create_view(call: Call) -> Response:
-    principal = call.authenticate()
-    principal.require_scope("ZohoCRM.settings.custom_views.CREATE")
-    name = call.query.get("module")
-    if not name:
-        raise RequiredParamMissing(details={"param_name": "module"})
-    call.corral.registry.refresh()
-    module = call.corral.registry.get(name)
-    if module is None:
-        raise InvalidModule(details={"param_name": "module"})
+    module, principal = settings_module(call, "custom_views", "CREATE")
     body = call.json()
     items = body.get("custom_views") if isinstance(body, dict) else None
     if not isinstance(items, list) or not items or not isinstance(items[0], dict):
@@ -164,10 +147,7 @@ def list_territories(call: Call) -> Response:
 def create_territories(call: Call) -> Response:
     principal = call.authenticate()
     principal.require_scope("ZohoCRM.settings.territories.CREATE")
-    if not principal.is_admin:
-        from corral.errors import NoPermission
-
-        raise NoPermission("permission denied")
+    require_admin(principal)
     body = call.json()
     items = body.get("territories") if isinstance(body, dict) else None
     if not isinstance(items, list) or not items:
@@ -196,21 +176,8 @@ def assign_territories(call: Call) -> Response:
 
 
 # ----------------------------------------------------------------------------- blueprints
-def _settings_module(call: Call, area: str, op: str) -> tuple[Module, Any]:
-    principal = call.authenticate()
-    principal.require_scope(f"ZohoCRM.settings.{area}.{op}")
-    name = call.query.get("module")
-    if not name:
-        raise RequiredParamMissing(details={"param_name": "module"})
-    call.corral.registry.refresh()
-    module = call.corral.registry.get(name)
-    if module is None:
-        raise InvalidModule(details={"param_name": "module"})
-    return module, principal
-
-
 def list_blueprints(call: Call) -> Response:
-    module, _principal = _settings_module(call, "blueprint", "READ")
+    module, _principal = settings_module(call, "blueprint", "READ")
     bps = call.corral.blueprints.list(module)
     if not bps:
         return json_response(None, 204)
@@ -219,11 +186,8 @@ def list_blueprints(call: Call) -> Response:
 
 
 def create_blueprint(call: Call) -> Response:
-    module, principal = _settings_module(call, "blueprint", "CREATE")
-    if not principal.is_admin:
-        from corral.errors import NoPermission
-
-        raise NoPermission("permission denied")
+    module, principal = settings_module(call, "blueprint", "CREATE")
+    require_admin(principal)
     body = call.json()
     items = body.get("blueprints") if isinstance(body, dict) else None
     if not isinstance(items, list) or not items:
@@ -275,7 +239,7 @@ def rule_handlers(key: str) -> dict[str, Any]:
 
 
 def list_rules(call: Call, key: str) -> Response:
-    module, _principal = _settings_module(call, key, "READ")
+    module, _principal = settings_module(call, key, "READ")
     kind = RULE_KINDS[key]
     rules = call.corral.automation.rules(module, kind)
     if not rules:
@@ -284,11 +248,8 @@ def list_rules(call: Call, key: str) -> Response:
 
 
 def create_rule(call: Call, key: str) -> Response:
-    module, principal = _settings_module(call, key, "CREATE")
-    if not principal.is_admin:
-        from corral.errors import NoPermission
-
-        raise NoPermission("permission denied")
+    module, principal = settings_module(call, key, "CREATE")
+    require_admin(principal)
     body = call.json()
     items = body.get(key) if isinstance(body, dict) else None
     if not isinstance(items, list) or not items:

@@ -28,12 +28,24 @@ def _settings_principal(call: Call, area: str, op: str = "READ") -> Principal:
     return principal
 
 
+def settings_module(call: Call, area: str, op: str) -> tuple[Module, Principal]:
+    """Authenticate, require `ZohoCRM.settings.{area}.{op}`, resolve `?module=`."""
+    principal = _settings_principal(call, area, op)
+    return module_param(call), principal
+
+
+def require_admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise NoPermission("permission denied")
+
+
 def _admin(principal: Principal) -> None:
     if not principal.is_admin:
         raise NoPermission("permission denied")
 
 
-def _module_param(call: Call) -> Module:
+def module_param(call: Call) -> Module:
+    """The `module` query parameter of settings APIs, resolved."""
     name = call.query.get("module")
     if not name:
         raise RequiredParamMissing(details={"param_name": "module"})
@@ -85,7 +97,7 @@ def create_module(call: Call) -> Response:
 # ----------------------------------------------------------------------------- fields
 def list_fields(call: Call) -> Response:
     _settings_principal(call, "fields")
-    module = _module_param(call)
+    module = module_param(call)
     return json_response({"fields": [envelopes.field_json(module, f, version=call.version)
                                      for f in module.fields]})
 
@@ -100,7 +112,7 @@ def _field_by_id(call: Call, module: Module) -> Any:
 
 def get_field(call: Call) -> Response:
     _settings_principal(call, "fields")
-    module = _module_param(call)
+    module = module_param(call)
     f = _field_by_id(call, module)
     return json_response({"fields": [envelopes.field_json(module, f, version=call.version)]})
 
@@ -116,7 +128,7 @@ def _unique_flag(value: Any) -> bool:
 def create_field(call: Call) -> Response:
     principal = _settings_principal(call, "fields", "CREATE")
     _admin(principal)
-    module = _module_param(call)
+    module = module_param(call)
     body = call.json()
     items = body.get("fields") if isinstance(body, dict) else None
     if not isinstance(items, list) or not items or not isinstance(items[0], dict):
@@ -151,7 +163,7 @@ def create_field(call: Call) -> Response:
 def update_field(call: Call) -> Response:
     principal = _settings_principal(call, "fields", "UPDATE")
     _admin(principal)
-    module = _module_param(call)
+    module = module_param(call)
     f = _field_by_id(call, module)
     body = call.json()
     items = body.get("fields") if isinstance(body, dict) else None
@@ -166,13 +178,13 @@ def update_field(call: Call) -> Response:
 # ----------------------------------------------------------------------------- layouts, views
 def list_layouts(call: Call) -> Response:
     _settings_principal(call, "layouts")
-    module = _module_param(call)
+    module = module_param(call)
     return json_response({"layouts": [envelopes.layout_json(module, version=call.version)]})
 
 
 def list_views(call: Call) -> Response:
     principal = _settings_principal(call, "custom_views")
-    module = _module_param(call)
+    module = module_param(call)
     q = call.corral.query
     tz = q.principal_tz(principal)
     users = q.users()
@@ -191,7 +203,7 @@ def list_views(call: Call) -> Response:
 
 def get_view(call: Call) -> Response:
     principal = _settings_principal(call, "custom_views")
-    module = _module_param(call)
+    module = module_param(call)
     q = call.corral.query
     vid = parse_record_id(call.path_params["view_id"])
     row = q.view(module, vid) if vid else None
