@@ -24,6 +24,15 @@ def _open(database_url: str | None) -> Corral:
     return corral
 
 
+def _tune_gc() -> None:
+    """Long-running processes: freeze start-up objects and collect less often (the write
+    path allocates many short-lived objects; default thresholds spent ~25% of CPU in GC)."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 def _fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
@@ -56,6 +65,7 @@ def serve(database_url: str | None, host: str, port: int, no_worker: bool) -> No
     token = corral.seed()
     if token:
         click.echo(f"Admin access token (all scopes, 30 days): {token}", err=False)
+    _tune_gc()
     click.echo(f"Corral serving {settings.database_url} on http://{host}:{port}", err=True)
     sys.stdout.flush()
     uvicorn.run(create_app(corral), host=host, port=port, log_level="warning",
@@ -74,6 +84,7 @@ def worker(database_url: str | None, poll: float) -> None:
     w = corral.worker()
     w.poll_seconds = poll
     signal.signal(signal.SIGTERM, lambda *_: w.stop())
+    _tune_gc()
     click.echo(f"Corral worker on {corral.settings.database_url}", err=True)
     try:
         w.run_forever()

@@ -42,6 +42,12 @@ class JobRunner:
 
     def run_once(self) -> bool:
         """Process one chunk of some active job; False when there was nothing to do."""
+        # Look first in a read transaction: an idle worker must not take SQLite's write lock.
+        with self.db.read() as conn:
+            active = conn.execute(sa.select(t.jobs.c.id).where(
+                t.jobs.c.status.in_(("SCHEDULED", "RUNNING"))).limit(1)).first()
+        if active is None:
+            return False
         try:
             with self.db.write() as conn:
                 return self._run_once(conn)
@@ -108,13 +114,18 @@ class JobRunner:
         plans = [Planned(i, build_checked(spec), target=item.record_id)
                  for i, item in enumerate(items)]
         outcomes = self.records.write_batch(module, plans, ctx, conn=conn, ids=[])
-        updates = [{"j": job.id, "s": item.seq,
-                    "st": "updated" if o.error is None else "failed",
-                    "err": None if o.error is None else error_body(o.error)}
-                   for item, o in zip(items, outcomes, strict=True)]
-        conn.execute(sa.update(t.job_items).where(
-            t.job_items.c.job_id == sa.bindparam("j"), t.job_items.c.seq == sa.bindparam("s"))
-            .values(state=sa.bindparam("st"), error=sa.bindparam("err")), updates)
+        done = [item.seq for item, o in zip(items, outcomes, strict=True) if o.error is None]
+        failed = [{"j": job.id, "s": item.seq, "err": error_body(o.error)}
+                  for item, o in zip(items, outcomes, strict=True) if o.error is not None]
+        if done:  # one statement for the successes, one per failure (rare)
+            conn.execute(sa.update(t.job_items).where(
+                t.job_items.c.job_id == job.id, t.job_items.c.seq.in_(done))
+                .values(state="updated"))
+        if failed:
+            conn.execute(sa.update(t.job_items).where(
+                t.job_items.c.job_id == sa.bindparam("j"),
+                t.job_items.c.seq == sa.bindparam("s"))
+                .values(state="failed", error=sa.bindparam("err")), failed)
 
 
 class Worker:
