@@ -240,3 +240,16 @@ def test_territory_narrows_a_job(api: Api, corral: Corral) -> None:
     corral.jobs.run_until_idle()
     assert status(api, job)["Total_Count"] == 2
     assert api.get(f"Leads/{c}").json()["data"][0]["Rating"] is None
+
+
+def test_my_view_selects_the_callers_records(api: Api, corral: Corral) -> None:
+    rep = corral.auth.create_user("rep@x.com", "Rep")
+    mine, _theirs = api.insert("Leads", {"Last_Name": "Mine"},
+                               {"Last_Name": "Theirs", "Owner": {"id": str(rep.id)}})
+    cvid = view_id(api, "My Leads")
+    got = api.get("Leads", params={"cvid": cvid}).json()["data"]
+    assert [g["id"] for g in got] == [mine]
+    job = api.post(URL, json={"data": [{"Rating": "Active"}], "cvid": cvid}
+                   ).json()["data"][0]["details"]["job_id"]
+    corral.jobs.run_until_idle()
+    assert status(api, job)["Total_Count"] == 1

@@ -13,7 +13,6 @@ from corral import envelopes
 from corral.api.http import Call, json_response
 from corral.auth.service import Principal
 from corral.errors import (
-    CorralError,
     DiscretePaginationLimitExceeded,
     ExpectedParamMissing,
     InvalidData,
@@ -331,21 +330,10 @@ def list_records(call: Call) -> Response:
 
 
 def view_condition(call: Call, module: Module, principal: Principal, cvid: str) -> Any:
-    vid = parse_record_id(cvid)
-    row = call.corral.query.view(module, vid) if vid else None
+    row = call.corral.query.visible_view(module, cvid, principal)
     if row is None:
         raise InvalidData("invalid cvid", {"param_name": "cvid"})
-    if not row.shared and row.owner_id not in (None, principal.user.id):
-        raise NoPermission("Customview not accessible")
-    if row.system_name == "CONVERTEDVIEWS":
-        from corral.storage import tables as t
-        return t.records.c.converted.is_(True)
-    if not row.criteria:
-        return SORTABLE["id"].is_not(None)
-    import orjson
-    crit = cr.criteria_from_v8(orjson.loads(row.criteria))
-    return call.corral.query.compile(module, crit, tz=call.corral.query.principal_tz(principal),
-                                     mode="view")
+    return call.corral.query.view_condition(module, row, principal)
 
 
 def get_record(call: Call) -> Response:
@@ -440,7 +428,3 @@ def deleted_records(call: Call) -> Response:
     info = envelopes.page_info(version="v2", per_page=per_page, count=len(recs), page=page,
                                more=more)
     return json_response({"data": data, "info": info})
-
-
-def unused(_: CorralError) -> None:  # pragma: no cover
-    return None

@@ -25,7 +25,6 @@ from corral.errors import (
     NotFound,
 )
 from corral.metadata.model import Module
-from corral.records import criteria as cr
 from corral.records import validate as v
 from corral.records.query import Filters, RecordQuery
 from corral.records.service import Outcome, Planned, RecordService, WriteContext
@@ -121,27 +120,19 @@ class MassUpdateService:
     # ------------------------------------------------------------------ scheduled mode
     def _where(self, module: Module, cvid: Any, territory: Any,
                principal: Principal) -> tuple[int, list[Any]]:
-        vid = v.parse_record_id(cvid)
-        view = self.query.view(module, vid) if vid else None
+        try:
+            view = self.query.visible_view(module, cvid, principal)
+        except NoPermission as exc:
+            raise _wrapped(exc) from None
         if view is None:
             raise _wrapped(InvalidData("invalid cvid", {"api_name": "cvid",
                                                         "json_path": "$.cvid"}))
-        if not view.shared and view.owner_id not in (None, principal.user.id):
-            raise _wrapped(NoPermission("Customview not accessible"))
         filters = Filters(converted="true" if view.system_name == "CONVERTEDVIEWS" else "false")
         where = self.query.base_where(module, filters)
-        if view.criteria:
-            import orjson
-
-            crit = cr.criteria_from_v8(orjson.loads(view.criteria))
-            where.append(self.query.compile(module, crit, tz=self.query.principal_tz(principal),
-                                            mode="view"))
-        if view.system_name == "MYVIEWS":
-            where.append(t.records.c.owner_id == principal.user.id)
+        where.append(self.query.view_condition(module, view, principal))
         if territory is not None:
             where.append(self._territory_condition(territory))
-        assert vid is not None
-        return vid, where
+        return int(view.id), where
 
     def _territory_condition(self, territory: Any) -> Any:
         raw = territory.get("id") if isinstance(territory, dict) else None

@@ -15,12 +15,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from corral.auth.service import Principal, User, user_from_row
-from corral.errors import InvalidQuery
+from corral.errors import InvalidQuery, NoPermission
 from corral.metadata.model import Field, Module
 from corral.metadata.registry import Registry
 from corral.records import criteria as cr
@@ -254,6 +254,29 @@ class RecordQuery:
             return conn.execute(sa.select(t.custom_views).where(
                 t.custom_views.c.id == cvid, t.custom_views.c.module_id == module.id)).first()
 
+    def visible_view(self, module: Module, cvid: Any, principal: Principal) -> Any:
+        """The custom view `cvid` of `module` if the user may use it; None when unknown."""
+        vid = parse_record_id(cvid)
+        row = self.view(module, vid) if vid else None
+        if row is not None and not row.shared and row.owner_id not in (None,
+                                                                       principal.user.id):
+            raise NoPermission("Customview not accessible")
+        return row
+
+    def view_condition(self, module: Module, row: Any, principal: Principal,
+                       ) -> ColumnElement[bool]:
+        """The records a custom view selects (system views: all, converted, the user's own)."""
+        if row.system_name == "CONVERTEDVIEWS":
+            return t.records.c.converted.is_(True)
+        parts: list[ColumnElement[bool]] = []
+        if row.system_name == "MYVIEWS":
+            parts.append(t.records.c.owner_id == principal.user.id)
+        if row.criteria:
+            crit = cr.criteria_from_v8(orjson.loads(row.criteria))
+            parts.append(self.compile(module, crit, tz=self.principal_tz(principal),
+                                      mode="view"))
+        return sa.and_(sa.true(), *parts)
+
     def views(self, module: Module) -> list[Any]:
         with self.db.read() as conn:
             return list(conn.execute(sa.select(t.custom_views)
@@ -340,7 +363,3 @@ def _compare_seconds(col: Any, op: str, stamps: list[datetime]) -> ColumnElement
     if op == "between":
         return sa.and_(col >= stamps[0], col < stamps[1] + ONE_SECOND)
     return _compare(col, op, stamps)
-
-
-def conn_unused(_: Connection) -> None:  # pragma: no cover - keeps the import for typing
-    return None
