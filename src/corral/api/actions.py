@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.responses import Response
 
 from corral import envelopes
 from corral.api.http import Call, json_response
-from corral.api.records import authorise, path_record_id, resolve_module
+from corral.api.records import authorise, context, path_record_id, resolve_module, results
 from corral.api.settings import require_admin, settings_module
 from corral.errors import MandatoryNotFound, NoPermission, NotSupported
 from corral.metadata.model import Module
 from corral.records.service import WriteContext
+from corral.records.validate import parse_record_id
 
 
 def convert_lead(call: Call) -> Response:
@@ -81,8 +83,6 @@ def _mass_scope(call: Call, module: Module, op: str) -> None:
 
 
 def mass_update(call: Call) -> Response:
-    from corral.api.records import context, results
-
     module = resolve_module(call)
     _mass_scope(call, module, "UPDATE")
     principal = call.authenticate()
@@ -201,8 +201,6 @@ def create_blueprint(call: Call) -> Response:
 def get_record_blueprint(call: Call) -> Response:
     module = resolve_module(call)
     principal = authorise(call, module, "READ", "view", "Permission denied to read records")
-    from zoneinfo import ZoneInfo
-
     rec, bp = call.corral.blueprints.state(module, path_record_id(call),
                                            ZoneInfo(principal.user.time_zone))
     if bp is None:
@@ -211,8 +209,6 @@ def get_record_blueprint(call: Call) -> Response:
 
 
 def update_record_blueprint(call: Call) -> Response:
-    from corral.api.records import context
-
     module = resolve_module(call)
     principal = authorise(call, module, "UPDATE", "edit", "Permission denied to update")
     body = call.json()
@@ -264,8 +260,6 @@ def create_rule(call: Call, key: str) -> Response:
 
 
 def approve_record(call: Call) -> Response:
-    from corral.api.records import results
-
     module = resolve_module(call)
     principal = authorise(call, module, "UPDATE", "edit", "Permission denied to update")
     body = call.json()
@@ -277,8 +271,6 @@ def approve_record(call: Call) -> Response:
 def webhook_deliveries(call: Call) -> Response:
     principal = call.authenticate()
     principal.require_scope("ZohoCRM.settings.workflow_rules.READ")
-    from corral.records.validate import parse_record_id
-
     rule = call.query.get("rule_id")
     rows = call.corral.webhooks.deliveries(
         rule_id=parse_record_id(rule) if rule else None, status=call.query.get("status"))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 
+import orjson
 import sqlalchemy as sa
 from starlette.responses import Response
 
@@ -215,7 +217,6 @@ def get_view(call: Call) -> Response:
                                       owner=q.users().get(row.owner_id or 0))
     body["criteria"] = None
     if row.criteria:
-        import orjson
         body["criteria"] = orjson.loads(row.criteria)
     return json_response({"custom_views": [body]})
 
@@ -272,8 +273,6 @@ def get_org(call: Call) -> Response:
 
 # ----------------------------------------------------------------------------- OAuth
 def oauth_token(call: Call) -> Response:
-    from urllib.parse import parse_qsl
-
     form = dict(call.query)
     if call.body:
         form.update(dict(parse_qsl(call.body.decode("utf-8", "replace"))))
