@@ -202,3 +202,30 @@ def test_upsert_limit_and_scope(api: Api, corral: Corral) -> None:
     create = make_token(corral, ["ZohoCRM.modules.leads.CREATE"])
     assert api.post("Leads/upsert", json={"data": [{"Last_Name": "x"}]},
                     token=create).status_code == 200
+
+
+def test_kaizen_177_sample_call(api: Api, corral: Corral) -> None:
+    """Kaizen #177: upsert by Email; Alice is new (insert), Pat exists (update)."""
+    leads = corral.registry.require("Leads")
+    corral.metadata.add_field(leads, {"api_name": "Order_Date", "label": "Order Date",
+                                      "type": "date"})
+    corral.metadata.add_field(corral.registry.require("Leads"), {
+        "api_name": "Order_Value", "label": "Order Value", "type": "text"})
+    (pat,) = api.insert("Leads", {"Last_Name": "Davis", "Email": "pat@mail.com"})
+    r = api.post("Leads/upsert", json={"data": [
+        {"Email": "alice@mail.com", "First_Name": "Alice", "Last_Name": "Brown",
+         "Phone": "+1-555-222-3333", "Order_Date": "2024-01-10", "Order_Value": "$175.00"},
+        {"Email": "pat@mail.com", "First_Name": "pat", "Last_Name": "Davis",
+         "Phone": "+1-555-666-7777", "Order_Date": "2024-01-15", "Order_Value": "$300.00"}],
+        "duplicate_check_fields": ["Email"]})
+    assert r.status_code == 200
+    alice, updated = r.json()["data"]
+    assert (alice["code"], alice["duplicate_field"], alice["action"], alice["message"]) == (
+        "SUCCESS", None, "insert", "record added")
+    assert (updated["duplicate_field"], updated["action"], updated["message"]) == (
+        "Email", "update", "record updated")
+    assert updated["details"]["id"] == pat
+    assert set(alice["details"]) == {"Modified_Time", "Modified_By", "Created_Time", "id",
+                                     "Created_By"}
+    got = api.get(f"Leads/{pat}").json()["data"][0]
+    assert got["Order_Value"] == "$300.00" and got["Order_Date"] == "2024-01-15"
