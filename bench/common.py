@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ CALL_TIMEOUT = 300.0
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 # ----------------------------------------------------------------------------- arguments
@@ -222,10 +222,11 @@ def insert_rows(meta: Meta, rid: int, data: dict[str, Any], now: datetime,
     return rec, key, log
 
 
-def preload(engine: Engine, meta: Meta, n: int, email_of: Callable[[int], str],
-            chunk: int = 5000) -> float:
-    """Insert n leads directly (records + record_keys + change_log, as the service would),
-    in transactions of `chunk` records; returns seconds taken."""
+def preload_rows(engine: Engine, meta: Meta, n: int, make: Callable[[int], dict[str, Any]],
+                 chunk: int = 5000) -> tuple[float, list[int]]:
+    """Insert n leads, lead i built by `make(i)` (wire values), directly: records +
+    record_keys + change_log as the service would, in transactions of `chunk` records;
+    returns (seconds taken, ids in lead order)."""
     t0 = time.perf_counter()
     ids = reserve_ids(engine, n)
     now = utc_now()
@@ -233,7 +234,7 @@ def preload(engine: Engine, meta: Meta, n: int, email_of: Callable[[int], str],
     for start in range(0, n, chunk):
         recs, keys, logs = [], [], []
         for i in range(start, min(n, start + chunk)):
-            r, k, lg = insert_rows(meta, ids[i], stored_data(lead(i, email_of(i))), now, None)
+            r, k, lg = insert_rows(meta, ids[i], stored_data(make(i)), now, None)
             recs.append(r)
             keys.append(k)
             logs.append(lg)
@@ -248,7 +249,20 @@ def preload(engine: Engine, meta: Meta, n: int, email_of: Callable[[int], str],
                   flush=True)
     with engine.begin() as conn:  # a long-lived database has statistics; give these ones too
         conn.exec_driver_sql("ANALYZE")
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, ids
+
+
+def preload(engine: Engine, meta: Meta, n: int, email_of: Callable[[int], str],
+            chunk: int = 5000) -> float:
+    """n leads with the emails `email_of(i)`; returns seconds taken."""
+    secs, _ids = preload_rows(engine, meta, n, lambda i: lead(i, email_of(i)), chunk)
+    return secs
+
+
+def print_ratio(http_rate: float, raw_rate: float) -> None:
+    """The closing lines of insert/upsert: the machine, then HTTP throughput / raw SQL's."""
+    print(machine_line())
+    print(f"ratio HTTP/raw: {http_rate / raw_rate:.2f} (raw is {raw_rate / http_rate:.1f}x faster)")
 
 
 # ----------------------------------------------------------------------------- the server

@@ -24,7 +24,6 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
-
 from bench import common as c  # noqa: E402
 from bench.common import t  # noqa: E402
 
@@ -110,9 +109,7 @@ def main(argv: list[str] | None = None) -> None:
                 elapsed, cpu, lat = raw_insert(engine, meta, work, args.clients)
                 raw_rate = c.report_raw("raw SQL insert (SQLAlchemy Core executemany)",
                                         elapsed, cpu, args.calls * size, lat)
-                print(c.machine_line())
-                print(f"ratio HTTP/raw: {http_rate / raw_rate:.2f} "
-                      f"(raw is {raw_rate / http_rate:.1f}x faster)")
+                c.print_ratio(http_rate, raw_rate)
             finally:
                 engine.dispose()
 

@@ -31,7 +31,6 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
-
 from bench import common as c  # noqa: E402
 from bench.common import t  # noqa: E402
 
@@ -209,9 +208,7 @@ def main(argv: list[str] | None = None) -> None:
                 raw_rate = c.report_raw("raw SQL upsert (SELECT by key + executemany)",
                                         elapsed, cpu, args.calls * size, lat)
                 print(f"  outcomes     {counts}")
-                print(c.machine_line())
-                print(f"ratio HTTP/raw: {http_rate / raw_rate:.2f} "
-                      f"(raw is {raw_rate / http_rate:.1f}x faster)")
+                c.print_ratio(http_rate, raw_rate)
             finally:
                 engine.dispose()
 

@@ -231,3 +231,42 @@ def ensure_venv(venv: Path, requirement: str, *, timeout: float = 900) -> Path:
                                    f"{res.stdout}\n{res.stderr}")
         marker.write_text(requirement + "\n")
     return python
+
+
+# ----------------------------------------------------------------------------- SDK drivers
+
+SDK_DRIVER_TIMEOUT = 120
+
+
+def run_sdk_driver(python: Path, scripts: list[Path], base_url: str, token: str,
+                   tmp_path: Path, timeout: float = SDK_DRIVER_TIMEOUT) -> dict[str, Any]:
+    """Run scripts[0] (copied into tmp_path with its siblings) with the SDK venv's python;
+    returns the JSON object on its last stdout line, failing the test if the SDK raised."""
+    import pytest
+
+    for script in scripts:
+        shutil.copyfile(script, tmp_path / script.name)
+    work = tmp_path / "sdk2-work"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME"}}
+    proc = subprocess.run([str(python), str(tmp_path / scripts[0].name), base_url, token,
+                           str(work)], capture_output=True, text=True,
+                          timeout=timeout, cwd=work, env=env, check=False)
+    lines = proc.stdout.strip().splitlines()
+    assert proc.returncode == 0 and lines, f"driver failed ({proc.returncode}):\n" \
+        f"{proc.stdout}\n{proc.stderr}"
+    results: dict[str, Any] = json.loads(lines[-1])
+    if "error" in results:
+        log = work / "sdk.log"
+        pytest.fail(f"SDK raised {results['error']['type']}: {results['error']['text']}\n"
+                    f"{results['error']['traceback']}\n--- sdk.log\n"
+                    f"{log.read_text() if log.exists() else ''}")
+    return results
+
+
+def sdk_step(results: dict[str, Any], name: str, status: int, kind: str) -> dict[str, Any]:
+    """One step of a driver's results, checked for HTTP status and SDK object type."""
+    got: dict[str, Any] | None = results.get(name)
+    assert got is not None, f"step {name} never ran: {json.dumps(results)[:3000]}"
+    assert (got["status_code"], got["type"]) == (status, kind), json.dumps(got, indent=1)
+    return got

@@ -48,27 +48,14 @@ _db_counter = iter(range(10**6))
 def preload_leads(engine: Engine, n: int, tag: str) -> dict[int, str]:
     """n Leads written directly (records + record_keys + change_log, as the service writes
     them, ids reserved from the server's counter); none is Contacted. Returns id -> status."""
-    meta = bc.read_meta(engine)
-    ids = bc.reserve_ids(engine, n)
-    now = bc.utc_now()
-    status_of: dict[int, str] = {}
-    for start in range(0, n, 5000):
-        recs, keys, logs = [], [], []
-        for i in range(start, min(n, start + 5000)):
-            raw = bc.lead(i, f"{tag}{i:06d}@example.com")
-            raw["Lead_Status"] = STATUSES[i % len(STATUSES)]
-            status_of[ids[i]] = raw["Lead_Status"]
-            r, k, lg = bc.insert_rows(meta, ids[i], bc.stored_data(raw), now, None)
-            recs.append(r)
-            keys.append(k)
-            logs.append(lg)
-        with engine.begin() as conn:
-            conn.execute(sa.insert(t.records), recs)
-            conn.execute(sa.insert(t.record_keys), keys)
-            conn.execute(sa.insert(t.change_log), logs)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")
-    return status_of
+
+    def make(i: int) -> dict[str, Any]:
+        raw = bc.lead(i, f"{tag}{i:06d}@example.com")
+        raw["Lead_Status"] = STATUSES[i % len(STATUSES)]
+        return raw
+
+    _secs, ids = bc.preload_rows(engine, bc.read_meta(engine), n, make)
+    return {rid: STATUSES[i % len(STATUSES)] for i, rid in enumerate(ids)}
 
 
 @pytest.fixture

@@ -8,50 +8,18 @@ as a missing step, an "error" (with the SDK traceback) or a wrong "type".
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.helpers import Server, run_corral
+from tests.e2e.helpers import Server, run_corral, run_sdk_driver, sdk_step
 
 pytestmark = [pytest.mark.e2e, pytest.mark.sdk]
 
 DRIVER = Path(__file__).with_name("sdk2_driver.py")
 SCOPES = "ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoSearch.securesearch.READ"
 DRIVER_TIMEOUT = 120
-
-
-def _run_driver(python: Path, base_url: str, token: str, tmp_path: Path) -> dict[str, Any]:
-    driver = tmp_path / "sdk2_driver.py"
-    shutil.copyfile(DRIVER, driver)
-    work = tmp_path / "sdk2-work"
-    work.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME"}}
-    proc = subprocess.run([str(python), str(driver), base_url, token, str(work)],
-                          capture_output=True, text=True, timeout=DRIVER_TIMEOUT, cwd=work,
-                          env=env, check=False)
-    lines = proc.stdout.strip().splitlines()
-    assert proc.returncode == 0 and lines, f"driver failed ({proc.returncode}):\n" \
-        f"{proc.stdout}\n{proc.stderr}"
-    results: dict[str, Any] = json.loads(lines[-1])
-    if "error" in results:
-        log = work / "sdk.log"
-        pytest.fail(f"SDK raised {results['error']['type']}: {results['error']['text']}\n"
-                    f"{results['error']['traceback']}\n--- sdk.log\n"
-                    f"{log.read_text() if log.exists() else ''}")
-    return results
-
-
-def _step(results: dict[str, Any], name: str, status: int, kind: str) -> dict[str, Any]:
-    got = results.get(name)
-    assert got is not None, f"step {name} never ran: {json.dumps(results)[:3000]}"
-    assert (got["status_code"], got["type"]) == (status, kind), json.dumps(got, indent=1)
-    return got
 
 
 def _success(entry: dict[str, Any], message: str) -> str:
@@ -78,16 +46,16 @@ def test_sdk2_records_fields_and_upsert(e2e_database_url: str, sdk2_python: Path
     token = made.stdout.strip()
 
     with Server(url, tmp_path) as server:
-        results = _run_driver(sdk2_python, server.base_url, token, tmp_path)
+        results = run_sdk_driver(sdk2_python, [DRIVER], server.base_url, token, tmp_path)
 
     # insert: one SuccessResponse per record, ids as digit strings
-    insert = _step(results, "insert", 201, "ActionWrapper")
+    insert = sdk_step(results, "insert", 201, "ActionWrapper")
     ids = [_success(e, "record added") for e in insert["data"]]
     assert len(ids) == 3 and results["ids"] == ids
     daly, boyle, kate = ids
 
     # get one: values converted per field metadata (user objects, pick list, numbers)
-    (rec,) = _step(results, "get_one", 200, "ResponseWrapper")["data"]
+    (rec,) = sdk_step(results, "get_one", 200, "ResponseWrapper")["data"]
     assert str(rec["id"]) == daly
     assert rec["Full_Name"] == "Paul Daly" and rec["Email"] == "paul@zylker.com"
     assert rec["Owner"]["__type__"] == "User" and rec["Owner"]["email"] == "admin@corral.local"
@@ -95,22 +63,22 @@ def test_sdk2_records_fields_and_upsert(e2e_database_url: str, sdk2_python: Path
     assert rec["No_of_Employees"] == 12 and rec["Annual_Revenue"] == 1250.5
     assert rec["Email_Opt_Out"] is True and rec["Description"] == "line one\nline two"
     assert rec["Created_Time"][:4].isdigit() and rec["Created_Time"][-6] in "+-"
-    many = _step(results, "get_many", 200, "ResponseWrapper")
+    many = sdk_step(results, "get_many", 200, "ResponseWrapper")
     assert set(_by_id(many["data"])) == set(ids)
     assert many["info"]["count"] == 3 and many["info"]["more_records"] is False
 
     # update one (PUT /Leads/{id}) and many (PUT /Leads, ids as JSON numbers)
-    (entry,) = _step(results, "update_one", 200, "ActionWrapper")["data"]
+    (entry,) = sdk_step(results, "update_one", 200, "ActionWrapper")["data"]
     assert _success(entry, "record updated") == daly
-    update_many = _step(results, "update_many", 200, "ActionWrapper")["data"]
+    update_many = sdk_step(results, "update_many", 200, "ActionWrapper")["data"]
     assert [_success(e, "record updated") for e in update_many] == [boyle, kate]
-    after = _by_id(_step(results, "after_update", 200, "ResponseWrapper")["data"])
+    after = _by_id(sdk_step(results, "after_update", 200, "ResponseWrapper")["data"])
     assert (after[daly]["Company"], after[daly]["Designation"]) == ("Zylker Corp", "CEO")
     assert after[boyle]["Company"] == "Boyle Inc"
     assert (after[kate]["Company"], after[kate]["No_of_Employees"]) == ("Kate Ltd", 7)
 
     # field metadata
-    fields = {f["api_name"]: f for f in _step(results, "fields", 200,
+    fields = {f["api_name"]: f for f in sdk_step(results, "fields", 200,
                                               "ResponseWrapper")["fields"]}
     for api_name, data_type in [("Last_Name", "text"), ("Email", "email"),
                                 ("Owner", "ownerlookup"), ("Lead_Source", "picklist"),
@@ -119,38 +87,38 @@ def test_sdk2_records_fields_and_upsert(e2e_database_url: str, sdk2_python: Path
         assert isinstance(fields[api_name]["id"], int)
 
     # upsert without duplicate_check_fields: Email matched -> update, new email -> insert
-    upd, ins = _step(results, "upsert_default", 200, "ActionWrapper")["data"]
+    upd, ins = sdk_step(results, "upsert_default", 200, "ActionWrapper")["data"]
     assert _success(upd, "record updated") == daly
     assert (upd["action"], upd["duplicate_field"]) == ("update", "Email")
     assert _success(ins, "record added") not in ids
     assert (ins["action"], ins["duplicate_field"]) == ("insert", None)
     # upsert with duplicate_check_fields=["Ext_Ref"]
-    upd, ins = _step(results, "upsert_custom", 200, "ActionWrapper")["data"]
+    upd, ins = sdk_step(results, "upsert_custom", 200, "ActionWrapper")["data"]
     assert _success(upd, "record updated") == boyle
     assert (upd["action"], upd["duplicate_field"]) == ("update", "Ext_Ref")
     assert _success(ins, "record added") not in ids
     assert (ins["action"], ins["duplicate_field"]) == ("insert", None)
 
     # search, delete
-    found = _step(results, "search_criteria", 200, "ResponseWrapper")["data"]
+    found = sdk_step(results, "search_criteria", 200, "ResponseWrapper")["data"]
     assert [str(r["id"]) for r in found] == [daly] and found[0]["Designation"] == "CTO"
-    found = _step(results, "search_email", 200, "ResponseWrapper")["data"]
+    found = sdk_step(results, "search_email", 200, "ResponseWrapper")["data"]
     assert [str(r["id"]) for r in found] == [kate]
-    (entry,) = _step(results, "delete", 200, "ActionWrapper")["data"]
+    (entry,) = sdk_step(results, "delete", 200, "ActionWrapper")["data"]
     assert _success_delete(entry) == kate
     gone = results["get_deleted"]
     assert gone["type"] == "APIException" and gone["error"]["code"] == "INVALID_DATA", gone
 
     # another module: lookup field (the SDK fetches the target module's fields), bigint, date
-    (entry,) = _step(results, "insert_account", 201, "ActionWrapper")["data"]
+    (entry,) = sdk_step(results, "insert_account", 201, "ActionWrapper")["data"]
     account = _success(entry, "record added")
-    (entry,) = _step(results, "insert_contact", 201, "ActionWrapper")["data"]
+    (entry,) = sdk_step(results, "insert_contact", 201, "ActionWrapper")["data"]
     _success(entry, "record added")
-    (contact,) = _step(results, "get_contact", 200, "ResponseWrapper")["data"]
+    (contact,) = sdk_step(results, "get_contact", 200, "ResponseWrapper")["data"]
     assert str(contact["Account_Name"]["id"]) == account
     assert contact["Account_Name"]["name"] == "Zylker"
     assert contact["Date_of_Birth"] == "1990-05-17"
-    (acc,) = _step(results, "get_account", 200, "ResponseWrapper")["data"]
+    (acc,) = sdk_step(results, "get_account", 200, "ResponseWrapper")["data"]
     assert str(acc["Account_Number"]) == "12345678901234" and acc["Annual_Revenue"] == 99.0
 
 

@@ -9,16 +9,12 @@ in-process worker runs the job. The assertions are here.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.helpers import Server, run_corral
+from tests.e2e.helpers import Server, run_corral, run_sdk_driver, sdk_step
 
 pytestmark = [pytest.mark.e2e, pytest.mark.sdk]
 
@@ -29,36 +25,8 @@ DRIVER_TIMEOUT = 180
 UNKNOWN_ID = "1234567890123456789"
 
 
-def _run_driver(python: Path, base_url: str, token: str, tmp_path: Path) -> dict[str, Any]:
-    for name in DRIVERS:
-        shutil.copyfile(HERE / name, tmp_path / name)
-    work = tmp_path / "sdk2-work"
-    work.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME"}}
-    proc = subprocess.run([str(python), str(tmp_path / DRIVERS[0]), base_url, token, str(work)],
-                          capture_output=True, text=True, timeout=DRIVER_TIMEOUT, cwd=work,
-                          env=env, check=False)
-    lines = proc.stdout.strip().splitlines()
-    assert proc.returncode == 0 and lines, f"driver failed ({proc.returncode}):\n" \
-        f"{proc.stdout}\n{proc.stderr}"
-    results: dict[str, Any] = json.loads(lines[-1])
-    if "error" in results:
-        log = work / "sdk.log"
-        pytest.fail(f"SDK raised {results['error']['type']}: {results['error']['text']}\n"
-                    f"{results['error']['traceback']}\n--- sdk.log\n"
-                    f"{log.read_text() if log.exists() else ''}")
-    return results
-
-
-def _step(results: dict[str, Any], name: str, status: int, kind: str) -> dict[str, Any]:
-    got: dict[str, Any] | None = results.get(name)
-    assert got is not None, f"step {name} never ran: {json.dumps(results)[:3000]}"
-    assert (got["status_code"], got["type"]) == (status, kind), json.dumps(got, indent=1)
-    return got
-
-
 def _values(results: dict[str, Any], name: str, field: str) -> dict[str, Any]:
-    records = _step(results, name, 200, "ResponseWrapper")["data"]
+    records = sdk_step(results, name, 200, "ResponseWrapper")["data"]
     return {str(r["id"]): r.get(field) for r in records}
 
 
@@ -70,16 +38,17 @@ def test_sdk2_mass_update_by_ids_and_by_view(e2e_database_url: str, sdk2_python:
     token = made.stdout.strip()
 
     with Server(url, tmp_path) as server:
-        results = _run_driver(sdk2_python, server.base_url, token, tmp_path)
+        results = run_sdk_driver(sdk2_python, [HERE / name for name in DRIVERS],
+                                 server.base_url, token, tmp_path, timeout=DRIVER_TIMEOUT)
 
-    insert = _step(results, "insert", 201, "ActionWrapper")
+    insert = sdk_step(results, "insert", 201, "ActionWrapper")
     assert [e["code"] for e in insert["data"]] == ["SUCCESS"] * 6, insert
     ids = results["ids"]
     assert len(ids) == 6
 
     # by ids: three SuccessResponses (record updated, with the record's details) and the
     # unknown id as an APIException carrying just {"id": ...}
-    by_ids = _step(results, "by_ids", 207, "MassUpdateActionWrapper")["data"]
+    by_ids = sdk_step(results, "by_ids", 207, "MassUpdateActionWrapper")["data"]
     assert len(by_ids) == 4, by_ids
     for entry, rid in zip(by_ids[:3], ids[:3], strict=True):
         assert entry["__type__"] == "MassUpdateSuccessResponse", entry
@@ -99,7 +68,7 @@ def test_sdk2_mass_update_by_ids_and_by_view(e2e_database_url: str, sdk2_python:
 
     # by cvid: the SDK read the views and got a job id back
     assert any(v["name"] == "All Leads" for v in results["views"]), results["views"]
-    (scheduled,) = _step(results, "by_cvid", 200, "MassUpdateActionWrapper")["data"]
+    (scheduled,) = sdk_step(results, "by_cvid", 200, "MassUpdateActionWrapper")["data"]
     assert scheduled["__type__"] == "MassUpdateSuccessResponse", scheduled
     assert (scheduled["code"], scheduled["message"]) == \
         ("SUCCESS", "mass update scheduled successfully"), scheduled
@@ -117,7 +86,7 @@ def test_sdk2_mass_update_by_ids_and_by_view(e2e_database_url: str, sdk2_python:
             "APIException", "error", "ALREADY_SCHEDULED",
             "Already a Mass Action scheduler is running for the given cvid"), entry
     else:
-        (entry,) = _step(results, "again", 200, "MassUpdateActionWrapper")["data"]
+        (entry,) = sdk_step(results, "again", 200, "MassUpdateActionWrapper")["data"]
         assert entry["code"] == "SUCCESS", entry
 
     # status polls: parsed MassUpdate objects, monotone progress, ending COMPLETED
@@ -139,6 +108,6 @@ def test_sdk2_mass_update_by_ids_and_by_view(e2e_database_url: str, sdk2_python:
     assert _values(results, "after_cvid", "Rating") == {rid: "Active" for rid in ids}
 
     # unknown job id: 404 NOT_FOUND, an error object at the top level
-    unknown = _step(results, "unknown_job", 404, "APIException")
+    unknown = sdk_step(results, "unknown_job", 404, "APIException")
     assert (unknown["error"]["code"], unknown["error"]["message"]) == \
         ("NOT_FOUND", "Empty response"), unknown
