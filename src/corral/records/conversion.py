@@ -7,25 +7,21 @@ log and (later) automation apply to the created or updated records as to any oth
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, OperationalError
 
-from corral.errors import CorralError, IdAlreadyConverted, InvalidData
+from corral.errors import IdAlreadyConverted, InvalidData
 from corral.metadata.model import Field, Module
 from corral.records.keys import normalise
 from corral.records.service import (
-    MAX_WRITE_RETRIES,
     Planned,
     RecordService,
     StoredRecord,
     WriteContext,
-    is_contention,
 )
 from corral.records.validate import format_utc, parse_record_id
 from corral.storage import tables as t
@@ -89,17 +85,8 @@ class ConversionService:
     def convert(self, lead_id: int, spec: dict[str, Any], ctx: WriteContext) -> Converted:
         leads = self.registry.require("Leads")
         ids = self.db.new_ids(3)
-        for attempt in range(MAX_WRITE_RETRIES):
-            try:
-                with self.db.write() as conn:
-                    return self._convert(conn, leads, lead_id, spec, ctx, list(ids))
-            except IntegrityError:
-                time.sleep(0.005 * (attempt + 1))
-            except OperationalError as exc:
-                if not is_contention(exc):
-                    raise
-                time.sleep(0.01 * (attempt + 1))
-        raise CorralError("could not complete the conversion under contention")
+        return self.records.in_write_transaction(
+            lambda conn: self._convert(conn, leads, lead_id, spec, ctx, list(ids)))
 
     # ------------------------------------------------------------------ steps
     def _convert(self, conn: Connection, leads: Module, lead_id: int, spec: dict[str, Any],

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -42,6 +42,7 @@ from corral.storage import tables as t
 from corral.storage.database import Database
 
 MAX_WRITE_RETRIES = 8
+T = TypeVar("T")
 
 
 @dataclass
@@ -219,13 +220,17 @@ class RecordService:
                                [replace(p) for p in plans], ctx, list(ids or []), match_order,
                                set_approval)
         ids = self.db.new_ids(len(plans)) if plans else []
+        return self.in_write_transaction(lambda tx: self._apply(
+            tx, _Batch(module=module, now=self.clock()), [replace(p) for p in plans], ctx,
+            list(ids), match_order, set_approval))
+
+    def in_write_transaction(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in a write transaction, again from the start when a concurrent writer
+        got in the way (unique violation, deadlock, busy database); `work` must be re-runnable."""
         for attempt in range(MAX_WRITE_RETRIES):
             try:
                 with self.db.write() as tx:
-                    batch = _Batch(module=module, now=self.clock())
-                    work = [replace(p) for p in plans]
-                    return self._apply(tx, batch, work, ctx, list(ids), match_order,
-                                       set_approval)
+                    return work(tx)
             except (Retry, IntegrityError):
                 time.sleep(0.005 * (attempt + 1))
             except OperationalError as exc:
