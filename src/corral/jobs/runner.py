@@ -17,12 +17,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from corral.auth.service import Principal
 from corral.envelopes import error_body
 from corral.records.mass_update import JOB_AUTOMATION_LIMIT, MassSpec, build_checked
-from corral.records.service import Planned, RecordService, WriteContext, is_contention
+from corral.records.service import Planned, RecordService, WriteContext
+from corral.storage.errors import StorageConflict
 from corral.storage import tables as t
 
 log = logging.getLogger("corral.jobs")
@@ -51,9 +51,7 @@ class JobRunner:
         try:
             with self.db.write() as conn:
                 return self._run_once(conn)
-        except (IntegrityError, OperationalError) as exc:
-            if isinstance(exc, OperationalError) and not is_contention(exc):
-                raise
+        except StorageConflict:
             log.info("job chunk hit contention; it stays pending and is retried")
             return True
 

@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from corral.auth.service import Principal, User
 from corral.automation.engine import PENDING, AutomationRun, on_delete
@@ -40,6 +39,7 @@ from corral.records.dedup import check_order
 from corral.records.keys import normalise
 from corral.storage import tables as t
 from corral.storage.database import Database
+from corral.storage.errors import StorageConflict
 
 MAX_WRITE_RETRIES = 8
 T = TypeVar("T")
@@ -162,12 +162,6 @@ def _lookup_target(f: Field, values: dict[str, Any]) -> str:
     return f.lookup_module or ""
 
 
-def is_contention(exc: OperationalError) -> bool:
-    """Deadlock or serialisation failure (PostgreSQL), or a busy database (SQLite)."""
-    text = str(exc).lower()
-    return "deadlock" in text or "serializ" in text or "locked" in text
-
-
 class Retry(Exception):
     """A concurrent writer took a key between our check and our write: run the batch again."""
 
@@ -231,12 +225,8 @@ class RecordService:
             try:
                 with self.db.write() as tx:
                     return work(tx)
-            except (Retry, IntegrityError):
+            except (Retry, StorageConflict):
                 time.sleep(0.005 * (attempt + 1))
-            except OperationalError as exc:
-                if not is_contention(exc):
-                    raise
-                time.sleep(0.01 * (attempt + 1))
         raise CorralError("could not complete the write under contention")
 
     def _apply(self, conn: Connection, batch: _Batch, plans: list[Planned], ctx: WriteContext,

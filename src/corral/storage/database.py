@@ -17,8 +17,13 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from corral.storage import tables as t
+from corral.storage.errors import classify
+
+# The transaction handle services pass to repositories. Services never call it themselves.
+Tx = Connection
 
 ID_BASE = 4_876_876_000_000_000_000  # ids are 19-digit decimals like Zoho's
 ID_BLOCK = 10_000
@@ -90,15 +95,22 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        if self.is_sqlite:
-            # Writers of this process queue on a lock instead of polling SQLite's busy handler
-            # (whose growing sleeps made p99 latency 10-20x p50); other processes still wait on
-            # BEGIN IMMEDIATE.
-            with self._sqlite_writer, self.write_engine.begin() as conn:
-                yield conn
-        else:
-            with self.write_engine.begin() as conn:
-                yield conn
+        """A write transaction; a conflict with another writer surfaces as `StorageConflict`."""
+        try:
+            if self.is_sqlite:
+                # Writers of this process queue on a lock instead of polling SQLite's busy
+                # handler (whose growing sleeps made p99 latency 10-20x p50); other processes
+                # still wait on BEGIN IMMEDIATE.
+                with self._sqlite_writer, self.write_engine.begin() as conn:
+                    yield conn
+            else:
+                with self.write_engine.begin() as conn:
+                    yield conn
+        except DBAPIError as exc:
+            conflict = classify(exc)
+            if conflict is None:
+                raise
+            raise conflict from exc
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
