@@ -22,8 +22,8 @@ from corral.auth.service import Principal
 from corral.envelopes import error_body
 from corral.records.mass_update import JOB_AUTOMATION_LIMIT, MassSpec, build_checked
 from corral.records.service import Planned, RecordService, WriteContext
-from corral.storage.errors import StorageConflict
 from corral.storage import tables as t
+from corral.storage.errors import StorageConflict
 
 log = logging.getLogger("corral.jobs")
 
