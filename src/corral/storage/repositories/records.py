@@ -1,0 +1,132 @@
+"""Record rows: load, insert, update, soft delete and lookups by key or id."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from corral.storage import tables as t
+from corral.storage.database import Tx
+
+
+@dataclass
+class StoredRecord:
+    """One record as stored: field values in `data`, audit columns beside them."""
+
+    id: int
+    module_id: int
+    data: dict[str, Any]
+    owner_id: int
+    created_by: int
+    modified_by: int
+    created_time: datetime
+    modified_time: datetime
+    converted: bool = False
+    approval_state: str = "approved"
+    deleted_time: datetime | None = None
+    deleted_by: int | None = None
+
+
+def record_from_row(row: Any) -> StoredRecord:
+    return StoredRecord(
+        id=row.id, module_id=row.module_id, data=dict(row.data or {}), owner_id=row.owner_id,
+        created_by=row.created_by, modified_by=row.modified_by,
+        created_time=row.created_time, modified_time=row.modified_time,
+        converted=row.converted, approval_state=row.approval_state,
+        deleted_time=row.deleted_time, deleted_by=row.deleted_by)
+
+
+def _row_values(rec: StoredRecord) -> dict[str, Any]:
+    return {"id": rec.id, "module_id": rec.module_id, "data": rec.data,
+            "owner_id": rec.owner_id, "created_by": rec.created_by,
+            "modified_by": rec.modified_by, "created_time": rec.created_time,
+            "modified_time": rec.modified_time, "deleted_time": rec.deleted_time,
+            "deleted_by": rec.deleted_by, "converted": rec.converted,
+            "approval_state": rec.approval_state}
+
+
+class RecordRepository:
+    def load(self, tx: Tx, module_id: int, ids: Iterable[int], *,
+             live_only: bool = True) -> dict[int, StoredRecord]:
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        q = sa.select(t.records).where(t.records.c.id.in_(wanted),
+                                       t.records.c.module_id == module_id)
+        if live_only:
+            q = q.where(t.records.c.deleted_time.is_(None))
+        return {r.id: record_from_row(r) for r in tx.execute(q)}
+
+    def load_any(self, tx: Tx, ids: Iterable[int]) -> dict[int, StoredRecord]:
+        """Records of any module, live or deleted (display names, owners)."""
+        wanted = list(set(ids))
+        if not wanted:
+            return {}
+        return {r.id: record_from_row(r)
+                for r in tx.execute(sa.select(t.records).where(t.records.c.id.in_(wanted)))}
+
+    def live_ids(self, tx: Tx, module_id: int, ids: Collection[int]) -> set[int]:
+        """Which of `ids` are live records of the module."""
+        if not ids:
+            return set()
+        return {r[0] for r in tx.execute(
+            sa.select(t.records.c.id).where(t.records.c.id.in_(list(ids)),
+                                            t.records.c.module_id == module_id,
+                                            t.records.c.deleted_time.is_(None)))}
+
+    def insert_many(self, tx: Tx, recs: Sequence[StoredRecord]) -> None:
+        if recs:
+            tx.execute(sa.insert(t.records), [_row_values(r) for r in recs])
+
+    def update_many(self, tx: Tx, recs: Sequence[StoredRecord]) -> None:
+        """Write every mutable column of the given records (one executemany)."""
+        if not recs:
+            return
+        tx.execute(
+            sa.update(t.records).where(t.records.c.id == sa.bindparam("rid"))
+            .values(data=sa.bindparam("data"), owner_id=sa.bindparam("owner_id"),
+                    modified_by=sa.bindparam("modified_by"),
+                    modified_time=sa.bindparam("modified_time"),
+                    approval_state=sa.bindparam("approval_state"),
+                    converted=sa.bindparam("converted"),
+                    deleted_time=sa.bindparam("deleted_time"),
+                    deleted_by=sa.bindparam("deleted_by")),
+            [{"rid": r.id, "data": r.data, "owner_id": r.owner_id,
+              "modified_by": r.modified_by, "modified_time": r.modified_time,
+              "approval_state": r.approval_state, "converted": r.converted,
+              "deleted_time": r.deleted_time, "deleted_by": r.deleted_by} for r in recs])
+
+    def earliest_by_key(self, tx: Tx, field_id: int, key: str) -> StoredRecord | None:
+        """The earliest created live, unconverted record holding `key` in the field."""
+        row = tx.execute(
+            sa.select(t.records).join(t.record_keys, t.record_keys.c.record_id == t.records.c.id)
+            .where(t.record_keys.c.field_id == field_id, t.record_keys.c.value == key,
+                   t.record_keys.c.converted.is_(False), t.records.c.deleted_time.is_(None))
+            .order_by(t.records.c.created_time, t.records.c.id).limit(1)).first()
+        return record_from_row(row) if row is not None else None
+
+    def created_and_owner(self, tx: Tx, ids: Collection[int]) -> dict[int, tuple[datetime, int]]:
+        if not ids:
+            return {}
+        return {r.id: (r.created_time, r.owner_id) for r in tx.execute(
+            sa.select(t.records.c.id, t.records.c.created_time, t.records.c.owner_id)
+            .where(t.records.c.id.in_(list(ids))))}
+
+    def display_values(self, tx: Tx, ids: Collection[int]) -> dict[int, dict[str, Any]]:
+        """id -> data of the given records (for display names of lookups)."""
+        if not ids:
+            return {}
+        return {r.id: dict(r.data or {}) for r in tx.execute(
+            sa.select(t.records.c.id, t.records.c.data).where(t.records.c.id.in_(list(ids))))}
+
+    def of_module(self, tx: Tx, module_id: int) -> Iterable[StoredRecord]:
+        """Every live record of a module, streamed in id order (key rebuilds)."""
+        q = (sa.select(t.records).where(t.records.c.module_id == module_id,
+                                        t.records.c.deleted_time.is_(None))
+             .order_by(t.records.c.id).execution_options(yield_per=2000))
+        for row in tx.execute(q):
+            yield record_from_row(row)
