@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from corral.errors import CorralError
+from corral.errors import CorralError, MultipleOrMultiErrors
 from corral.metadata.model import Field, Module
 from corral.records.criteria import criteria_to_v8
 
@@ -16,7 +16,10 @@ from corral.records.criteria import criteria_to_v8
 
 
 def error_body(err: CorralError) -> dict[str, Any]:
-    return {"code": err.code, "details": err.details, "message": err.message, "status": "error"}
+    details = err.details
+    if isinstance(err, MultipleOrMultiErrors) and err.errors:
+        details = {**details, "errors": [error_body(e) for e in err.errors]}
+    return {"code": err.code, "details": details, "message": err.message, "status": "error"}
 
 
 def error_envelope(err: CorralError) -> dict[str, Any]:

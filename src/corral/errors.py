@@ -93,6 +93,12 @@ class MultipleOrMultiErrors(CorralError):
     status = 400
     default_message = "Multiple errors in the request"
 
+    def __init__(self, message: str | None = None, details: dict[str, Any] | None = None,
+                 *, errors: list[CorralError] | None = None) -> None:
+        super().__init__(message, details)
+        # The record's several errors; envelopes renders them under details.errors.
+        self.errors = list(errors or [])
+
 
 class RequiredParamMissing(CorralError):
     code = "REQUIRED_PARAM_MISSING"
@@ -224,3 +230,8 @@ class RecordLocked(CorralError):
     code = "RECORD_LOCKED"
     status = 400
     default_message = "You cannot perform this operation as the record is locked."
+
+
+def stored_error(err: CorralError) -> dict[str, Any]:
+    """How an error is kept in the database (a job item's failure): code, message, details."""
+    return {"code": err.code, "message": err.message, "details": err.details}

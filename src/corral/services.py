@@ -1,4 +1,8 @@
-"""Wires the services together once per process: database, registry, auth, records, metadata."""
+"""Wires the services together once per process: database, registry, auth, records, metadata.
+
+Also the one place that says what the write path does and in which order (`write_steps`) and
+which job kinds the worker runs (`job_handlers`): the core never names its add-ons.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +13,29 @@ from datetime import UTC, datetime
 from corral.auth.scopes import ALL_SCOPES
 from corral.auth.service import AuthService
 from corral.automation.service import AutomationService
+from corral.automation.steps import (
+    ApprovalEntry,
+    ApprovalLock,
+    LayoutRules,
+    WorkflowActions,
+    WorkflowFieldUpdates,
+)
 from corral.automation.webhooks import WebhookDeliverer
 from corral.config import Settings
-from corral.jobs.runner import JobRunner, Worker
+from corral.jobs.runner import JobHandler, JobRunner, Worker
 from corral.metadata.preferences import PreferenceService
 from corral.metadata.registry import Registry
 from corral.metadata.seed import seed
 from corral.metadata.service import MetadataService
 from corral.metadata.territories import TerritoryService
-from corral.records.blueprints import BlueprintService
+from corral.records.blueprints import BlueprintGuard, BlueprintService
 from corral.records.conversion import ConversionService
-from corral.records.mass_update import MassUpdateService
+from corral.records.mass_update import MassUpdateJobs, MassUpdateService
 from corral.records.query import RecordQuery
 from corral.records.service import RecordService
+from corral.records.steps import DuplicateCheckPreference, Lookups, OwnerAndMandatory, UniqueKeys
 from corral.records.views import ViewService
+from corral.records.writes import Step
 from corral.storage.database import Database
 from corral.storage.migrate import migrate
 
@@ -32,6 +45,33 @@ FIRST_TOKEN_TTL = 30 * 24 * 3600
 def utc_now() -> datetime:
     """Naive UTC, as stored in the database."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def write_steps(registry: Registry) -> list[Step]:
+    """The write path's checks and effects, in the order they run for each record.
+
+    The order is behaviour: a record in a blueprint is refused before its mandatory fields are
+    looked at; workflow field updates change the record before approval criteria, lookups and
+    unique keys see it; duplicate clashes of unique fields and of the preference are reported
+    together. To add a step, write a `records.writes.Step` and put it here.
+    """
+    return [
+        BlueprintGuard(),               # RECORD_IN_BLUEPRINT
+        OwnerAndMandatory(),            # owner is an active user; MANDATORY_NOT_FOUND
+        ApprovalLock(),                 # a record waiting for approval is locked
+        LayoutRules(),                  # apply_feature_execution: layout_rules
+        WorkflowFieldUpdates(),         # field updates of workflow rules that fire
+        ApprovalEntry(),                # records meeting an approval process wait for it
+        Lookups(registry),              # lookups name live records, user lookups users
+        UniqueKeys(),                   # DUPLICATE_DATA on unique fields
+        DuplicateCheckPreference(registry),  # Leads' duplicate check preference
+        WorkflowActions(),              # webhooks to the outbox, tasks as follow-up writes
+    ]
+
+
+def job_handlers(records: RecordService, auth: AuthService) -> dict[str, JobHandler]:
+    """What the worker does for each kind of job."""
+    return {"mass_update": MassUpdateJobs(records, auth.principal_for_user)}
 
 
 @dataclass
@@ -61,13 +101,13 @@ class Corral:
         if prepare:
             migrate(db)
         registry = Registry(db)
-        records = RecordService(db, registry, clock)
+        records = RecordService(db, registry, clock, write_steps(registry))
         auth = AuthService(db, clock, settings.access_token_ttl)
         query = RecordQuery(db, registry, records)
         corral = cls(settings=settings, db=db, registry=registry, auth=auth,
                      records=records, query=query,
                      mass_update=MassUpdateService(records, query),
-                     jobs=JobRunner(records, auth.principal_for_user),
+                     jobs=JobRunner(db, registry, clock, job_handlers(records, auth)),
                      views=ViewService(query), territories=TerritoryService(db, clock),
                      blueprints=BlueprintService(records),
                      automation=AutomationService(records),

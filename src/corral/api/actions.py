@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 from starlette.responses import Response
 
 from corral import envelopes
-from corral.api.http import Call, json_response
+from corral.api.http import Call, json_response, wrapped_errors
 from corral.api.records import authorise, context, path_record_id, resolve_module, results
 from corral.api.settings import require_admin, settings_module
 from corral.errors import MandatoryNotFound, NoPermission, NotSupported
 from corral.metadata.model import Module
-from corral.records.service import WriteContext
 from corral.records.validate import parse_record_id
+from corral.records.writes import WriteContext
 
 
 def convert_lead(call: Call) -> Response:
@@ -96,13 +96,15 @@ def mass_update(call: Call) -> Response:
         err = MandatoryNotFound(details={"api_name": "cvid", "json_path": "$.cvid"})
         err.wrap = "data"
         raise err
-    spec = service.prepare(module, body, principal)
     ctx = context(call, principal, body)
-    if has_ids:
-        # Instant mass updates always run automation (facts §5).
-        outcomes = service.update_ids(module, body["ids"], spec, replace(ctx, trigger=None))
-        return results(call, outcomes, all_ok=200)
-    job_id = service.schedule(module, body["cvid"], body.get("territory"), spec, ctx)
+    with wrapped_errors("data"):  # mass update's body errors, as in Zoho's Kaizen #57 samples
+        spec = service.prepare(module, body, principal)
+        if has_ids:
+            # Instant mass updates always run automation (facts §5).
+            outcomes = service.update_ids(module, body["ids"], spec,
+                                          replace(ctx, trigger=None))
+            return results(call, outcomes, all_ok=200)
+        job_id = service.schedule(module, body["cvid"], body.get("territory"), spec, ctx)
     return json_response({"data": [{"code": "SUCCESS", "details": {"job_id": str(job_id)},
                                     "message": "mass update scheduled successfully",
                                     "status": "success"}]})

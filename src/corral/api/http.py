@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,17 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
         return Response(status_code=status, headers=headers)
     return Response(orjson.dumps(body), status_code=status, media_type=None,
                     headers={"Content-Type": JSON_TYPE, **(headers or {})})
+
+
+@contextmanager
+def wrapped_errors(key: str) -> Iterator[None]:
+    """Errors raised inside travel wrapped under `key`, as Zoho wraps some APIs' body errors
+    (`{"data": [error]}` for mass update, `{"fields": [error]}` ...)."""
+    try:
+        yield
+    except CorralError as err:
+        err.wrap = key
+        raise
 
 
 def error_response(err: CorralError, request_id: str | None = None) -> Response:

@@ -9,12 +9,13 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from corral.auth.service import Principal
-from corral.automation.engine import APPROVED, PENDING, REJECTED
 from corral.automation.rules import Rule, parse_definition, rule_from_row
+from corral.automation.steps import APPROVED, PENDING, REJECTED
 from corral.errors import InvalidData, MandatoryNotFound, NoPermission
 from corral.metadata.model import Module
 from corral.records import validate as v
-from corral.records.service import Outcome, Planned, RecordService, WriteContext
+from corral.records.service import RecordService
+from corral.records.writes import Outcome, Planned, WriteContext
 from corral.storage import tables as t
 
 DECISIONS = ("approve", "reject")
@@ -83,11 +84,11 @@ class AutomationService:
         approvers = {a for r in rules for a in r.approvers}
         if not ctx.principal.is_admin and ctx.user.id not in approvers:
             raise NoPermission("permission denied to approve this record")
-        plan = Planned(0, v.Checked(values={}), target=record_id)
         state = APPROVED if action == "approve" else REJECTED
+        plan = Planned(0, v.Checked(values={}), target=record_id, op="update",
+                       approval_state=state)
         (outcome,) = self.records.write_batch(
-            module, [plan], replace(ctx, approval_action=True, trigger=()),
-            set_approval=state)
+            module, [plan], replace(ctx, approval_action=True, trigger=()))
         if outcome.error is not None:
             raise outcome.error
         return outcome

@@ -16,10 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
 
-from corral.storage import tables as t
 from corral.storage.database import Database
+from corral.storage.repositories.outbox import Delivery, OutboxRepository
 
 log = logging.getLogger("corral.webhooks")
 
@@ -38,34 +37,28 @@ class WebhookDeliverer:
         self.clock = clock
         self.timeout = timeout
         self.backoff = backoff
+        self.outbox = OutboxRepository()
 
     def deliver_once(self) -> bool:
         """Deliver one due row; False when none is due."""
         now = self.clock()
-        with self.db.write() as conn:
-            row = conn.execute(sa.select(t.webhook_outbox).where(
-                t.webhook_outbox.c.status == "pending",
-                t.webhook_outbox.c.next_attempt_time <= now)
-                .order_by(t.webhook_outbox.c.next_attempt_time, t.webhook_outbox.c.id)
-                .limit(1).with_for_update(skip_locked=True)).first()
-            if row is None:
-                return False
-            conn.execute(sa.update(t.webhook_outbox).where(t.webhook_outbox.c.id == row.id)
-                         .values(next_attempt_time=now + LEASE,
-                                 attempts=t.webhook_outbox.c.attempts + 1))
+        with self.db.write() as tx:
+            row = self.outbox.claim_due(tx, now, now + LEASE)
+        if row is None:
+            return False
         code, error = self._post(row.url, {"delivery_id": str(row.id), **row.payload})
         attempts = row.attempts + 1
-        done = code is not None and 200 <= code < 300
-        values: dict[str, Any] = {"last_status_code": code, "last_error": error}
-        if done:
-            values.update(status="delivered", delivered_time=self.clock())
-        elif attempts >= MAX_ATTEMPTS:
-            values.update(status="failed")
-        else:
-            values.update(next_attempt_time=self.clock() + self.backoff(attempts))
-        with self.db.write() as conn:
-            conn.execute(sa.update(t.webhook_outbox).where(t.webhook_outbox.c.id == row.id)
-                         .values(**values))
+        with self.db.write() as tx:
+            if code is not None and 200 <= code < 300:
+                self.outbox.record_attempt(tx, row.id, status_code=code, error=error,
+                                           status="delivered", delivered_time=self.clock())
+            elif attempts >= MAX_ATTEMPTS:
+                self.outbox.record_attempt(tx, row.id, status_code=code, error=error,
+                                           status="failed")
+            else:
+                self.outbox.record_attempt(
+                    tx, row.id, status_code=code, error=error,
+                    next_attempt_time=self.clock() + self.backoff(attempts))
         return True
 
     def _post(self, url: str, body: dict[str, Any]) -> tuple[int | None, str | None]:
@@ -82,11 +75,6 @@ class WebhookDeliverer:
             return None, str(exc)[:500]
 
     def deliveries(self, *, rule_id: int | None = None, status: str | None = None,
-                   limit: int = 200) -> list[Any]:
-        q = sa.select(t.webhook_outbox).order_by(t.webhook_outbox.c.id.desc()).limit(limit)
-        if rule_id is not None:
-            q = q.where(t.webhook_outbox.c.rule_id == rule_id)
-        if status is not None:
-            q = q.where(t.webhook_outbox.c.status == status)
-        with self.db.read() as conn:
-            return list(conn.execute(q))
+                   limit: int = 200) -> list[Delivery]:
+        with self.db.read() as tx:
+            return self.outbox.deliveries(tx, rule_id=rule_id, status=status, limit=limit)

@@ -1,56 +1,62 @@
-"""Durable job processing: claim a chunk of pending items, apply it, commit records and progress.
+"""Durable job processing: claim a chunk of pending items, hand it to the job kind's handler,
+commit its writes and the items' results together.
 
-Each chunk runs in ONE transaction: the pending items are claimed (`FOR UPDATE SKIP LOCKED` on
-PostgreSQL, so several workers share a job without overlapping; SQLite serialises writers),
-their records are written through the one write path, and the items are marked updated or
+Each chunk runs in ONE transaction: the pending items are claimed, the handler registered for
+the job's kind applies them (through the one write path), and the items are marked done or
 failed. A crash at any moment rolls the chunk back whole, so on restart the same items are
-still pending: nothing is lost and nothing is applied twice.
+still pending: nothing is lost and nothing is applied twice. Kinds are registered in
+`corral.services` (mass update today; bulk write, bulk read and revert later).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Protocol
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
-from corral.auth.service import Principal
-from corral.envelopes import error_body
-from corral.records.mass_update import JOB_AUTOMATION_LIMIT, MassSpec, build_checked
-from corral.records.service import Planned, RecordService, WriteContext
-from corral.storage import tables as t
+from corral.errors import CorralError, InvalidData, stored_error
+from corral.metadata.registry import Registry
+from corral.storage.database import Database, Tx
 from corral.storage.errors import StorageConflict
+from corral.storage.repositories.jobs import Job, JobItem, JobRepository
 
 log = logging.getLogger("corral.jobs")
 
 CHUNK = 500
 
 
+class JobCannotRun(Exception):
+    """The job's module or creator is gone, or its kind is unknown: it fails whole."""
+
+
+class JobHandler(Protocol):
+    def run_items(self, tx: Tx, job: Job, items: list[JobItem]) -> list[CorralError | None]:
+        """Apply the items in the caller's transaction; one error (or None) per item.
+        Raises `JobCannotRun` when the job as a whole cannot go on."""
+        ...
+
+
 class JobRunner:
-    def __init__(self, records: RecordService,
-                 principal_of: Callable[[int], Principal | None], *, chunk: int = CHUNK,
-                 ) -> None:
-        self.records = records
-        self.db = records.db
-        self.registry = records.registry
-        self.principal_of = principal_of
+    def __init__(self, db: Database, registry: Registry, clock: Callable[[], datetime],
+                 handlers: Mapping[str, JobHandler], *, chunk: int = CHUNK) -> None:
+        self.db = db
+        self.registry = registry
+        self.clock = clock
+        self.handlers = dict(handlers)
         self.chunk = chunk
+        self.jobs = JobRepository()
 
     def run_once(self) -> bool:
         """Process one chunk of some active job; False when there was nothing to do."""
         # Look first in a read transaction: an idle worker must not take SQLite's write lock.
-        with self.db.read() as conn:
-            active = conn.execute(sa.select(t.jobs.c.id).where(
-                t.jobs.c.status.in_(("SCHEDULED", "RUNNING"))).limit(1)).first()
-        if active is None:
-            return False
+        with self.db.read() as tx:
+            if not self.jobs.any_active(tx):
+                return False
         try:
-            with self.db.write() as conn:
-                return self._run_once(conn)
+            with self.db.write() as tx:
+                return self._run_once(tx)
         except StorageConflict:
             log.info("job chunk hit contention; it stays pending and is retried")
             return True
@@ -61,69 +67,34 @@ class JobRunner:
             done += 1
         return done
 
-    def _run_once(self, conn: Connection) -> bool:
-        self.registry.refresh(conn)
-        jobs = conn.execute(sa.select(t.jobs).where(t.jobs.c.status.in_(("SCHEDULED",
-                                                                           "RUNNING")))
-                            .order_by(t.jobs.c.created_time, t.jobs.c.id).limit(20)).all()
-        for job in jobs:
-            items = conn.execute(
-                sa.select(t.job_items.c.seq, t.job_items.c.record_id)
-                .where(t.job_items.c.job_id == job.id, t.job_items.c.state == "pending")
-                .order_by(t.job_items.c.seq).limit(self.chunk)
-                .with_for_update(skip_locked=True)).all()
+    def _run_once(self, tx: Tx) -> bool:
+        self.registry.refresh(tx)
+        for job in self.jobs.active(tx, limit=20):
+            items = self.jobs.claim_pending(tx, job.id, self.chunk)
             if not items:
-                if self._finish_if_done(conn, job.id):
+                if self.jobs.finish_if_done(tx, job.id, self.clock()):
                     return True
                 continue  # another worker holds the remaining items
-            self._process(conn, job, items)
-            self._finish_if_done(conn, job.id)
+            self._process(tx, job, items)
+            self.jobs.finish_if_done(tx, job.id, self.clock())
             return True
         return False
 
-    def _finish_if_done(self, conn: Connection, job_id: int) -> bool:
-        pending = conn.execute(sa.select(sa.func.count()).select_from(t.job_items).where(
-            t.job_items.c.job_id == job_id, t.job_items.c.state == "pending")).scalar_one()
-        if pending:
-            return False
-        return bool(conn.execute(sa.update(t.jobs).where(
-            t.jobs.c.id == job_id, t.jobs.c.status.in_(("SCHEDULED", "RUNNING"))).values(
-            status="COMPLETED", finished_time=self.records.clock())).rowcount)
-
-    def _process(self, conn: Connection, job: Any, items: list[Any]) -> None:
-        now: datetime = self.records.clock()
-        conn.execute(sa.update(t.jobs).where(t.jobs.c.id == job.id,
-                                             t.jobs.c.status == "SCHEDULED")
-                     .values(status="RUNNING", started_time=now))
-        module = self.registry.by_id(job.module_id)
-        principal = self.principal_of(job.created_by)
-        if module is None or principal is None:  # module or user gone: nothing can be applied
-            conn.execute(sa.update(t.job_items).where(
-                t.job_items.c.job_id == job.id, t.job_items.c.state == "pending").values(
-                state="failed", error={"code": "INVALID_DATA", "message": "job cannot run"}))
-            conn.execute(sa.update(t.jobs).where(t.jobs.c.id == job.id).values(
-                status="FAILED", finished_time=now))
+    def _process(self, tx: Tx, job: Job, items: list[JobItem]) -> None:
+        now = self.clock()
+        self.jobs.start(tx, job.id, now)
+        handler = self.handlers.get(job.kind)
+        try:
+            if handler is None:
+                raise JobCannotRun(job.kind)
+            errors = handler.run_items(tx, job, items)
+        except JobCannotRun:
+            self.jobs.fail(tx, job.id, now, stored_error(InvalidData("job cannot run")))
             return
-        payload = job.payload
-        spec = MassSpec(values=payload["values"], append=frozenset(payload.get("append", [])))
-        # Scheduled jobs run automation only when they cover fewer than 1,000 records (facts §5).
-        trigger = None if job.total < JOB_AUTOMATION_LIMIT else ()
-        ctx = WriteContext(principal, request_id=job.request_id, trigger=trigger, job_id=job.id)
-        plans = [Planned(i, build_checked(spec), target=item.record_id)
-                 for i, item in enumerate(items)]
-        outcomes = self.records.write_batch(module, plans, ctx, conn=conn, ids=[])
-        done = [item.seq for item, o in zip(items, outcomes, strict=True) if o.error is None]
-        failed = [{"j": job.id, "s": item.seq, "err": error_body(o.error)}
-                  for item, o in zip(items, outcomes, strict=True) if o.error is not None]
-        if done:  # one statement for the successes, one per failure (rare)
-            conn.execute(sa.update(t.job_items).where(
-                t.job_items.c.job_id == job.id, t.job_items.c.seq.in_(done))
-                .values(state="updated"))
-        if failed:
-            conn.execute(sa.update(t.job_items).where(
-                t.job_items.c.job_id == sa.bindparam("j"),
-                t.job_items.c.seq == sa.bindparam("s"))
-                .values(state="failed", error=sa.bindparam("err")), failed)
+        done = [item.seq for item, err in zip(items, errors, strict=True) if err is None]
+        failed = [(item.seq, stored_error(err))
+                  for item, err in zip(items, errors, strict=True) if err is not None]
+        self.jobs.record_results(tx, job.id, done, failed)
 
 
 class Worker:

@@ -12,16 +12,17 @@ from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
 from corral.auth.service import Principal
-from corral.errors import CorralError, InvalidData, MandatoryNotFound
+from corral.errors import CorralError, InvalidData, MandatoryNotFound, RecordInBlueprint
 from corral.metadata.model import Module
 from corral.records import criteria as cr
+from corral.records import validate as v
 from corral.records.evaluate import matches
-from corral.records.service import Outcome, Planned, RecordService, StoredRecord, WriteContext
-from corral.storage import tables as t
+from corral.records.service import RecordService
+from corral.records.writes import Batch, Decision, Item, Outcome, Planned, Step, WriteContext
+from corral.storage.database import Tx
+from corral.storage.repositories.blueprints import BlueprintRepository
+from corral.storage.repositories.records import StoredRecord
 
 ROOT = "$.blueprints[0]"
 
@@ -55,11 +56,9 @@ class Blueprint:
                 if tr.from_state is None or tr.from_state == value]
 
 
-def load_blueprints(conn: Connection, module: Module) -> list[Blueprint]:
+def load_blueprints(tx: Tx, module: Module) -> list[Blueprint]:
     out = []
-    for row in conn.execute(sa.select(t.blueprints).where(t.blueprints.c.module_id == module.id,
-                                                          t.blueprints.c.active.is_(True))
-                            .order_by(t.blueprints.c.id)):
+    for row in BlueprintRepository().active(tx, module.id):
         f = next((x for x in module.fields if x.id == row.field_id), None)
         if f is None:
             continue
@@ -71,6 +70,29 @@ def load_blueprints(conn: Connection, module: Module) -> list[Blueprint]:
                               for x in d["transitions"]),
             criteria=cr.criteria_from_v8(d["criteria"]) if d.get("criteria") else None))
     return out
+
+
+class BlueprintGuard(Step):
+    """A record in a blueprint changes its field only through a transition."""
+
+    name = "blueprints"
+    ops = frozenset({"update"})
+
+    def prepare(self, tx: Tx, batch: Batch) -> None:
+        ctx = batch.ctx
+        active = not ctx.blueprint_transition and ctx.runs("blueprint")
+        batch.memo[self.name] = load_blueprints(tx, batch.module) if active else []
+
+    def check(self, item: Item, batch: Batch) -> Decision | None:
+        old, values = item.old, item.values
+        assert old is not None
+        locked = next((bp.field for bp in batch.memo[self.name]
+                       if bp.field in values and values[bp.field] != old.data.get(bp.field)
+                       and bp.holds(batch.module, old, batch.tz)), None)
+        if locked is None:
+            return None
+        return Decision(error=RecordInBlueprint(details={
+            "api_name": locked, "json_path": v.path(item.index, locked)}))
 
 
 class BlueprintService:
@@ -119,12 +141,11 @@ class BlueprintService:
                 raise InvalidData(details={"api_name": "criteria",
                                            "json_path": f"{ROOT}.criteria"}) from None
             crit_v8 = cr.criteria_to_v8(parsed)
-        with self.db.write() as conn:
-            conn.execute(sa.insert(t.blueprints).values(
-                id=ids[0], module_id=module.id, field_id=f.id, name=name.strip(),
+        with self.db.write() as tx:
+            BlueprintRepository().add(
+                tx, id=ids[0], module_id=module.id, field_id=f.id, name=name.strip(),
                 definition={"states": states, "transitions": stored, "criteria": crit_v8},
-                active=True, created_by=principal.user.id,
-                created_time=self.records.clock()))
+                created_by=principal.user.id, created_time=self.records.clock())
         return ids[0]
 
     @staticmethod

@@ -11,20 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
 from corral.errors import IdAlreadyConverted, InvalidData
 from corral.metadata.model import Field, Module
 from corral.records.keys import normalise
-from corral.records.service import (
-    Planned,
-    RecordService,
-    StoredRecord,
-    WriteContext,
-)
-from corral.records.validate import format_utc, parse_record_id
-from corral.storage import tables as t
+from corral.records.service import RecordService
+from corral.records.validate import Checked, format_utc, parse_record_id
+from corral.records.writes import Planned, WriteContext
+from corral.storage.database import Tx as Connection
+from corral.storage.repositories.owners import OwnerRepository
+from corral.storage.repositories.records import StoredRecord
 
 # Zoho's standard lead-conversion mapping: Leads field -> field of the target module.
 # Custom fields follow their own `convert_mapping` in field metadata.
@@ -86,7 +81,7 @@ class ConversionService:
         leads = self.registry.require("Leads")
         ids = self.db.new_ids(3)
         return self.records.in_write_transaction(
-            lambda conn: self._convert(conn, leads, lead_id, spec, ctx, list(ids)))
+            lambda conn: self._convert(conn, leads, lead_id, spec, ctx, list(ids)), ctx)
 
     # ------------------------------------------------------------------ steps
     def _convert(self, conn: Connection, leads: Module, lead_id: int, spec: dict[str, Any],
@@ -115,11 +110,8 @@ class ConversionService:
             return lead.owner_id
         raw = assign.get("id") if isinstance(assign, dict) else assign
         uid = parse_record_id(raw)
-        exists = uid is not None and conn.execute(sa.select(t.users.c.id).where(
-            t.users.c.id == uid, t.users.c.status == "active")).first()
-        if not exists:
+        if uid is None or uid not in OwnerRepository().active_ids(conn):
             raise _bad("assign_to")
-        assert uid is not None
         return uid
 
     def _write_one(self, conn: Connection, module: Module, values: dict[str, Any],
@@ -140,12 +132,7 @@ class ConversionService:
         key = normalise(f, value) if f is not None else None
         if f is None or key is None:
             return None
-        row = conn.execute(
-            sa.select(t.records).join(t.record_keys, t.record_keys.c.record_id == t.records.c.id)
-            .where(t.record_keys.c.field_id == f.id, t.record_keys.c.value == key,
-                   t.record_keys.c.converted.is_(False), t.records.c.deleted_time.is_(None))
-            .order_by(t.records.c.created_time, t.records.c.id).limit(1)).first()
-        return self.records._row_to_record(row) if row is not None else None
+        return self.records.repo.earliest_by_key(conn, f.id, key)
 
     def _link_or_create(self, conn: Connection, leads: Module, lead: StoredRecord,
                         module_name: str, match_field: str, spec: dict[str, Any], owner: int,
@@ -197,19 +184,13 @@ class ConversionService:
                         account: StoredRecord | None, contact: StoredRecord,
                         deal: StoredRecord | None, ctx: WriteContext) -> None:
         now: datetime = self.records.clock()
-        data = {**lead.data, "Converted__s": True, "Converted_Date_Time": format_utc(now),
-                "Converted_Contact": str(contact.id),
-                "Converted_Account": str(account.id) if account else None,
-                "Converted_Deal": str(deal.id) if deal else None}
-        conn.execute(sa.update(t.records).where(t.records.c.id == lead.id).values(
-            converted=True, data=data, modified_by=ctx.user.id, modified_time=now))
-        # A converted Lead's keys leave the Leads' unique checks (and free the unique index)
-        # but stay for the converted_records preference.
-        conn.execute(sa.update(t.record_keys).where(t.record_keys.c.record_id == lead.id)
-                     .values(converted=True, is_unique=False))
-        conn.execute(sa.insert(t.change_log).values(
-            record_id=lead.id, module_id=leads.id, operation="convert", field=None,
-            old_value=None, new_value={"Contacts": str(contact.id),
-                                       "Accounts": str(account.id) if account else None,
-                                       "Deals": str(deal.id) if deal else None},
-            user_id=ctx.user.id, at=now, request_id=ctx.request_id, job_id=ctx.job_id))
+        values = {"Converted__s": True, "Converted_Date_Time": format_utc(now),
+                  "Converted_Contact": str(contact.id),
+                  "Converted_Account": str(account.id) if account else None,
+                  "Converted_Deal": str(deal.id) if deal else None}
+        # Through the write path as a "convert": the Lead's keys leave the Leads' unique
+        # checks (and free the unique index) but stay for the converted_records preference.
+        plan = Planned(0, Checked(values=values), target=lead.id, op="convert")
+        (outcome,) = self.records.write_batch(leads, [plan], ctx, conn=conn)
+        if outcome.error is not None:
+            raise outcome.error

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from corral.metadata.model import Field
+from corral.metadata.model import Field, Module
 
 MAX_KEY_LENGTH = 400
 
@@ -39,3 +39,13 @@ def normalise(field: Field, value: Any) -> str | None:
     else:
         key = value.strip()
     return key[:MAX_KEY_LENGTH] if key else None
+
+
+def keys_of(module: Module, rec: Any) -> dict[int, str]:
+    """field id -> normalised key for the record's key fields that have a value."""
+    out: dict[int, str] = {}
+    for f in module.key_fields:
+        key = normalise(f, rec.data.get(f.api_name))
+        if key is not None:
+            out[f.id] = key
+    return out

@@ -24,10 +24,11 @@ from corral.errors import InvalidQuery, NoPermission
 from corral.metadata.model import Field, Module
 from corral.metadata.registry import Registry
 from corral.records import criteria as cr
-from corral.records.service import RecordService, StoredRecord
+from corral.records.service import RecordService
 from corral.records.validate import format_utc, parse_record_id
 from corral.storage import tables as t
 from corral.storage.database import Database
+from corral.storage.repositories.records import StoredRecord, record_from_row
 
 TEXT_TYPES = frozenset({"text", "email", "phone", "website", "textarea"})
 NUMBER_TYPES = frozenset({"integer", "bigint", "double", "currency", "percent", "decimal"})
@@ -227,7 +228,7 @@ class RecordQuery:
         with self.db.read() as conn:
             rows = conn.execute(sa.select(t.records).where(*where).order_by(*order)
                                 .offset(offset).limit(limit + 1)).all()
-        recs = [self.service._row_to_record(r) for r in rows[:limit]]
+        recs = [record_from_row(r) for r in rows[:limit]]
         return recs, len(rows) > limit
 
     def count(self, where: list[ColumnElement[bool]]) -> int:
@@ -247,7 +248,7 @@ class RecordQuery:
                                            t.records.c.deleted_time.is_not(None))
                 .order_by(t.records.c.deleted_time.desc(), t.records.c.id.desc())
                 .offset(offset).limit(limit + 1)).all()
-        return [self.service._row_to_record(r) for r in rows[:limit]], len(rows) > limit
+        return [record_from_row(r) for r in rows[:limit]], len(rows) > limit
 
     def view(self, module: Module, cvid: int) -> Any:
         with self.db.read() as conn:

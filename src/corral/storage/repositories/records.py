@@ -124,9 +124,10 @@ class RecordRepository:
             sa.select(t.records.c.id, t.records.c.data).where(t.records.c.id.in_(list(ids))))}
 
     def of_module(self, tx: Tx, module_id: int) -> Iterable[StoredRecord]:
-        """Every live record of a module, streamed in id order (key rebuilds)."""
+        """Every live record of a module, streamed earliest created first (key rebuilds)."""
         q = (sa.select(t.records).where(t.records.c.module_id == module_id,
                                         t.records.c.deleted_time.is_(None))
-             .order_by(t.records.c.id).execution_options(yield_per=2000))
+             .order_by(t.records.c.created_time, t.records.c.id)
+             .execution_options(yield_per=2000))
         for row in tx.execute(q):
             yield record_from_row(row)

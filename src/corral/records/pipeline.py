@@ -1,0 +1,236 @@
+"""The one record-write pipeline: resolve → compose → registered steps → stage → flush → effects.
+
+Every change to a record (insert, update, upsert, delete, mass update, lead conversion,
+approval decisions, automation's follow-up writes) runs through `WritePipeline.run` inside one
+transaction. The pipeline owns only what every write needs — finding the target record,
+building its new state, moving keys in the batch's view, staging rows — and runs the ordered
+list of steps registered in `corral.services` for everything else. All checks of a record run
+before anything is written; a record that fails leaves no trace while the others commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from itertools import count
+from zoneinfo import ZoneInfo
+
+from corral.errors import ConvertedRecord, CorralError, InvalidData
+from corral.metadata.model import Field, Module
+from corral.metadata.registry import Registry
+from corral.records import validate as v
+from corral.records.duplicates import duplicate_error
+from corral.records.keys import normalise
+from corral.records.staging import Staged
+from corral.records.writes import (
+    Batch,
+    Clash,
+    FollowUp,
+    Item,
+    Outcome,
+    Planned,
+    Step,
+    WriteContext,
+)
+from corral.storage.database import Database, Tx
+from corral.storage.repositories.keys import KeyRepository
+from corral.storage.repositories.outbox import OutboxRepository, OutboxRow
+from corral.storage.repositories.owners import OwnerRepository
+from corral.storage.repositories.records import RecordRepository, StoredRecord
+
+Checker = Callable[[Module, object, int, WriteContext], v.Checked]
+
+
+class WritePipeline:
+    def __init__(self, db: Database, registry: Registry, steps: Sequence[Step],
+                 clock: Callable[[], datetime], check: Checker) -> None:
+        self.db = db
+        self.registry = registry
+        self.steps = list(steps)
+        self.clock = clock
+        self.check = check
+        self.records = RecordRepository()
+        self.keys = KeyRepository()
+        self.owners = OwnerRepository()
+        self.outbox = OutboxRepository()
+
+    def run(self, tx: Tx, module: Module, plans: Sequence[Planned], ctx: WriteContext, *,
+            ids: list[int], match_order: Sequence[Field] | None = None,
+            plan_only: bool = False) -> list[Outcome]:
+        """Apply the plans in input order; one outcome per plan. With `plan_only`, run every
+        check and return what would happen, writing nothing and consuming no id."""
+        work = [replace(p) for p in plans]
+        batch = Batch(module=module, ctx=ctx, now=self.clock(), tz=ZoneInfo(ctx.user.time_zone),
+                      plans=work)
+        outcomes = {p.index: Outcome(p.index, error=p.checked.error)
+                    for p in work if p.checked.error is not None}
+        live = [p for p in work if p.checked.error is None]
+        self._prefetch(tx, batch, live)
+        fresh_ids = iter(ids) if not plan_only else (-n for n in count(1))
+        staged = Staged(module, ctx, batch.now)
+        accepted: list[Item] = []
+        for p in live:
+            item_or_error = self._resolve(p, batch, match_order, fresh_ids)
+            if isinstance(item_or_error, CorralError):
+                outcomes[p.index] = Outcome(p.index, error=item_or_error)
+                continue
+            item = item_or_error
+            err = self._judge(tx, item, batch)
+            if err is not None:
+                outcomes[p.index] = Outcome(p.index, error=err)
+                continue
+            self._accept(item, batch)
+            outcomes[p.index] = staged.add(item, batch.keys_of(item.new), batch)
+            accepted.append(item)
+        if not plan_only:
+            staged.flush(tx, self.records, self.keys)
+            self._effects(tx, batch, accepted)
+        return [outcomes[p.index] for p in work]
+
+    # ------------------------------------------------------------------ prefetch
+    def _prefetch(self, tx: Tx, batch: Batch, live: list[Planned]) -> None:
+        """Who holds each candidate key (one query per key field), the records the batch
+        touches, and whatever each step loads for itself."""
+        module = batch.module
+        candidates: dict[int, set[str]] = {}
+        for p in live:
+            if p.operation in ("insert", "update"):
+                for f in module.key_fields:
+                    key = normalise(f, p.checked.values.get(f.api_name))
+                    if key is not None:
+                        candidates.setdefault(f.id, set()).add(key)
+        self.db.lock_keys(tx, [(fid, k) for fid, ks in candidates.items() for k in ks])
+        batch.holders = self.keys.holders(tx, candidates)
+        batch.memo["candidates"] = candidates
+        wanted = {p.target for p in live if p.target is not None}
+        wanted |= {rid for rids in batch.holders.values() for rid in rids}
+        batch.current = self.records.load(tx, module.id, wanted)
+        batch.ranks = {rid: (r.created_time, rid) for rid, r in batch.current.items()}
+        batch.keys = {rid: batch.keys_of(r) for rid, r in batch.current.items()}
+        for step in self.steps:
+            step.prepare(tx, batch)
+
+    # ------------------------------------------------------------------ one record
+    def _resolve(self, p: Planned, batch: Batch, match_order: Sequence[Field] | None,
+                 fresh_ids: object) -> Item | CorralError:
+        """The record the plan writes (its upsert match or target) and its new state."""
+        if match_order is not None:
+            p.target, p.duplicate_field = None, None
+            for f in match_order:
+                key = normalise(f, p.checked.values.get(f.api_name))
+                found = batch.holders.get((f.id, key)) if key is not None else None
+                if found:
+                    p.target = batch.earliest(found)[0]
+                    p.duplicate_field = f.api_name
+                    break
+        old = None
+        if p.target is not None:
+            old = batch.current.get(p.target)
+            if old is None:
+                message = ("record not deleted" if p.operation == "delete"
+                           else "the id given seems to be invalid")
+                return InvalidData(message, {"id": str(p.target)})
+            if old.converted:
+                return ConvertedRecord(details={"id": str(old.id)})
+        new = self._compose(p, old, batch, fresh_ids)
+        return Item(plan=p, old=old, new=new)
+
+    @staticmethod
+    def _compose(p: Planned, old: StoredRecord | None, batch: Batch,
+                 fresh_ids: object) -> StoredRecord:
+        """The record as the plan would leave it (checks come after)."""
+        ctx, now, module = batch.ctx, batch.now, batch.module
+        if old is None:
+            new = StoredRecord(id=next(fresh_ids), module_id=module.id,  # type: ignore[call-overload]
+                               data={}, owner_id=ctx.user.id, created_by=ctx.user.id,
+                               modified_by=ctx.user.id, created_time=now, modified_time=now)
+        else:
+            new = replace(old, data=dict(old.data), modified_by=ctx.user.id, modified_time=now)
+        if p.operation == "delete":
+            new.deleted_time, new.deleted_by = now, ctx.user.id
+            return new
+        if p.operation == "convert":
+            new.converted = True
+        if p.approval_state is not None:
+            new.approval_state = p.approval_state
+        values = dict(p.checked.values)
+        owner = values.pop("Owner", None)
+        if owner is not None:
+            new.owner_id = int(owner)
+        for name, value in values.items():
+            if name in p.checked.append and isinstance(value, list):
+                value = list(dict.fromkeys([*(new.data.get(name) or []), *value]))
+            new.data[name] = value
+        if "Full_Name" in module.by_name and (old is None
+                                              or {"First_Name", "Last_Name"} & values.keys()):
+            new.data["Full_Name"] = v.full_name(new.data)
+        return new
+
+    def _judge(self, tx: Tx, item: Item, batch: Batch) -> CorralError | None:
+        """Run the registered steps in order; the first error, or the duplicate clashes."""
+        clashes: list[Clash] = []
+        for step in self.steps:
+            if item.op not in step.ops:
+                continue
+            decision = step.check(item, batch)
+            if decision is None:
+                continue
+            if decision.error is not None:
+                return decision.error
+            clashes += decision.clashes
+            item.new.data.update(decision.set_values)
+            if decision.approval_state is not None:
+                item.new.approval_state = decision.approval_state
+            item.tags.update(decision.tags)
+        if not clashes:
+            return None
+        owner_of = {rid: r.owner_id for rid, r in batch.current.items()}
+        owner_of.update(batch.memo.get("owners_of_holders", {}))
+        firsts = {owner_of[c.holders[0]] for c in clashes if c.holders[0] in owner_of}
+        return duplicate_error(clashes, item.index, owner_of, self.owners.names(tx, firsts))
+
+    @staticmethod
+    def _accept(item: Item, batch: Batch) -> None:
+        """Move the record's keys in the batch's view, so later records see it."""
+        new = item.new
+        old_keys = batch.keys.get(new.id, {})
+        new_keys = {} if item.op == "delete" else batch.keys_of(new)
+        for fid, key in old_keys.items():
+            if new_keys.get(fid) != key:
+                batch.holders.get((fid, key), set()).discard(new.id)
+        for fid, key in new_keys.items():
+            batch.holders.setdefault((fid, key), set()).add(new.id)
+        batch.memo.setdefault("orig_keys", {}).setdefault(new.id, old_keys)
+        batch.keys[new.id] = new_keys
+        batch.ranks.setdefault(new.id, (new.created_time, new.id))
+        if item.op == "delete":
+            batch.current.pop(new.id, None)
+        else:
+            batch.current[new.id] = new
+
+    # ------------------------------------------------------------------ after the batch
+    def _effects(self, tx: Tx, batch: Batch, accepted: list[Item]) -> None:
+        """Outbox rows and follow-up writes the steps asked for, in this transaction."""
+        follow = FollowUp()
+        for step in self.steps:
+            mine = [i for i in accepted if i.op in step.ops]
+            result = step.effects(mine, batch) if mine else None
+            if result is not None:
+                follow.outbox += result.outbox
+                follow.writes += result.writes
+        need = len(follow.outbox) + sum(len(w.items) for w in follow.writes)
+        ids = self.db.reserve_in(tx, need)
+        self.outbox.add(tx, [OutboxRow(id=ids.pop(), rule_id=o.rule_id,
+                                       module_id=batch.module.id, record_id=o.record_id,
+                                       url=o.url, payload=o.payload, attempts=0)
+                             for o in follow.outbox], batch.now)
+        for write in follow.writes:
+            module = self.registry.require(write.module)
+            ctx = replace(batch.ctx, trigger=(), layout_rules=False, automation_tags=write.tags)
+            plans = [Planned(i, self.check(module, raw, i, ctx))
+                     for i, raw in enumerate(write.items)]
+            mine_ids = [ids.pop() for _ in plans]
+            for outcome in self.run(tx, module, plans, ctx, ids=mine_ids):
+                if outcome.error is not None:
+                    raise outcome.error

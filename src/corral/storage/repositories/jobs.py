@@ -1,0 +1,126 @@
+"""jobs and job_items: durable background work whose items are fixed when it is scheduled.
+
+A worker claims pending items (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several workers
+share a job without overlapping; SQLite serialises writers), applies them and records their
+results in the same transaction as the work itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from corral.storage import tables as t
+from corral.storage.database import Tx
+
+ACTIVE = ("SCHEDULED", "RUNNING")
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: str
+    module_id: int
+    status: str
+    cvid: int | None
+    payload: dict[str, Any]
+    total: int
+    created_by: int
+    created_time: datetime
+    started_time: datetime | None
+    finished_time: datetime | None
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class JobItem:
+    seq: int
+    record_id: int
+
+
+def _job(row: Any) -> Job:
+    return Job(**{name: getattr(row, name) for name in Job.__dataclass_fields__})
+
+
+class JobRepository:
+    def create(self, tx: Tx, job: Job, record_ids: Sequence[int]) -> None:
+        tx.execute(sa.insert(t.jobs).values(**{n: getattr(job, n)
+                                               for n in Job.__dataclass_fields__}))
+        for start in range(0, len(record_ids), 5000):
+            tx.execute(sa.insert(t.job_items), [
+                {"job_id": job.id, "seq": start + i, "record_id": rid, "state": "pending",
+                 "error": None} for i, rid in enumerate(record_ids[start:start + 5000])])
+
+    def get(self, tx: Tx, job_id: int, *, module_id: int | None = None) -> Job | None:
+        q = sa.select(t.jobs).where(t.jobs.c.id == job_id)
+        if module_id is not None:
+            q = q.where(t.jobs.c.module_id == module_id)
+        row = tx.execute(q).first()
+        return _job(row) if row is not None else None
+
+    def active_for_view(self, tx: Tx, module_id: int, cvid: int) -> int | None:
+        row = tx.execute(sa.select(t.jobs.c.id).where(
+            t.jobs.c.cvid == cvid, t.jobs.c.module_id == module_id,
+            t.jobs.c.status.in_(ACTIVE))).first()
+        return int(row[0]) if row is not None else None
+
+    def any_active(self, tx: Tx) -> bool:
+        return tx.execute(sa.select(t.jobs.c.id).where(t.jobs.c.status.in_(ACTIVE))
+                          .limit(1)).first() is not None
+
+    def active(self, tx: Tx, limit: int) -> list[Job]:
+        return [_job(r) for r in tx.execute(
+            sa.select(t.jobs).where(t.jobs.c.status.in_(ACTIVE))
+            .order_by(t.jobs.c.created_time, t.jobs.c.id).limit(limit))]
+
+    def claim_pending(self, tx: Tx, job_id: int, limit: int) -> list[JobItem]:
+        return [JobItem(r.seq, r.record_id) for r in tx.execute(
+            sa.select(t.job_items.c.seq, t.job_items.c.record_id)
+            .where(t.job_items.c.job_id == job_id, t.job_items.c.state == "pending")
+            .order_by(t.job_items.c.seq).limit(limit).with_for_update(skip_locked=True))]
+
+    def start(self, tx: Tx, job_id: int, now: datetime) -> None:
+        tx.execute(sa.update(t.jobs).where(t.jobs.c.id == job_id,
+                                           t.jobs.c.status == "SCHEDULED")
+                   .values(status="RUNNING", started_time=now))
+
+    def record_results(self, tx: Tx, job_id: int, done: Sequence[int],
+                       failed: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        """Items done (state `updated`) and failed with their stored error."""
+        if done:  # one statement for the successes, one executemany for the failures
+            tx.execute(sa.update(t.job_items).where(
+                t.job_items.c.job_id == job_id, t.job_items.c.seq.in_(list(done)))
+                .values(state="updated"))
+        if failed:
+            tx.execute(sa.update(t.job_items).where(
+                t.job_items.c.job_id == sa.bindparam("j"),
+                t.job_items.c.seq == sa.bindparam("s"))
+                .values(state="failed", error=sa.bindparam("err")),
+                [{"j": job_id, "s": seq, "err": err} for seq, err in failed])
+
+    def fail(self, tx: Tx, job_id: int, now: datetime, error: dict[str, Any]) -> None:
+        """Every pending item failed with `error`, and the job FAILED."""
+        tx.execute(sa.update(t.job_items).where(
+            t.job_items.c.job_id == job_id, t.job_items.c.state == "pending").values(
+            state="failed", error=error))
+        tx.execute(sa.update(t.jobs).where(t.jobs.c.id == job_id).values(
+            status="FAILED", finished_time=now))
+
+    def finish_if_done(self, tx: Tx, job_id: int, now: datetime) -> bool:
+        """COMPLETED once no item is pending; True when this call completed it."""
+        pending = tx.execute(sa.select(sa.func.count()).select_from(t.job_items).where(
+            t.job_items.c.job_id == job_id, t.job_items.c.state == "pending")).scalar_one()
+        if pending:
+            return False
+        return bool(tx.execute(sa.update(t.jobs).where(
+            t.jobs.c.id == job_id, t.jobs.c.status.in_(ACTIVE)).values(
+            status="COMPLETED", finished_time=now)).rowcount)
+
+    def item_counts(self, tx: Tx, job_id: int) -> dict[str, int]:
+        return {str(state): int(n) for state, n in tx.execute(
+            sa.select(t.job_items.c.state, sa.func.count())
+            .where(t.job_items.c.job_id == job_id).group_by(t.job_items.c.state))}
