@@ -390,7 +390,8 @@ def search_records(call: Call) -> Response:
                                          limit=per_page)
     if not recs:
         return json_response(None, 204)
-    info = {"per_page": per_page, "count": len(recs), "page": page, "more_records": more}
+    info: dict[str, Any] = {"per_page": per_page, "count": len(recs), "page": page,
+                            "more_records": more}
     if call.version not in {"v2", "v2.1"}:
         info = {"per_page": per_page, "count": len(recs), "sort_by": "id", "page": page,
                 "sort_order": "desc", "more_records": more}

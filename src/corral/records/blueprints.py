@@ -182,10 +182,11 @@ class BlueprintService:
         if tr is None:
             raise InvalidData("invalid transition", {"api_name": "transition_id",
                                                      "json_path": "$.blueprint[0].transition_id"})
-        data = item.get("data") if isinstance(item.get("data"), dict) else {}
+        raw = item.get("data")
+        data: dict[str, Any] = raw if isinstance(raw, dict) else {}
         values = {**{k: v for k, v in data.items() if k != bp.field}, bp.field: tr.to_state}
         checked = self.records.check(module, values, 0, ctx.principal)
-        plan = Planned(0, checked, target=record_id)
+        plan = Planned(0, checked, target=record_id, op="update")
         (outcome,) = self.records.write_batch(module, [plan],
                                               replace(ctx, blueprint_transition=True))
         return outcome

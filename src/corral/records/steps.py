@@ -171,15 +171,15 @@ class DuplicateCheckPreference(Step):
         by_fid = {f.id: f for f in module.fields}
         if view.pref.type == "converted_records":
             old_keys = batch.keys.get(new.id, {})
-            for fid, key in batch.keys_of(new).items():
-                others = view.converted.get((fid, key), set()) - {new.id}
-                if old_keys.get(fid) != key and others:
+            for fid, held in batch.keys_of(new).items():
+                others = view.converted.get((fid, held), set()) - {new.id}
+                if old_keys.get(fid) != held and others:
                     out.append(Clash(by_fid[fid].api_name, module, view.earliest(others)))
         elif view.pref.mapped_module is not None:
             for cur, mapped in view.pref.mappings:
                 key = normalise(mapped, new.data.get(cur.api_name))
                 before = normalise(mapped, old.data.get(cur.api_name)) if old else None
-                others = view.mapped.get((mapped.id, key), set()) if key else set()
+                others = view.mapped.get((mapped.id, key), set()) if key is not None else set()
                 if key != before and others:
                     out.append(Clash(cur.api_name, view.pref.mapped_module,
                                      view.earliest(others)))

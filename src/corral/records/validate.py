@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -90,86 +90,123 @@ def _digits_before_point(value: float | int) -> int:
     return len(str(int(abs(value)))) if value else 1
 
 
-def _convert(f: Field, value: Any, index: int, tz: ZoneInfo) -> tuple[Any, CorralError | None]:
-    dt = f.data_type
-    max_len = f.max_length
-    if dt in {"text", "textarea", "email", "phone", "website", "picklist"}:
-        if not isinstance(value, str):
-            return None, invalid(f, index, expected_data_type=f.json_type)
-        if dt == "picklist" and value == "-None-":
-            return None, None
-        if max_len is not None and len(value) > max_len:
-            return None, invalid(f, index, maximum_length=max_len)
-        if value == "":
-            return None, None
-        if dt == "email":
-            return (value.strip(), None) if email_ok(value.strip()) else (None, invalid(f, index))
-        if dt == "phone" and not PHONE_RE.match(value):
-            return None, invalid(f, index)
-        if dt == "website" and not URL_RE.match(value):
-            return None, invalid(f, index)
-        return value, None
-    if dt == "integer":
-        if isinstance(value, bool) or not isinstance(value, int):
-            return None, invalid(f, index, expected_data_type="integer")
-        if len(str(abs(value))) > (max_len or 9):
-            return None, invalid(f, index, maximum_length=max_len or 9)
-        return value, None
-    if dt == "bigint":
-        if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
-            value = int(value.strip())
-        if isinstance(value, bool) or not isinstance(value, int):
-            return None, invalid(f, index, expected_data_type="bigint")
-        if len(str(abs(value))) > (max_len or 18):
-            return None, invalid(f, index, maximum_length=max_len or 18)
-        return value, None
-    if dt in {"double", "currency", "decimal", "percent"}:
-        if isinstance(value, bool) or not isinstance(value, int | float) or (
-                isinstance(value, float) and not math.isfinite(value)):
-            return None, invalid(f, index, expected_data_type="double")
-        limit = 5 if dt == "percent" else (max_len or 16)
-        if _digits_before_point(value) > limit:
-            return None, invalid(f, index, maximum_length=limit)
-        return value, None
-    if dt == "boolean":
-        if not isinstance(value, bool):
-            return None, invalid(f, index, expected_data_type="boolean")
-        return value, None
-    if dt == "date":
-        if not isinstance(value, str):
-            return None, invalid(f, index, expected_data_type="date")
-        try:
-            return date.fromisoformat(value.strip()).isoformat(), None
-        except ValueError:
-            return None, invalid(f, index, expected_data_type="date")
-    if dt == "datetime":
-        if not isinstance(value, str):
-            return None, invalid(f, index, expected_data_type="datetime")
-        try:
-            parsed = datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None, invalid(f, index, expected_data_type="datetime")
-        if parsed.tzinfo is None:  # undocumented: read as the user's own time zone
-            parsed = parsed.replace(tzinfo=tz)
-        return format_utc(parsed), None
-    if dt == "multiselectpicklist":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            return None, invalid(f, index, expected_data_type="jsonarray")
-        cleaned = [v for v in dict.fromkeys(value) if v and v != "-None-"]
-        if sum(len(v) for v in cleaned) > (max_len or 2000):
-            return None, invalid(f, index, maximum_length=max_len or 2000)
-        return cleaned, None
-    if dt in {"lookup", "ownerlookup"}:
-        raw = value.get("id") if isinstance(value, dict) else value
-        rid = parse_record_id(raw)
-        if rid is None:
-            return None, invalid(f, index, expected_data_type="jsonobject")
-        return str(rid), None
-    if dt == "subform":
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            return None, invalid(f, index, expected_data_type="jsonarray")
-        return value, None
-    return None, invalid(f, index)  # pragma: no cover - every data type is handled above
+Converted = tuple[Any, CorralError | None]
+
+
+def _text(f: Field, value: Any, index: int, _tz: ZoneInfo) -> Converted:
+    dt, max_len = f.data_type, f.max_length
+    if not isinstance(value, str):
+        return None, invalid(f, index, expected_data_type=f.json_type)
+    if dt == "picklist" and value == "-None-":
+        return None, None
+    if max_len is not None and len(value) > max_len:
+        return None, invalid(f, index, maximum_length=max_len)
+    if value == "":
+        return None, None
+    if dt == "email":
+        return (value.strip(), None) if email_ok(value.strip()) else (None, invalid(f, index))
+    if dt == "phone" and not PHONE_RE.match(value):
+        return None, invalid(f, index)
+    if dt == "website" and not URL_RE.match(value):
+        return None, invalid(f, index)
+    return value, None
+
+
+def _integer(f: Field, value: Any, index: int, _tz: ZoneInfo) -> Converted:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None, invalid(f, index, expected_data_type="integer")
+    if len(str(abs(value))) > (f.max_length or 9):
+        return None, invalid(f, index, maximum_length=f.max_length or 9)
+    return value, None
+
+
+def _bigint(f: Field, value: Any, index: int, _tz: ZoneInfo) -> Converted:
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None, invalid(f, index, expected_data_type="bigint")
+    if len(str(abs(value))) > (f.max_length or 18):
+        return None, invalid(f, index, maximum_length=f.max_length or 18)
+    return value, None
+
+
+def _double(f: Field, value: Any, index: int, _tz: ZoneInfo) -> Converted:
+    if isinstance(value, bool) or not isinstance(value, int | float) or (
+            isinstance(value, float) and not math.isfinite(value)):
+        return None, invalid(f, index, expected_data_type="double")
+    limit = 5 if f.data_type == "percent" else (f.max_length or 16)
+    if _digits_before_point(value) > limit:
+        return None, invalid(f, index, maximum_length=limit)
+    return value, None
+
+
+def _boolean(f: Field, value: Any, index: int, _tz: ZoneInfo) -> Converted:
+    if not isinstance(value, bool):
+        return None, invalid(f, index, expected_data_type="boolean")
+    return value, None
+
+
+def _date(f: Field, value: Any, index: int, _tz: ZoneInfo) -> Converted:
+    if not isinstance(value, str):
+        return None, invalid(f, index, expected_data_type="date")
+    try:
+        return date.fromisoformat(value.strip()).isoformat(), None
+    except ValueError:
+        return None, invalid(f, index, expected_data_type="date")
+
+
+def _datetime(f: Field, value: Any, index: int, tz: ZoneInfo) -> Converted:
+    if not isinstance(value, str):
+        return None, invalid(f, index, expected_data_type="datetime")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None, invalid(f, index, expected_data_type="datetime")
+    if parsed.tzinfo is None:  # undocumented: read as the user's own time zone
+        parsed = parsed.replace(tzinfo=tz)
+    return format_utc(parsed), None
+
+
+def _multiselect(f: Field, value: Any, index: int, _tz: ZoneInfo) -> Converted:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return None, invalid(f, index, expected_data_type="jsonarray")
+    cleaned = [v for v in dict.fromkeys(value) if v and v != "-None-"]
+    if sum(len(v) for v in cleaned) > (f.max_length or 2000):
+        return None, invalid(f, index, maximum_length=f.max_length or 2000)
+    return cleaned, None
+
+
+def _lookup(f: Field, value: Any, index: int, _tz: ZoneInfo) -> Converted:
+    raw = value.get("id") if isinstance(value, dict) else value
+    rid = parse_record_id(raw)
+    if rid is None:
+        return None, invalid(f, index, expected_data_type="jsonobject")
+    return str(rid), None
+
+
+def _subform(f: Field, value: Any, index: int, _tz: ZoneInfo) -> Converted:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        return None, invalid(f, index, expected_data_type="jsonarray")
+    return value, None
+
+
+_CONVERTERS: dict[str, Callable[[Field, Any, int, ZoneInfo], Converted]] = {
+    **dict.fromkeys(("text", "textarea", "email", "phone", "website", "picklist"), _text),
+    "integer": _integer, "bigint": _bigint,
+    **dict.fromkeys(("double", "currency", "decimal", "percent"), _double),
+    "boolean": _boolean, "date": _date, "datetime": _datetime,
+    "multiselectpicklist": _multiselect, "lookup": _lookup, "ownerlookup": _lookup,
+    "subform": _subform,
+}
+
+
+def _convert(f: Field, value: Any, index: int, tz: ZoneInfo) -> Converted:
+    """The stored form of `value` for field `f`, or the per-record error."""
+    convert = _CONVERTERS.get(f.data_type)
+    if convert is None:  # pragma: no cover - every data type has a converter
+        return None, invalid(f, index)
+    result: Converted = convert(f, value, index, tz)
+    return result
 
 
 def check_record(module: Module, raw: Any, index: int, *, tz: ZoneInfo,
