@@ -22,6 +22,17 @@ def error_body(err: CorralError) -> dict[str, Any]:
     return {"code": err.code, "details": details, "message": err.message, "status": "error"}
 
 
+def success(message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One SUCCESS entry, as every Zoho write answers per item."""
+    return {"code": "SUCCESS", "details": details or {}, "message": message,
+            "status": "success"}
+
+
+def created(ref: Any, message: str) -> dict[str, Any]:
+    """SUCCESS naming what was created (`details.id`)."""
+    return success(message, {"id": str(ref)})
+
+
 def error_envelope(err: CorralError) -> dict[str, Any]:
     """The top-level error object, or wrapped: `{"data": [error]}` / `{key: error}`."""
     body = error_body(err)

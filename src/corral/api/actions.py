@@ -105,9 +105,8 @@ def mass_update(call: Call) -> Response:
                                           replace(ctx, trigger=None))
             return results(call, outcomes, all_ok=200)
         job_id = service.schedule(module, body["cvid"], body.get("territory"), spec, ctx)
-    return json_response({"data": [{"code": "SUCCESS", "details": {"job_id": str(job_id)},
-                                    "message": "mass update scheduled successfully",
-                                    "status": "success"}]})
+    return json_response({"data": [envelopes.success("mass update scheduled successfully",
+                                                     {"job_id": str(job_id)})]})
 
 
 def mass_update_status(call: Call) -> Response:
@@ -127,9 +126,8 @@ def create_view(call: Call) -> Response:
     if not isinstance(items, list) or not items or not isinstance(items[0], dict):
         raise MandatoryNotFound(details={"api_name": "custom_views", "json_path": "$.custom_views"})
     view_id = call.corral.views.create(module, items[0], principal)
-    return json_response({"custom_views": [{"code": "SUCCESS", "details": {"id": str(view_id)},
-                                            "message": "custom view created successfully",
-                                            "status": "success"}]}, 201)
+    return json_response({"custom_views": [envelopes.created(
+        view_id, "custom view created successfully")]}, 201)
 
 
 # ----------------------------------------------------------------------------- territories
@@ -157,8 +155,7 @@ def create_territories(call: Call) -> Response:
     out = []
     for i, item in enumerate(items):
         tid = call.corral.territories.create(item, principal, index=i)
-        out.append({"code": "SUCCESS", "details": {"id": str(tid)}, "message": "territory created",
-                    "status": "success"})
+        out.append(envelopes.created(tid, "territory created"))
     return json_response({"territories": out}, 201)
 
 
@@ -170,8 +167,7 @@ def assign_territories(call: Call) -> Response:
     if not isinstance(items, list) or not items:
         raise MandatoryNotFound(details={"api_name": "data", "json_path": "$.data"})
     results_ = call.corral.territories.assign(module, items, principal)
-    data = [{"code": "SUCCESS", "details": {"id": rid},
-             "message": "the territories data updated successfully", "status": "success"}
+    data = [envelopes.created(rid, "the territories data updated successfully")
             if err is None else envelopes.error_body(err) for rid, err in results_]
     ok = sum(1 for _rid, err in results_ if err is None)
     return json_response({"data": data}, 200 if ok == len(results_) else (207 if ok else 400))
@@ -195,9 +191,7 @@ def create_blueprint(call: Call) -> Response:
     if not isinstance(items, list) or not items:
         raise MandatoryNotFound(details={"api_name": "blueprints", "json_path": "$.blueprints"})
     bp_id = call.corral.blueprints.create(module, items[0], principal)
-    return json_response({"blueprints": [{"code": "SUCCESS", "details": {"id": str(bp_id)},
-                                          "message": "blueprint created", "status": "success"}]},
-                         201)
+    return json_response({"blueprints": [envelopes.created(bp_id, "blueprint created")]}, 201)
 
 
 def get_record_blueprint(call: Call) -> Response:
@@ -219,8 +213,7 @@ def update_record_blueprint(call: Call) -> Response:
                                                     body, dict) else {}))
     if outcome.error is not None:
         raise outcome.error
-    return json_response({"code": "SUCCESS", "details": {},
-                          "message": "transition updated successfully", "status": "success"})
+    return json_response(envelopes.success("transition updated successfully"))
 
 
 # ----------------------------------------------------------------------------- automation
@@ -256,8 +249,7 @@ def create_rule(call: Call, key: str) -> Response:
     out = []
     for i, item in enumerate(items):
         rid = call.corral.automation.create_rule(module, kind, item, principal, f"$.{key}[{i}]")
-        out.append({"code": "SUCCESS", "details": {"id": str(rid)},
-                    "message": RULE_MESSAGES[kind], "status": "success"})
+        out.append(envelopes.created(rid, RULE_MESSAGES[kind]))
     return json_response({key: out}, 201)
 
 
