@@ -57,8 +57,10 @@ Operand: TypeAlias = Column | JsonField
 class Op(Enum):
     """Comparison operators. Those starting with I_ compare case-insensitively: lower() on both
     sides, done by the database (SQLite folds ASCII letters only). Pattern operators (starts
-    with, contains) match their value literally: `%`, `_` and the escape character are escaped.
-    A comparison with a boolean value is an identity test (IS / IS NOT)."""
+    with, contains, the HAS_ITEM pair) match their value literally: `%`, `_` and the escape
+    character are escaped. STARTS_WITH and HAS_ITEM* are SQL LIKE, which SQLite runs ignoring
+    ASCII case and PostgreSQL runs case-sensitively. A comparison with a boolean value is an
+    identity test (IS / IS NOT)."""
 
     EQ = "eq"
     NE = "ne"  # not equal, or NULL (Zoho's not_equal)
