@@ -1,4 +1,4 @@
-"""RecordQuery without HTTP: criteria compiled to SQL, filters, paging, the recycle bin.
+"""RecordQuery without HTTP: criteria compiled to filters and SQL, filters, paging, the recycle bin.
 
 Runs on SQLite and PostgreSQL (the `corral` fixture). User values must only ever reach the
 database as bound parameters, and LIKE wildcards in them must match literally.
@@ -22,6 +22,8 @@ from corral.records.query import ALLOWED_OPERATORS, Filters, RecordQuery
 from corral.records.service import WriteContext
 from corral.services import Corral
 from corral.storage import tables as t
+from corral.storage.filters import Filter
+from corral.storage.repositories.record_search import compile_filter
 from tests.conftest import make_token
 
 UTC = ZoneInfo("UTC")
@@ -53,8 +55,8 @@ def matching(corral: Corral, name: str, criteria: str, *, mode: str = "search",
     return {r.id for r in recs}
 
 
-def compile_sql(corral: Corral, cond: Any) -> tuple[str, dict[str, Any]]:
-    stmt = sa.select(t.records.c.id).where(cond)
+def compile_sql(corral: Corral, cond: Filter) -> tuple[str, dict[str, Any]]:
+    stmt = sa.select(t.records.c.id).where(compile_filter(cond))
     compiled = stmt.compile(dialect=corral.db.read_engine.dialect)
     return str(compiled), dict(compiled.params)
 

@@ -311,13 +311,13 @@ def list_records(call: Call) -> Response:
             raise InvalidData(details={"param_name": "ids"})
         if len(ids) > 100:
             raise LimitExceeded(details={"limit": 100})
-        where.append(SORTABLE["id"].in_(ids))
+        where.append(q.ids_where([i for i in ids if i is not None]))
     cvid = call.query.get("cvid")
     if cvid:
         where.append(view_condition(call, module, principal, cvid))
     since = _modified_since(call)
     if since is not None:
-        where.append(SORTABLE["Modified_Time"] >= since)
+        where.append(q.modified_since_where(since))
     if page * per_page > PAGE_LIMIT:
         raise DiscretePaginationLimitExceeded(details={"limit": PAGE_LIMIT})
     recs, more = q.fetch(module, where, offset=(page - 1) * per_page, limit=per_page,

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-
 from corral.auth.service import Principal
 from corral.errors import (
     AlreadyScheduled,
@@ -31,15 +29,14 @@ from corral.records import validate as v
 from corral.records.query import Filters, RecordQuery
 from corral.records.service import RecordService
 from corral.records.writes import Outcome, Planned, WriteContext
-from corral.storage import tables as t
 from corral.storage.database import Tx
+from corral.storage.filters import And, Filter, InTerritories
 from corral.storage.repositories.jobs import Job, JobItem, JobRepository
 
 MAX_IDS = 500
 MAX_JOB_RECORDS = 50_000
 # Automation runs for scheduled jobs only when they cover fewer records than this (facts §5).
 JOB_AUTOMATION_LIMIT = 1000
-ACTIVE = ("SCHEDULED", "RUNNING")
 
 
 def _wrapped(err: CorralError) -> CorralError:
@@ -125,7 +122,7 @@ class MassUpdateService:
 
     # ------------------------------------------------------------------ scheduled mode
     def _where(self, module: Module, cvid: Any, territory: Any,
-               principal: Principal) -> tuple[int, list[Any]]:
+               principal: Principal) -> tuple[int, list[Filter]]:
         try:
             view = self.query.visible_view(module, cvid, principal)
         except NoPermission as exc:
@@ -140,12 +137,11 @@ class MassUpdateService:
             where.append(self._territory_condition(territory))
         return int(view.id), where
 
-    def _territory_condition(self, territory: Any) -> Any:
+    def _territory_condition(self, territory: Any) -> Filter:
         raw = territory.get("id") if isinstance(territory, dict) else None
         tid = v.parse_record_id(raw)
-        with self.db.read() as conn:
-            rows = conn.execute(sa.select(t.territories.c.id, t.territories.c.parent_id)).all()
-        known = {r.id: r.parent_id for r in rows}
+        with self.db.read() as tx:
+            known = self.query.search.territory_parents(tx)
         if tid is None or tid not in known:
             raise _wrapped(InvalidData(details={"api_name": "territory",
                                                 "json_path": "$.territory.id"}))
@@ -156,8 +152,7 @@ class MassUpdateService:
                 extra = {k for k, parent in known.items() if parent in wanted} - wanted
                 wanted |= extra
                 changed = bool(extra)
-        return t.records.c.id.in_(sa.select(t.record_territories.c.record_id).where(
-            t.record_territories.c.territory_id.in_(sorted(wanted))))
+        return InTerritories(frozenset(wanted))
 
     def schedule(self, module: Module, cvid: Any, territory: Any, spec: MassSpec,
                  ctx: WriteContext) -> int:
@@ -169,9 +164,7 @@ class MassUpdateService:
             self.db.lock_keys(conn, [(0, f"mass_update:{vid}")])
             if self.jobs.active_for_view(conn, module.id, vid) is not None:
                 raise _wrapped(AlreadyScheduled())
-            ids = [r[0] for r in conn.execute(sa.select(t.records.c.id).where(*where)
-                                              .order_by(t.records.c.id)
-                                              .limit(MAX_JOB_RECORDS + 1))]
+            ids = self.query.search.ids(conn, And(tuple(where)), limit=MAX_JOB_RECORDS + 1)
             if len(ids) > MAX_JOB_RECORDS:
                 raise _wrapped(LimitExceeded("Record count exceeded",
                                              {"limit": MAX_JOB_RECORDS}))

@@ -1,23 +1,23 @@
-"""Record reads: lists, search, counts, the recycle bin; criteria compiled to SQLAlchemy Core.
+"""Record reads: lists, search, counts, the recycle bin, custom views.
 
-Search (`mode="search"`) follows Zoho's documented quirk that `equals` on text fields behaves
-like "contains"; custom views (`mode="view"`) compare exactly. Text comparisons are
+Criteria are checked against the module's fields (field exists, operator allowed for its type,
+values parse) and become a neutral filter (`corral.storage.filters`) that the storage layer
+compiles to SQL. Search (`mode="search"`) follows Zoho's documented quirk that `equals` on text
+fields behaves like "contains"; custom views (`mode="view"`) compare exactly. Text comparisons are
 case-insensitive on both databases.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
-import sqlalchemy as sa
-from sqlalchemy.sql.elements import ColumnElement
 
 from corral.auth.service import Principal, User, user_from_row
 from corral.errors import InvalidQuery, NoPermission
@@ -26,9 +26,24 @@ from corral.metadata.registry import Registry
 from corral.records import criteria as cr
 from corral.records.service import RecordService
 from corral.records.validate import format_utc, parse_record_id
-from corral.storage import tables as t
 from corral.storage.database import Database
-from corral.storage.repositories.records import StoredRecord, record_from_row
+from corral.storage.filters import (
+    And,
+    Column,
+    Cond,
+    Filter,
+    JsonField,
+    Never,
+    Not,
+    Op,
+    Operand,
+    Or,
+    Value,
+    column,
+)
+from corral.storage.repositories.record_search import RecordSearch, SortColumn
+from corral.storage.repositories.records import RecordRepository, StoredRecord
+from corral.storage.repositories.views import StoredView, ViewRepository
 
 TEXT_TYPES = frozenset({"text", "email", "phone", "website", "textarea"})
 NUMBER_TYPES = frozenset({"integer", "bigint", "double", "currency", "percent", "decimal"})
@@ -47,8 +62,15 @@ ALLOWED_OPERATORS: dict[str, frozenset[str]] = {
 NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 INTEGER_RE = re.compile(r"[+-]?[0-9]+")
 ONE_SECOND = timedelta(seconds=1)
-SORTABLE = {"id": t.records.c.id, "Created_Time": t.records.c.created_time,
-            "Modified_Time": t.records.c.modified_time}
+# sort_by as the API names it -> the record column.
+SORTABLE: dict[str, SortColumn] = {"id": "id", "Created_Time": "created_time",
+                                   "Modified_Time": "modified_time"}
+# Search operator -> neutral operator, for exact comparisons (numbers, dates, ids, lookups).
+_COMPARE: dict[str, Op] = {
+    "equals": Op.EQ, "not_equal": Op.NE, "in": Op.IN, "greater_than": Op.GT,
+    "greater_equal": Op.GE, "less_than": Op.LT, "less_equal": Op.LE, "between": Op.BETWEEN,
+    "starts_with": Op.STARTS_WITH,
+}
 
 
 @dataclass(frozen=True)
@@ -66,24 +88,23 @@ class RecordQuery:
         self.db = db
         self.registry = registry
         self.service = service
+        self.search = RecordSearch()
+        self.records = RecordRepository()
+        self.stored_views = ViewRepository()
 
     # ----------------------------------------------------------------- criteria compilation
     def compile(self, module: Module, criteria: cr.Criteria, *, tz: ZoneInfo,
-                mode: str = "search") -> ColumnElement[bool]:
+                mode: str = "search") -> Filter:
+        """The records `criteria` select; an `InvalidQuery` names the field or value at fault."""
         if isinstance(criteria, cr.Group):
-            parts = [self.compile(module, c, tz=tz, mode=mode) for c in criteria.items]
-            return sa.and_(*parts) if criteria.operator == "and" else sa.or_(*parts)
+            parts = tuple(self.compile(module, c, tz=tz, mode=mode) for c in criteria.items)
+            return And(parts) if criteria.operator == "and" else Or(parts)
         return self._condition(module, criteria, tz=tz, mode=mode)
 
     def _condition(self, module: Module, c: cr.Condition, *, tz: ZoneInfo,
-                   mode: str) -> ColumnElement[bool]:
+                   mode: str) -> Filter:
         if c.field == "id":
-            values = c.value if isinstance(c.value, tuple) else (c.value,)
-            ids = [parse_record_id(x) for x in values]
-            if any(i is None for i in ids) or c.operator not in {"equals", "not_equal", "in"}:
-                raise _bad("invalid value or operator for id", api_name="id")
-            col = t.records.c.id
-            return col.in_(ids) if c.operator != "not_equal" else col.not_in(ids)
+            return self._id_condition(c)
         f = module.field(c.field)
         if f is None:
             raise _bad("the api name given seems to be invalid", api_name=c.field)
@@ -95,57 +116,67 @@ class RecordQuery:
             raise _bad("invalid value", api_name=f.api_name)
         if f.column is not None:
             return self._column_condition(f, c.operator, values, tz)
+        if f.data_type in NUMBER_TYPES | {"boolean", "date", "datetime"}:
+            return self._typed_condition(f, c.operator, values, tz)
+        return self._text_condition(f, c.operator, values, mode)
+
+    @staticmethod
+    def _id_condition(c: cr.Condition) -> Filter:
+        values = c.value if isinstance(c.value, tuple) else (c.value,)
+        ids = [parse_record_id(x) for x in values]
+        if any(i is None for i in ids) or c.operator not in {"equals", "not_equal", "in"}:
+            raise _bad("invalid value or operator for id", api_name="id")
+        return Cond(Column("id"), Op.NOT_IN if c.operator == "not_equal" else Op.IN,
+                    tuple(i for i in ids if i is not None))
+
+    def _typed_condition(self, f: Field, op: str, values: list[str], tz: ZoneInfo) -> Filter:
+        """Numbers, booleans, dates and datetimes kept in the record's JSON."""
         dt = f.data_type
-        elem = t.records.c.data[f.api_name]
         if dt == "bigint":  # up to 18 digits: compare exactly, not as floats
-            ints = [self._integer(f, x) for x in values]
-            return _compare(sa.cast(elem.as_string(), sa.BigInteger), c.operator, ints)
+            return _compare(JsonField(f.api_name, "bigint"), op,
+                            [self._integer(f, x) for x in values])
         if dt in NUMBER_TYPES:
-            nums = [self._number(f, x) for x in values]
-            return _compare(elem.as_float(), c.operator, nums)
+            return _compare(JsonField(f.api_name, "float"), op,
+                            [self._number(f, x) for x in values])
         if dt == "boolean":
             if values[0].lower() not in {"true", "false"}:
                 raise _bad("invalid value", api_name=f.api_name)
-            want = values[0].lower() == "true"
-            col = elem.as_boolean()
-            return col.is_(want) if c.operator == "equals" else sa.or_(col.is_(None),
-                                                                       col.is_not(want))
+            return Cond(JsonField(f.api_name, "boolean"), Op.EQ if op == "equals" else Op.NE,
+                        (values[0].lower() == "true",))
         if dt == "date":
             try:  # stored as yyyy-MM-dd; compare the same spelling ("2024-1-5" is not one)
                 days = [date.fromisoformat(x.strip()).isoformat() for x in values]
             except ValueError:
                 raise _bad("invalid value", api_name=f.api_name) from None
-            return _compare(elem.as_string(), c.operator, days)
-        if dt == "datetime":
-            return _compare(elem.as_string(), c.operator,
-                            [format_utc(self._datetime(f, x, tz)) for x in values])
-        if dt == "multiselectpicklist":
-            # The column holds the JSON text of the array: look for the JSON string literal.
-            col = elem.as_string()
-            if c.operator == "starts_with":
-                return sa.or_(*[col.contains(n[:-1], autoescape=True)
-                                for n in _json_literals(values[0])])
-            matches = sa.or_(*[col.contains(n, autoescape=True) for x in values
-                               for n in _json_literals(x)])
-            return matches if c.operator != "not_equal" else sa.or_(col.is_(None),
-                                                                    sa.not_(matches))
-        col = elem.as_string()
-        if dt in {"lookup", "ownerlookup"}:
-            return _compare(col, c.operator, values)
-        low = sa.func.lower(col)
-        if c.operator == "equals":
-            if mode == "search" and dt != "picklist":
-                return col.icontains(values[0], autoescape=True)
-            return low == _lower(values[0])
-        if c.operator == "not_equal":
-            return sa.or_(col.is_(None), low != _lower(values[0]))
-        if c.operator == "starts_with":
-            return col.istartswith(values[0], autoescape=True)
-        return low.in_([_lower(x) for x in values])
+            return _compare(JsonField(f.api_name), op, days)
+        return _compare(JsonField(f.api_name), op,  # datetime, stored as UTC ISO text
+                        [format_utc(self._datetime(f, x, tz)) for x in values])
 
-    def _column_condition(self, f: Field, op: str, values: list[str],
-                          tz: ZoneInfo) -> ColumnElement[bool]:
-        col = getattr(t.records.c, f.column or "")
+    @staticmethod
+    def _text_condition(f: Field, op: str, values: list[str], mode: str) -> Filter:
+        """Text, picklists, multi-select picklists and lookups kept in the record's JSON."""
+        field = JsonField(f.api_name)
+        dt = f.data_type
+        if dt == "multiselectpicklist":
+            if op == "starts_with":
+                return Cond(field, Op.HAS_ITEM_PREFIX, (values[0],))
+            matches = Cond(field, Op.HAS_ITEM, tuple(values))
+            return matches if op != "not_equal" else Or((Cond(field, Op.IS_NULL),
+                                                         Not(matches)))
+        if dt in {"lookup", "ownerlookup"}:
+            return _compare(field, op, values)
+        if op == "equals":
+            if mode == "search" and dt != "picklist":
+                return Cond(field, Op.I_CONTAINS, (values[0],))
+            return Cond(field, Op.I_EQ, (values[0],))
+        if op == "not_equal":
+            return Or((Cond(field, Op.IS_NULL), Not(Cond(field, Op.I_EQ, (values[0],)))))
+        if op == "starts_with":
+            return Cond(field, Op.I_STARTS_WITH, (values[0],))
+        return Cond(field, Op.I_IN, tuple(values))
+
+    def _column_condition(self, f: Field, op: str, values: list[str], tz: ZoneInfo) -> Filter:
+        col = column(f.column or "")
         if f.data_type == "datetime":
             stamps = [self._datetime(f, x, tz).replace(tzinfo=None, microsecond=0)
                       for x in values]
@@ -153,7 +184,7 @@ class RecordQuery:
         ids = [parse_record_id(x) for x in values]
         if any(i is None for i in ids):
             raise _bad("invalid value", api_name=f.api_name)
-        return _compare(col, op, ids)
+        return _compare(col, op, [i for i in ids if i is not None])
 
     @staticmethod
     def _number(f: Field, text: str) -> float:
@@ -185,107 +216,109 @@ class RecordQuery:
 
     # ----------------------------------------------------------------- base filters
     @staticmethod
-    def base_where(module: Module, filters: Filters) -> list[ColumnElement[bool]]:
-        where: list[ColumnElement[bool]] = [t.records.c.module_id == module.id,
-                                            t.records.c.deleted_time.is_(None)]
+    def base_where(module: Module, filters: Filters) -> list[Filter]:
+        """The module's live records, converted and approved as `filters` ask (all must hold)."""
+        where: list[Filter] = [Cond(Column("module_id"), Op.EQ, (module.id,)),
+                               Cond(Column("deleted_time"), Op.IS_NULL)]
         if filters.converted == "false":
-            where.append(t.records.c.converted.is_(False))
+            where.append(Cond(Column("converted"), Op.EQ, (False,)))
         elif filters.converted == "true":
-            where.append(t.records.c.converted.is_(True))
+            where.append(Cond(Column("converted"), Op.EQ, (True,)))
+        approved = Cond(Column("approval_state"), Op.EQ, ("approved",))
         if filters.approved == "true":
-            where.append(t.records.c.approval_state == "approved")
+            where.append(approved)
         elif filters.approved == "false":
-            where.append(t.records.c.approval_state != "approved")
+            where.append(Not(approved))
         return where
 
+    @staticmethod
+    def ids_where(ids: list[int]) -> Filter:
+        """The records with these ids (`ids=` of the list API)."""
+        return Cond(Column("id"), Op.IN, tuple(ids))
+
+    @staticmethod
+    def modified_since_where(since: datetime) -> Filter:
+        """Records modified at or after `since` (naive UTC; If-Modified-Since)."""
+        return Cond(Column("modified_time"), Op.GE, (since,))
+
     def special_where(self, module: Module, *, email: str | None = None,
-                      phone: str | None = None, word: str | None = None,
-                      ) -> ColumnElement[bool]:
+                      phone: str | None = None, word: str | None = None) -> Filter:
         """`email=` (every email field), `phone=` (every phone field), `word=` (text fields)."""
         if "\x00" in (email or phone or word or ""):  # no stored value holds NUL
-            return sa.false()
+            return Never()
         if email is not None:
-            cols = [t.records.c.data[f.api_name].as_string() for f in module.fields
-                    if f.data_type == "email"]
-            return sa.or_(sa.false(), *[sa.func.lower(c) == _lower(email.strip()) for c in cols])
+            return Or(tuple(Cond(JsonField(f.api_name), Op.I_EQ, (email.strip(),))
+                            for f in module.fields if f.data_type == "email"))
         if phone is not None:
-            cols = [t.records.c.data[f.api_name].as_string() for f in module.fields
-                    if f.data_type == "phone"]
-            return sa.or_(sa.false(), *[c.icontains(phone.strip(), autoescape=True)
-                                        for c in cols])
+            return Or(tuple(Cond(JsonField(f.api_name), Op.I_CONTAINS, (phone.strip(),))
+                            for f in module.fields if f.data_type == "phone"))
         assert word is not None
-        cols = [t.records.c.data[f.api_name].as_string() for f in module.fields
-                if f.data_type in TEXT_TYPES | {"picklist"} and f.column is None]
-        return sa.or_(sa.false(), *[c.icontains(word, autoescape=True) for c in cols])
+        return Or(tuple(Cond(JsonField(f.api_name), Op.I_CONTAINS, (word,))
+                        for f in module.fields
+                        if f.data_type in TEXT_TYPES | {"picklist"} and f.column is None))
 
     # ----------------------------------------------------------------- queries
-    def fetch(self, module: Module, where: list[ColumnElement[bool]], *, offset: int,
-              limit: int, sort_by: str = "id", sort_order: str = "desc",
+    def fetch(self, module: Module, where: list[Filter], *, offset: int, limit: int,
+              sort_by: str = "id", sort_order: str = "desc",
               ) -> tuple[list[StoredRecord], bool]:
-        col = SORTABLE[sort_by]
-        order = [col.desc(), t.records.c.id.desc()] if sort_order == "desc" else \
-            [col.asc(), t.records.c.id.asc()]
-        with self.db.read() as conn:
-            rows = conn.execute(sa.select(t.records).where(*where).order_by(*order)
-                                .offset(offset).limit(limit + 1)).all()
-        recs = [record_from_row(r) for r in rows[:limit]]
-        return recs, len(rows) > limit
+        """One page of the records all of `where` select; whether more follow."""
+        with self.db.read() as tx:
+            return self.search.fetch(tx, And(tuple(where)), sort_by=SORTABLE[sort_by],
+                                     sort_order="desc" if sort_order == "desc" else "asc",
+                                     offset=offset, limit=limit)
 
-    def count(self, where: list[ColumnElement[bool]]) -> int:
-        with self.db.read() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(t.records)
-                                    .where(*where)).scalar_one())
+    def count(self, where: list[Filter]) -> int:
+        with self.db.read() as tx:
+            return self.search.count(tx, And(tuple(where)))
 
     def get_one(self, module: Module, record_id: int) -> StoredRecord | None:
-        with self.db.read() as conn:
-            return self.service.load(conn, module, [record_id]).get(record_id)
+        with self.db.read() as tx:
+            return self.records.load(tx, module.id, [record_id]).get(record_id)
 
     def deleted(self, module: Module, *, offset: int, limit: int,
                 ) -> tuple[list[StoredRecord], bool]:
-        with self.db.read() as conn:
-            rows = conn.execute(
-                sa.select(t.records).where(t.records.c.module_id == module.id,
-                                           t.records.c.deleted_time.is_not(None))
-                .order_by(t.records.c.deleted_time.desc(), t.records.c.id.desc())
-                .offset(offset).limit(limit + 1)).all()
-        return [record_from_row(r) for r in rows[:limit]], len(rows) > limit
+        with self.db.read() as tx:
+            return self.search.deleted(tx, module.id, offset=offset, limit=limit)
 
-    def view(self, module: Module, cvid: int) -> Any:
-        with self.db.read() as conn:
-            return conn.execute(sa.select(t.custom_views).where(
-                t.custom_views.c.id == cvid, t.custom_views.c.module_id == module.id)).first()
+    def view(self, module: Module, cvid: int) -> StoredView | None:
+        with self.db.read() as tx:
+            return self.stored_views.get(tx, module.id, cvid)
 
-    def visible_view(self, module: Module, cvid: Any, principal: Principal) -> Any:
+    def visible_view(self, module: Module, cvid: object,
+                     principal: Principal) -> StoredView | None:
         """The custom view `cvid` of `module` if the user may use it; None when unknown."""
         vid = parse_record_id(cvid)
-        row = self.view(module, vid) if vid else None
-        if row is not None and not row.shared and row.owner_id not in (None,
-                                                                       principal.user.id):
+        view = self.view(module, vid) if vid else None
+        if view is not None and not view.shared and view.owner_id not in (None,
+                                                                          principal.user.id):
             raise NoPermission("Customview not accessible")
-        return row
+        return view
 
-    def view_condition(self, module: Module, row: Any, principal: Principal,
-                       ) -> ColumnElement[bool]:
+    def view_condition(self, module: Module, view: StoredView, principal: Principal,
+                       ) -> Filter:
         """The records a custom view selects (system views: all, converted, the user's own)."""
-        if row.system_name == "CONVERTEDVIEWS":
-            return t.records.c.converted.is_(True)
-        parts: list[ColumnElement[bool]] = []
-        if row.system_name == "MYVIEWS":
-            parts.append(t.records.c.owner_id == principal.user.id)
-        if row.criteria:
-            crit = cr.criteria_from_v8(orjson.loads(row.criteria))
+        if view.system_name == "CONVERTEDVIEWS":
+            return Cond(Column("converted"), Op.EQ, (True,))
+        parts: list[Filter] = []
+        if view.system_name == "MYVIEWS":
+            parts.append(Cond(Column("owner_id"), Op.EQ, (principal.user.id,)))
+        if view.criteria:
+            crit = cr.criteria_from_v8(orjson.loads(view.criteria))
             parts.append(self.compile(module, crit, tz=self.principal_tz(principal),
                                       mode="view"))
-        return sa.and_(sa.true(), *parts)
+        return And(tuple(parts))
 
-    def views(self, module: Module) -> list[Any]:
-        with self.db.read() as conn:
-            return list(conn.execute(sa.select(t.custom_views)
-                                     .where(t.custom_views.c.module_id == module.id)
-                                     .order_by(t.custom_views.c.id)))
+    def views(self, module: Module) -> list[StoredView]:
+        with self.db.read() as tx:
+            return self.stored_views.of_module(tx, module.id)
 
     # ----------------------------------------------------------------- rendering support
     def users(self) -> dict[int, User]:
+        # moves to the auth repository (the one read here still written in SQL)
+        import sqlalchemy as sa
+
+        from corral.storage import tables as t
+
         with self.db.read() as conn:
             rows = conn.execute(sa.select(t.users, t.profiles.c.name.label("profile_name"))
                                 .join(t.profiles, t.profiles.c.id == t.users.c.profile_id))
@@ -301,66 +334,48 @@ class RecordQuery:
                     if value:
                         wanted.setdefault(f.lookup_module, set()).add(int(value))
         names: dict[int, str | None] = {}
-        with self.db.read() as conn:
+        with self.db.read() as tx:
             for mod_name, ids in wanted.items():
                 target = self.registry.get(mod_name)
                 if target is None:
                     continue
-                for row in conn.execute(sa.select(t.records.c.id, t.records.c.data)
-                                        .where(t.records.c.id.in_(list(ids)))):
-                    names[row.id] = (row.data or {}).get(target.display_field)
+                for rid, data in self.records.display_values(tx, ids).items():
+                    names[rid] = data.get(target.display_field)
         return names
 
     def principal_tz(self, principal: Principal) -> ZoneInfo:
         return ZoneInfo(principal.user.time_zone)
 
 
-def _json_literals(value: str) -> list[str]:
-    """`value` as a JSON string, with non-ASCII escaped or not (serializers differ)."""
-    return list(dict.fromkeys([json.dumps(value, ensure_ascii=False), json.dumps(value)]))
+def _compare(operand: Operand, op: str, values: Sequence[Value]) -> Filter:
+    """An exact comparison (numbers, dates and datetimes as text, ids, lookups)."""
+    neutral = _COMPARE.get(op)
+    if neutral is None:
+        raise _bad("invalid operator found", operator=op)
+    count = {Op.IN: len(values), Op.BETWEEN: 2}.get(neutral, 1)
+    return Cond(operand, neutral, tuple(values[:count]))
 
 
-def _lower(value: str) -> ColumnElement[str]:
-    """The database lowercases the value too: SQLite's lower() folds ASCII only, Python's more."""
-    return sa.func.lower(sa.literal(value, sa.String))
-
-
-def _compare(col: Any, op: str, values: list[Any]) -> ColumnElement[bool]:
-    first = values[0]
-    if op == "equals":
-        return col == first
-    if op == "not_equal":
-        return sa.or_(col.is_(None), col != first)
-    if op == "in":
-        return col.in_(values)
-    if op == "greater_than":
-        return col > first
-    if op == "greater_equal":
-        return col >= first
-    if op == "less_than":
-        return col < first
-    if op == "less_equal":
-        return col <= first
-    if op == "between":
-        return col.between(values[0], values[1])
-    if op == "starts_with":
-        return col.startswith(first, autoescape=True)
-    raise _bad("invalid operator found", operator=op)
-
-
-def _compare_seconds(col: Any, op: str, stamps: list[datetime]) -> ColumnElement[bool]:
+def _compare_seconds(col: Column, op: str, stamps: list[datetime]) -> Filter:
     """Stored times keep microseconds but are shown to the second: compare whole seconds."""
+
+    def at_or_after(s: datetime) -> Filter:
+        return Cond(col, Op.GE, (s,))
+
+    def before(s: datetime) -> Filter:
+        return Cond(col, Op.LT, (s,))
+
     first = stamps[0]
     if op == "equals":
-        return sa.and_(col >= first, col < first + ONE_SECOND)
+        return And((at_or_after(first), before(first + ONE_SECOND)))
     if op == "not_equal":
-        return sa.or_(col < first, col >= first + ONE_SECOND)
+        return Or((before(first), at_or_after(first + ONE_SECOND)))
     if op == "in":
-        return sa.or_(*[sa.and_(col >= s, col < s + ONE_SECOND) for s in stamps])
+        return Or(tuple(And((at_or_after(s), before(s + ONE_SECOND))) for s in stamps))
     if op == "greater_than":
-        return col >= first + ONE_SECOND
+        return at_or_after(first + ONE_SECOND)
     if op == "less_equal":
-        return col < first + ONE_SECOND
+        return before(first + ONE_SECOND)
     if op == "between":
-        return sa.and_(col >= stamps[0], col < stamps[1] + ONE_SECOND)
+        return And((at_or_after(stamps[0]), before(stamps[1] + ONE_SECOND)))
     return _compare(col, op, stamps)

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-import sqlalchemy as sa
 
 from corral.auth.service import Principal
 from corral.errors import CorralError, DuplicateData, InvalidData, InvalidQuery, MandatoryNotFound
 from corral.metadata.model import Module
 from corral.records import criteria as cr
 from corral.records.query import RecordQuery
-from corral.storage import tables as t
+from corral.storage.repositories.views import StoredView, ViewRepository
 
 ROOT = "$.custom_views[0]"
 
@@ -22,6 +21,7 @@ class ViewService:
         self.query = query
         self.db = query.db
         self.clock = query.service.clock
+        self.views = ViewRepository()
 
     def create(self, module: Module, spec: dict[str, Any], principal: Principal) -> int:
         name = spec.get("name")
@@ -53,13 +53,10 @@ class ViewService:
                                        "supported_values": ["public", "only_to_me"]})
         view_id = self.db.new_id()
         now = self.clock()
-        with self.db.write() as conn:
-            clash = conn.execute(sa.select(t.custom_views.c.id).where(
-                t.custom_views.c.module_id == module.id,
-                sa.func.lower(t.custom_views.c.name) == name.strip().lower())).first()
-            if clash:
+        with self.db.write() as tx:
+            if self.views.name_taken(tx, module.id, name.strip()):
                 raise DuplicateData(details={"api_name": "name", "json_path": f"{ROOT}.name"})
-            conn.execute(sa.insert(t.custom_views).values(
+            self.views.insert(tx, StoredView(
                 id=view_id, module_id=module.id, name=name.strip(), system_name=None,
                 system_defined=False, is_default=False, criteria=stored,
                 owner_id=principal.user.id, shared=access != "only_to_me", created_time=now,
