@@ -82,10 +82,11 @@ class LayoutRules(AutomationStep):
     name = "layout_rules"
 
     def check(self, item: Item, batch: Batch) -> Decision | None:
-        if not batch.ctx.layout_rules:
+        rules = _rules(batch).layout_rules
+        if not rules or not batch.ctx.layout_rules:
             return None
         new = item.new
-        for rule in _rules(batch).layout_rules:
+        for rule in rules:
             if _match(rule, new, batch):
                 for name in rule.mandatory:
                     if new.data.get(name) in (None, "", []):
@@ -101,11 +102,14 @@ class WorkflowFieldUpdates(AutomationStep):
     name = "workflow_field_updates"
 
     def check(self, item: Item, batch: Batch) -> Decision | None:
-        if not batch.ctx.runs("workflow"):
+        rules = _rules(batch).workflows
+        if not rules or not batch.ctx.runs("workflow"):
             return None
         changed = set(item.values)
-        fired = [r for r in _rules(batch).workflows
+        fired = [r for r in rules
                  if r.fires_on(item.event, changed) and _match(r, item.new, batch)]
+        if not fired:
+            return None
         decision = Decision()
         later: list[tuple[Rule, Action]] = []
         for rule in fired:
@@ -126,10 +130,11 @@ class ApprovalEntry(AutomationStep):
     name = "approval_entry"
 
     def check(self, item: Item, batch: Batch) -> Decision | None:
-        if not batch.ctx.runs("approval") or item.new.approval_state == PENDING:
+        rules = _rules(batch).approvals
+        if not rules or not batch.ctx.runs("approval") or item.new.approval_state == PENDING:
             return None
         changed = set(item.values)
-        for rule in _rules(batch).approvals:
+        for rule in rules:
             if rule.fires_on(item.event, changed) and _match(rule, item.new, batch):
                 return Decision(approval_state=PENDING, tags={"$approval_state": rule.tag})
         return None
@@ -144,6 +149,8 @@ class WorkflowActions(AutomationStep):
 
     def effects(self, accepted: list[Item], batch: Batch) -> FollowUp | None:
         pending: dict[int, list[tuple[Rule, Action]]] = batch.memo.get(EFFECTS, {})
+        if not pending and not _rules(batch).workflows:
+            return None
         follow = FollowUp()
         tasks: list[dict[str, Any]] = []
         tags: dict[int, str] = {}

@@ -126,6 +126,6 @@ class Module:
         return tuple(f for f in self.fields
                      if f.unique or f.api_name == self.dup_check_field)
 
-    @property
+    @cached_property
     def unique_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.unique)

@@ -80,8 +80,7 @@ class WritePipeline:
             if err is not None:
                 outcomes[p.index] = Outcome(p.index, error=err)
                 continue
-            self._accept(item, batch)
-            outcomes[p.index] = staged.add(item, batch.keys_of(item.new), batch)
+            outcomes[p.index] = staged.add(item, self._accept(item, batch), batch)
             accepted.append(item)
         if not plan_only:
             staged.flush(tx, self.records, self.keys)
@@ -191,8 +190,8 @@ class WritePipeline:
         return duplicate_error(clashes, item.index, owner_of, self.owners.names(tx, firsts))
 
     @staticmethod
-    def _accept(item: Item, batch: Batch) -> None:
-        """Move the record's keys in the batch's view, so later records see it."""
+    def _accept(item: Item, batch: Batch) -> dict[int, str]:
+        """Move the record's keys in the batch's view, so later records see it; its keys."""
         new = item.new
         old_keys = batch.keys.get(new.id, {})
         new_keys = {} if item.op == "delete" else batch.keys_of(new)
@@ -208,6 +207,7 @@ class WritePipeline:
             batch.current.pop(new.id, None)
         else:
             batch.current[new.id] = new
+        return new_keys
 
     # ------------------------------------------------------------------ after the batch
     def _effects(self, tx: Tx, batch: Batch, accepted: list[Item]) -> None:

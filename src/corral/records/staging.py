@@ -97,7 +97,7 @@ class Staged:
 
     def flush(self, tx: Tx, records: RecordRepository, keys: KeyRepository) -> None:
         """Write the staged rows: a handful of executemany statements per batch."""
-        unique = {f.id for f in self.module.fields if f.unique}
+        unique = {f.id for f in self.module.unique_fields}
         removed: list[tuple[int, int, str]] = []
         added: list[KeyRow] = []
         for rid, final in self.final_keys.items():

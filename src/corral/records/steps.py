@@ -100,12 +100,14 @@ class UniqueKeys(Step):
     def check(self, item: Item, batch: Batch) -> Decision | None:
         new = item.new
         old_keys = batch.keys.get(new.id, {})
-        unique = {f.id: f for f in batch.module.fields if f.unique}
         clashes = []
-        for fid, key in batch.keys_of(new).items():
-            others = batch.holders.get((fid, key), set()) - {new.id}
-            if fid in unique and old_keys.get(fid) != key and others:
-                clashes.append(Clash(unique[fid].api_name, batch.module, batch.earliest(others)))
+        for f in batch.module.unique_fields:
+            key = normalise(f, new.data.get(f.api_name))
+            if key is None or old_keys.get(f.id) == key:
+                continue
+            others = batch.holders.get((f.id, key), set()) - {new.id}
+            if others:
+                clashes.append(Clash(f.api_name, batch.module, batch.earliest(others)))
         return Decision(clashes=clashes) if clashes else None
 
 

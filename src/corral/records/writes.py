@@ -131,10 +131,10 @@ class Item:
     old: StoredRecord | None
     new: StoredRecord
     tags: dict[str, str] = field(default_factory=dict)
+    op: Op = field(init=False)
 
-    @property
-    def op(self) -> Op:
-        return self.plan.operation
+    def __post_init__(self) -> None:
+        self.op = self.plan.operation
 
     @property
     def index(self) -> int:

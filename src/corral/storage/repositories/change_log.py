@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -31,10 +31,14 @@ class ChangeEntry:
     automation: str | None
 
 
+_COLUMNS = tuple(f.name for f in fields(ChangeEntry))
+
+
 class ChangeLogRepository:
     def append(self, tx: Tx, entries: Sequence[ChangeEntry]) -> None:
-        if entries:
-            tx.execute(sa.insert(t.change_log), [asdict(e) for e in entries])
+        if entries:  # shallow: asdict() would deep-copy every logged value
+            tx.execute(sa.insert(t.change_log),
+                       [{n: getattr(e, n) for n in _COLUMNS} for e in entries])
 
     def of_record(self, tx: Tx, record_id: int) -> list[ChangeEntry]:
         rows = tx.execute(sa.select(t.change_log).where(t.change_log.c.record_id == record_id)
