@@ -12,7 +12,12 @@ from corral.auth.tokens import hash_token
 from corral.services import Corral
 from corral.storage import tables as t
 from corral.storage.errors import UniqueViolation
-from corral.storage.repositories.auth import AuthRepository, StoredClient, StoredToken
+from corral.storage.repositories.auth import (
+    AuthRepository,
+    NewUser,
+    StoredClient,
+    StoredToken,
+)
 
 repo = AuthRepository()
 NOW = datetime(2026, 12, 1, 8, 0, 0)
@@ -23,9 +28,10 @@ def _add_user(corral: Corral, email: str, *, profile: str = "Standard") -> int:
     with corral.db.write() as tx:
         pid = repo.profile_id_named(tx, profile)
         assert pid is not None
-        repo.add_user(tx, user_id=uid, zuid=str(uid % 10**9), email=email, first_name="Ann",
-                      last_name="Lee", profile_id=pid, role="Member", time_zone="UTC",
-                      status="active", created_time=NOW)
+        repo.add_user(tx, NewUser(id=uid, zuid=str(uid % 10**9), email=email,
+                                  first_name="Ann", last_name="Lee", profile_id=pid,
+                                  role="Member", time_zone="UTC", status="active",
+                                  created_time=NOW))
     return uid
 
 

@@ -13,6 +13,7 @@ from corral.errors import AuthenticationFailure, InvalidToken, NoPermission, OAu
 from corral.storage.database import Database, Tx
 from corral.storage.repositories.auth import (
     AuthRepository,
+    NewUser,
     StoredClient,
     StoredToken,
     StoredUser,
@@ -120,10 +121,10 @@ class AuthService:
             profile_id = self._repo.profile_id_named(tx, profile)
             if profile_id is None:
                 raise LookupError(f"no profile named {profile}")
-            self._repo.add_user(
-                tx, user_id=user_id, zuid=str(user_id % 10**9), email=email,
-                first_name=first_name, last_name=last_name, profile_id=profile_id,
-                role="Member", time_zone=time_zone, status="active", created_time=self._clock())
+            self._repo.add_user(tx, NewUser(
+                id=user_id, zuid=str(user_id % 10**9), email=email, first_name=first_name,
+                last_name=last_name, profile_id=profile_id, role="Member", time_zone=time_zone,
+                status="active", created_time=self._clock()))
         return self.user_by_email(email)
 
     # --- tokens ------------------------------------------------------------------------------

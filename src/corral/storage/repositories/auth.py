@@ -6,6 +6,7 @@ never sees a token in clear.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,27 @@ class StoredUser:
     status: str
     created_time: datetime
     # {"modules": {"*" | api_name: [action, ...]}, "read_only_fields": {...}, "admin": bool}
+    permissions: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NewUser:
+    id: int
+    zuid: str
+    email: str
+    first_name: str | None
+    last_name: str
+    profile_id: int
+    role: str
+    time_zone: str
+    status: str
+    created_time: datetime
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: int
+    name: str
     permissions: dict[str, Any]
 
 
@@ -115,19 +137,17 @@ class AuthRepository:
         row = tx.execute(sa.select(t.profiles.c.id).where(t.profiles.c.name == name)).first()
         return None if row is None else int(row[0])
 
-    def add_profile(self, tx: Tx, *, profile_id: int, name: str,
-                    permissions: dict[str, Any]) -> None:
-        tx.execute(sa.insert(t.profiles).values(id=profile_id, name=name,
-                                                permissions=permissions))
+    def add_profiles(self, tx: Tx, profiles: Sequence[Profile]) -> None:
+        if profiles:
+            tx.execute(sa.insert(t.profiles), [
+                {"id": p.id, "name": p.name, "permissions": p.permissions} for p in profiles])
 
-    def add_user(self, tx: Tx, *, user_id: int, zuid: str, email: str, first_name: str | None,
-                 last_name: str, profile_id: int, role: str, time_zone: str, status: str,
-                 created_time: datetime) -> None:
-        """Raises `UniqueViolation` (from `Database.write()`) when the email is taken."""
+    def add_user(self, tx: Tx, user: NewUser) -> None:
+        """`Database.write()` raises `UniqueViolation` when the email is taken."""
         tx.execute(sa.insert(t.users).values(
-            id=user_id, zuid=zuid, email=email, first_name=first_name, last_name=last_name,
-            profile_id=profile_id, role=role, time_zone=time_zone, status=status,
-            created_time=created_time))
+            id=user.id, zuid=user.zuid, email=user.email, first_name=user.first_name,
+            last_name=user.last_name, profile_id=user.profile_id, role=user.role,
+            time_zone=user.time_zone, status=user.status, created_time=user.created_time))
 
     # --- OAuth clients -----------------------------------------------------------------------
     def add_client(self, tx: Tx, client: StoredClient) -> None:
