@@ -20,10 +20,6 @@ from corral.storage.repositories.metadata import (
 _repo = MetadataRepository()
 
 
-def bump_version(conn: Tx) -> None:
-    _repo.bump_version(conn)
-
-
 def field_from_definition(d: FieldDefinition) -> Field:
     return Field(
         id=d.id, module_id=d.module_id, api_name=d.api_name, label=d.label,

@@ -108,6 +108,8 @@ class MetadataService:
         if unique and not f.unique_eligible:
             raise NotAllowed("only Single Line, Email, Phone, Number, Long Integer and URL "
                              "fields can be unique", {"api_name": api_name})
+        # The record_keys statements below stay here until the write path's key maintainer
+        # rebuilds keys (issue 9); everything else goes through the metadata repository.
         with self.db.write() as conn:
             self.db.lock_global(conn)
             if unique and not f.unique:
