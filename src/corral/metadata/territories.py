@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -55,10 +56,11 @@ class TerritoryService:
                 created_by=principal.user.id, created_time=now, modified_time=now))
         return tid
 
-    def assign(self, module: Module, items: list[Any], principal: Principal,
-               ) -> list[tuple[str, CorralError | None]]:
+    # `builtins.list`: inside this class `list` names the method above.
+    def assign(self, module: Module, items: builtins.list[Any], principal: Principal,
+               ) -> builtins.list[tuple[str, CorralError | None]]:
         """`[{"id": record, "Territories": [{"id": territory}]}]` -> per record outcome."""
-        out: list[tuple[str, CorralError | None]] = []
+        out: builtins.list[tuple[str, CorralError | None]] = []
         with self.db.write() as tx:
             known = self._repo.territory_ids(tx)
             for i, item in enumerate(items):
