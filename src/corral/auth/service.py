@@ -73,16 +73,6 @@ class OAuthError(Exception):
         self.error = error
 
 
-def user_from_row(row: Any, profile_name: str) -> User:
-    """A `User` from anything with the users columns as attributes.
-
-    Kept for records/query.py, which still reads users itself; new code uses `user_from_stored`.
-    """
-    return User(id=row.id, email=row.email, first_name=row.first_name, last_name=row.last_name,
-                zuid=row.zuid, time_zone=row.time_zone, profile_id=row.profile_id,
-                profile_name=profile_name, role=row.role, status=row.status)
-
-
 def user_from_stored(stored: StoredUser) -> User:
     return User(id=stored.id, email=stored.email, first_name=stored.first_name,
                 last_name=stored.last_name, zuid=stored.zuid, time_zone=stored.time_zone,
