@@ -1,0 +1,1 @@
+"""Tests of corral.storage repositories, on SQLite and PostgreSQL."""

@@ -6,7 +6,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-import sqlalchemy as sa
 from starlette.responses import Response
 
 from corral import envelopes
@@ -21,7 +20,6 @@ from corral.errors import (
 )
 from corral.metadata.model import Module
 from corral.records.validate import parse_record_id
-from corral.storage import tables as t
 
 
 def _settings_principal(call: Call, area: str, op: str = "READ") -> Principal:
@@ -263,11 +261,10 @@ def get_user(call: Call) -> Response:
 def get_org(call: Call) -> Response:
     principal = call.authenticate()
     principal.require_scope("ZohoCRM.org.READ")
-    with call.corral.db.read() as conn:
-        row = conn.execute(sa.select(t.orgs)).first()
+    org = call.corral.metadata.org()
     admins = [u for u in call.corral.query.users().values() if u.profile_name == "Administrator"]
     return json_response({"org": [envelopes.org_json(
-        row, primary_email=admins[0].email if admins else "",
+        org, primary_email=admins[0].email if admins else "",
         tz=call.corral.query.principal_tz(principal))]})
 
 

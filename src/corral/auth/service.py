@@ -7,13 +7,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
 from corral.auth import scopes as sc
 from corral.auth.tokens import hash_token, new_client_id, new_token
 from corral.errors import AuthenticationFailure, InvalidToken, NoPermission, OAuthScopeMismatch
-from corral.storage import tables as t
-from corral.storage.database import Database
+from corral.storage.database import Database, Tx
+from corral.storage.repositories.auth import (
+    AuthRepository,
+    NewUser,
+    StoredClient,
+    StoredToken,
+    StoredUser,
+)
 
 
 @dataclass(frozen=True)
@@ -69,10 +73,11 @@ class OAuthError(Exception):
         self.error = error
 
 
-def user_from_row(row: Any, profile_name: str) -> User:
-    return User(id=row.id, email=row.email, first_name=row.first_name, last_name=row.last_name,
-                zuid=row.zuid, time_zone=row.time_zone, profile_id=row.profile_id,
-                profile_name=profile_name, role=row.role, status=row.status)
+def user_from_stored(stored: StoredUser) -> User:
+    return User(id=stored.id, email=stored.email, first_name=stored.first_name,
+                last_name=stored.last_name, zuid=stored.zuid, time_zone=stored.time_zone,
+                profile_id=stored.profile_id, profile_name=stored.profile_name,
+                role=stored.role, status=stored.status)
 
 
 class AuthService:
@@ -80,15 +85,13 @@ class AuthService:
         self._db = db
         self._clock = clock
         self._access_ttl = access_ttl
+        self._repo = AuthRepository()
 
     # --- users -------------------------------------------------------------------------------
     def users(self) -> list[User]:
-        with self._db.read() as conn:
-            rows = conn.execute(
-                sa.select(t.users, t.profiles.c.name.label("profile_name"))
-                .join(t.profiles, t.profiles.c.id == t.users.c.profile_id)
-                .order_by(t.users.c.id)).all()
-        return [user_from_row(r, r.profile_name) for r in rows]
+        with self._db.read() as tx:
+            stored = self._repo.all_users(tx)
+        return [user_from_stored(u) for u in stored]
 
     def user_by_email(self, email: str | None) -> User:
         users = self.users()
@@ -102,23 +105,24 @@ class AuthService:
 
     def create_user(self, email: str, last_name: str, *, first_name: str | None = None,
                     profile: str = "Standard", time_zone: str = "UTC") -> User:
+        """A new active user; `UniqueViolation` when the email is taken."""
         user_id = self._db.new_id()
-        with self._db.write() as conn:
-            prof = conn.execute(sa.select(t.profiles).where(t.profiles.c.name == profile)).first()
-            if prof is None:
+        with self._db.write() as tx:
+            profile_id = self._repo.profile_id_named(tx, profile)
+            if profile_id is None:
                 raise LookupError(f"no profile named {profile}")
-            conn.execute(sa.insert(t.users).values(
+            self._repo.add_user(tx, NewUser(
                 id=user_id, zuid=str(user_id % 10**9), email=email, first_name=first_name,
-                last_name=last_name, profile_id=prof.id, role="Member", time_zone=time_zone,
+                last_name=last_name, profile_id=profile_id, role="Member", time_zone=time_zone,
                 status="active", created_time=self._clock()))
         return self.user_by_email(email)
 
     # --- tokens ------------------------------------------------------------------------------
-    def _store(self, conn: Any, token: str, kind: str, user_id: int, scopes: str, *,
+    def _store(self, tx: Tx, token: str, kind: str, user_id: int, scopes: str, *,
                client_id: str | None = None, expires_in: int | None = None,
                redirect_uri: str | None = None, parent: str | None = None) -> None:
         now = self._clock()
-        conn.execute(sa.insert(t.oauth_tokens).values(
+        self._repo.store_token(tx, StoredToken(
             token_hash=hash_token(token), kind=kind, client_id=client_id, user_id=user_id,
             scopes=scopes, redirect_uri=redirect_uri, parent_hash=parent, created_time=now,
             # None means no expiry (refresh tokens); 0 or less is already expired.
@@ -130,8 +134,8 @@ class AuthService:
                             expires_in: int | None = None, client_id: str | None = None) -> str:
         canonical = sc.canonical_scopes(scopes)
         token = new_token()
-        with self._db.write() as conn:
-            self._store(conn, token, "access", user_id, canonical, client_id=client_id,
+        with self._db.write() as tx:
+            self._store(tx, token, "access", user_id, canonical, client_id=client_id,
                         expires_in=expires_in if expires_in is not None else self._access_ttl)
         return token
 
@@ -141,43 +145,32 @@ class AuthService:
         prefix, _, token = header.strip().partition(" ")
         if prefix.lower() not in {"zoho-oauthtoken", "bearer"} or not token.strip():
             raise InvalidToken()
-        with self._db.read() as conn:
-            row = conn.execute(
-                sa.select(t.oauth_tokens).where(t.oauth_tokens.c.token_hash ==
-                                                hash_token(token.strip()),
-                                                t.oauth_tokens.c.kind == "access")).first()
-            if row is None or (row.expires_time is not None and row.expires_time <= self._clock()):
+        with self._db.read() as tx:
+            stored = self._repo.find_token(tx, hash_token(token.strip()), "access")
+            if stored is None or (stored.expires_time is not None
+                                  and stored.expires_time <= self._clock()):
                 raise InvalidToken()
-            urow = conn.execute(
-                sa.select(t.users, t.profiles.c.name.label("profile_name"),
-                          t.profiles.c.permissions)
-                .join(t.profiles, t.profiles.c.id == t.users.c.profile_id)
-                .where(t.users.c.id == row.user_id)).first()
-        if urow is None or urow.status != "active":
+            user = self._repo.find_user(tx, stored.user_id)
+        if user is None or user.status != "active":
             raise InvalidToken()
-        return Principal(user=user_from_row(urow, urow.profile_name),
-                         scopes=sc.parse_scopes(row.scopes), permissions=urow.permissions)
+        return Principal(user=user_from_stored(user), scopes=sc.parse_scopes(stored.scopes),
+                         permissions=user.permissions)
 
     def principal_for_user(self, user_id: int) -> Principal | None:
         """The principal a background job acts as: the scheduling user's profile, no scopes."""
-        with self._db.read() as conn:
-            urow = conn.execute(
-                sa.select(t.users, t.profiles.c.name.label("profile_name"),
-                          t.profiles.c.permissions)
-                .join(t.profiles, t.profiles.c.id == t.users.c.profile_id)
-                .where(t.users.c.id == user_id)).first()
-        if urow is None:
+        with self._db.read() as tx:
+            user = self._repo.find_user(tx, user_id)
+        if user is None:
             return None
-        return Principal(user=user_from_row(urow, urow.profile_name), scopes=(),
-                         permissions=urow.permissions)
+        return Principal(user=user_from_stored(user), scopes=(), permissions=user.permissions)
 
     # --- OAuth clients and grants --------------------------------------------------------------
     def create_client(self, name: str = "Corral client", redirect_uri: str | None = None,
                       user_email: str | None = None) -> tuple[str, str]:
         user = self.user_by_email(user_email)
         client_id, secret = new_client_id(), new_token("s").split(".", 1)[1].replace(".", "")
-        with self._db.write() as conn:
-            conn.execute(sa.insert(t.oauth_clients).values(
+        with self._db.write() as tx:
+            self._repo.add_client(tx, StoredClient(
                 client_id=client_id, secret_hash=hash_token(secret), name=name,
                 redirect_uri=redirect_uri, user_id=user.id, created_time=self._clock()))
         return client_id, secret
@@ -185,23 +178,22 @@ class AuthService:
     def create_grant(self, client_id: str, scopes: str, *, user_email: str | None = None,
                      redirect_uri: str | None = None, expires_in: int = 600) -> str:
         canonical = sc.canonical_scopes(scopes)
-        with self._db.read() as conn:
-            client = conn.execute(sa.select(t.oauth_clients)
-                                  .where(t.oauth_clients.c.client_id == client_id)).first()
+        with self._db.read() as tx:
+            client = self._repo.find_client(tx, client_id)
         if client is None:
             raise LookupError(f"no client {client_id}")
         user = self.user_by_email(user_email) if user_email else None
         code = new_token()
-        with self._db.write() as conn:
-            self._store(conn, code, "grant", user.id if user else client.user_id, canonical,
+        with self._db.write() as tx:
+            self._store(tx, code, "grant", user.id if user else client.user_id, canonical,
                         client_id=client_id, expires_in=expires_in, redirect_uri=redirect_uri)
         return code
 
-    def _check_client(self, conn: Any, client_id: str | None, secret: str | None) -> Any:
+    def _check_client(self, tx: Tx, client_id: str | None,
+                      secret: str | None) -> StoredClient:
         if not client_id or not secret:
             raise OAuthError("invalid_client")
-        client = conn.execute(sa.select(t.oauth_clients)
-                              .where(t.oauth_clients.c.client_id == client_id)).first()
+        client = self._repo.find_client(tx, client_id)
         if client is None or client.secret_hash != hash_token(secret):
             raise OAuthError("invalid_client")
         return client
@@ -210,52 +202,43 @@ class AuthService:
         """POST /oauth/v2/token: authorization_code, refresh_token, client_credentials."""
         grant_type = form.get("grant_type")
         now = self._clock()
-        with self._db.write() as conn:
-            client = self._check_client(conn, form.get("client_id"), form.get("client_secret"))
+        with self._db.write() as tx:
+            client = self._check_client(tx, form.get("client_id"), form.get("client_secret"))
             if grant_type == "authorization_code":
                 code = form.get("code") or ""
-                row = conn.execute(sa.select(t.oauth_tokens).where(
-                    t.oauth_tokens.c.token_hash == hash_token(code),
-                    t.oauth_tokens.c.kind == "grant")).first()
-                if (row is None or row.used or row.client_id != client.client_id
-                        or (row.expires_time is not None and row.expires_time <= now)):
+                grant = self._repo.find_token(tx, hash_token(code), "grant")
+                if (grant is None or grant.used or grant.client_id != client.client_id
+                        or (grant.expires_time is not None and grant.expires_time <= now)):
                     raise OAuthError("invalid_code")
                 # Zoho Accounts refuses a redirect_uri other than the one the code was issued
                 # for (`invalid_redirect_uri`, HTTP 200); self clients may omit it.
-                expected_uri = row.redirect_uri or client.redirect_uri
+                expected_uri = grant.redirect_uri or client.redirect_uri
                 given_uri = form.get("redirect_uri")
                 if expected_uri and given_uri and given_uri != expected_uri:
                     raise OAuthError("invalid_redirect_uri")
-                # Conditional, so that of two concurrent exchanges only one wins (PostgreSQL
-                # re-checks the condition after the first commits; SQLite writes serially).
-                burnt = conn.execute(sa.update(t.oauth_tokens)
-                                     .where(t.oauth_tokens.c.token_hash == row.token_hash,
-                                            t.oauth_tokens.c.used.is_(False))
-                                     .values(used=True))
-                if burnt.rowcount != 1:
+                # Of two concurrent exchanges of one code only one burns it.
+                if not self._repo.use_grant(tx, grant.token_hash):
                     raise OAuthError("invalid_code")
                 refresh = new_token()
-                self._store(conn, refresh, "refresh", row.user_id, row.scopes,
+                self._store(tx, refresh, "refresh", grant.user_id, grant.scopes,
                             client_id=client.client_id)
                 access = new_token()
-                self._store(conn, access, "access", row.user_id, row.scopes,
+                self._store(tx, access, "access", grant.user_id, grant.scopes,
                             client_id=client.client_id, expires_in=self._access_ttl,
                             parent=hash_token(refresh))
                 return {"access_token": access, "refresh_token": refresh,
-                        "scope": row.scopes.replace(",", " "), "api_domain": None,
+                        "scope": grant.scopes.replace(",", " "), "api_domain": None,
                         "token_type": "Bearer", "expires_in": self._access_ttl}
             if grant_type == "refresh_token":
                 token = form.get("refresh_token") or ""
-                row = conn.execute(sa.select(t.oauth_tokens).where(
-                    t.oauth_tokens.c.token_hash == hash_token(token),
-                    t.oauth_tokens.c.kind == "refresh")).first()
-                if row is None or row.client_id != client.client_id:
+                stored = self._repo.find_token(tx, hash_token(token), "refresh")
+                if stored is None or stored.client_id != client.client_id:
                     raise OAuthError("invalid_code")
                 access = new_token()
-                self._store(conn, access, "access", row.user_id, row.scopes,
+                self._store(tx, access, "access", stored.user_id, stored.scopes,
                             client_id=client.client_id, expires_in=self._access_ttl,
-                            parent=row.token_hash)
-                return {"access_token": access, "scope": row.scopes.replace(",", " "),
+                            parent=stored.token_hash)
+                return {"access_token": access, "scope": stored.scopes.replace(",", " "),
                         "api_domain": None, "token_type": "Bearer",
                         "expires_in": self._access_ttl}
             if grant_type == "client_credentials":
@@ -265,7 +248,7 @@ class AuthService:
                 except sc.ScopeError:
                     raise OAuthError("invalid_scope") from None
                 access = new_token()
-                self._store(conn, access, "access", client.user_id, canonical,
+                self._store(tx, access, "access", client.user_id, canonical,
                             client_id=client.client_id, expires_in=self._access_ttl)
                 return {"access_token": access, "scope": canonical.replace(",", " "),
                         "api_domain": None, "token_type": "Bearer",

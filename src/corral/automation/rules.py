@@ -9,17 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
 from corral.errors import InvalidData, MandatoryNotFound
 from corral.metadata.model import Module
 from corral.records import criteria as cr
-from corral.storage import tables as t
+from corral.storage.database import Tx
+from corral.storage.repositories.automation_rules import AutomationRuleRepository, StoredRule
 
 KINDS = ("workflow", "approval", "layout_rule")
 WHEN = ("create", "edit", "create_or_edit", "field_update", "delete")
 ACTIONS = ("field_update", "webhook", "create_task")
+
+_repo = AutomationRuleRepository()
 
 
 @dataclass(frozen=True)
@@ -71,10 +71,10 @@ def _criteria(raw: Any) -> cr.Criteria | None:
     return cr.criteria_from_v8(raw) if raw else None
 
 
-def rule_from_row(row: Any) -> Rule:
-    d = row.definition
+def rule_from_stored(stored: StoredRule) -> Rule:
+    d = stored.definition
     return Rule(
-        id=row.id, kind=row.kind, name=row.name, when=d.get("when", "create_or_edit"),
+        id=stored.id, kind=stored.kind, name=stored.name, when=d.get("when", "create_or_edit"),
         field=d.get("field"), criteria=_criteria(d.get("criteria")),
         actions=tuple(Action(**a) if "fields" not in a else Action(**{**a, "fields": tuple(
             a["fields"])}) for a in d.get("actions", [])),
@@ -82,11 +82,8 @@ def rule_from_row(row: Any) -> Rule:
         mandatory=tuple(d.get("mandatory", [])))
 
 
-def load_rules(conn: Connection, module: Module) -> Rules:
-    rows = conn.execute(sa.select(t.automation_rules).where(
-        t.automation_rules.c.module_id == module.id, t.automation_rules.c.active.is_(True))
-        .order_by(t.automation_rules.c.id)).all()
-    rules = [rule_from_row(r) for r in rows]
+def load_rules(conn: Tx, module: Module) -> Rules:
+    rules = [rule_from_stored(r) for r in _repo.active_rules_of_module(conn, module.id)]
     return Rules(workflows=tuple(r for r in rules if r.kind == "workflow"),
                  approvals=tuple(r for r in rules if r.kind == "approval"),
                  layout_rules=tuple(r for r in rules if r.kind == "layout_rule"))

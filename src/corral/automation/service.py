@@ -6,17 +6,16 @@ from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
-
 from corral.auth.service import Principal
-from corral.automation.rules import Rule, parse_definition, rule_from_row
+from corral.automation.rules import Rule, parse_definition, rule_from_stored
 from corral.automation.steps import APPROVED, PENDING, REJECTED
 from corral.errors import InvalidData, MandatoryNotFound, NoPermission
 from corral.metadata.model import Module
 from corral.records import validate as v
 from corral.records.service import RecordService
 from corral.records.writes import Outcome, Planned, WriteContext
-from corral.storage import tables as t
+from corral.storage.repositories.auth import AuthRepository
+from corral.storage.repositories.automation_rules import AutomationRuleRepository, StoredRule
 
 DECISIONS = ("approve", "reject")
 
@@ -25,6 +24,8 @@ class AutomationService:
     def __init__(self, records: RecordService) -> None:
         self.records = records
         self.db = records.db
+        self._rules = AutomationRuleRepository()
+        self._users = AuthRepository()
 
     def create_rule(self, module: Module, kind: str, spec: Any, principal: Principal,
                     root: str) -> int:
@@ -39,28 +40,27 @@ class AutomationService:
 
         name, definition = parse_definition(module, kind, spec, root, convert)
         if kind == "approval":
-            users = {u.id for u in self.records_users()}
+            users = self.user_ids()
             approvers = [v.parse_record_id(a) for a in definition.get("approvers", [])]
             if any(a is None or a not in users for a in approvers):
                 raise InvalidData(details={"api_name": "approvers",
                                            "json_path": f"{root}.approvers"})
         rule_id = self.db.new_id()
-        with self.db.write() as conn:
-            conn.execute(sa.insert(t.automation_rules).values(
+        with self.db.write() as tx:
+            self._rules.add_rule(tx, StoredRule(
                 id=rule_id, module_id=module.id, kind=kind, name=name, definition=definition,
                 active=True, created_by=principal.user.id, created_time=self.records.clock()))
         return rule_id
 
-    def records_users(self) -> list[Any]:
-        with self.db.read() as conn:
-            return list(conn.execute(sa.select(t.users.c.id)))
+    def user_ids(self) -> set[int]:
+        """Every user (any status) may be named an approver."""
+        with self.db.read() as tx:
+            return self._users.user_ids(tx)
 
     def rules(self, module: Module, kind: str) -> list[Rule]:
-        with self.db.read() as conn:
-            rows = conn.execute(sa.select(t.automation_rules).where(
-                t.automation_rules.c.module_id == module.id, t.automation_rules.c.kind == kind)
-                .order_by(t.automation_rules.c.id)).all()
-        return [rule_from_row(r) for r in rows]
+        with self.db.read() as tx:
+            stored = self._rules.rules_of_kind(tx, module.id, kind)
+        return [rule_from_stored(r) for r in stored]
 
     def decide(self, module: Module, record_id: int, body: Any, ctx: WriteContext) -> Outcome:
         """Approve or reject a record waiting for approval (approvers or admins only)."""
@@ -71,11 +71,10 @@ class AutomationService:
         if action not in DECISIONS:
             raise InvalidData(details={"api_name": "action", "json_path": "$.data[0].action",
                                        "supported_values": list(DECISIONS)})
-        with self.db.read() as conn:
-            rec = self.records.load(conn, module, [record_id]).get(record_id)
-            rules = [rule_from_row(r) for r in conn.execute(sa.select(t.automation_rules).where(
-                t.automation_rules.c.module_id == module.id,
-                t.automation_rules.c.kind == "approval"))]
+        with self.db.read() as tx:
+            rec = self.records.load(tx, module, [record_id]).get(record_id)
+            rules = [rule_from_stored(r)
+                     for r in self._rules.rules_of_kind(tx, module.id, "approval")]
         if rec is None:
             raise InvalidData("the id given seems to be invalid", {"resource_path_index": 1})
         if rec.approval_state != PENDING:

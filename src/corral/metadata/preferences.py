@@ -12,9 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
 from corral.errors import (
     AlreadyConfigured,
     AmbiguityDuringProcessing,
@@ -28,12 +25,14 @@ from corral.errors import (
 )
 from corral.metadata.model import Field, Module
 from corral.metadata.registry import Registry
-from corral.storage import tables as t
-from corral.storage.database import Database
+from corral.storage.database import Database, Tx
+from corral.storage.repositories.preferences import PreferenceRepository
 
 TYPES = ("converted_records", "mapped_module_records")
 WRAP = "duplicate_check_preference"
 ROOT = "$.duplicate_check_preference"
+
+_repo = PreferenceRepository()
 
 
 @dataclass(frozen=True)
@@ -44,14 +43,13 @@ class Preference:
     mappings: tuple[tuple[Field, Field], ...] = ()
 
 
-def load_preference(conn: Connection, registry: Registry, module: Module) -> Preference | None:
-    row = conn.execute(sa.select(t.dup_check_preferences).where(
-        t.dup_check_preferences.c.module_id == module.id)).first()
-    if row is None:
+def load_preference(conn: Tx, registry: Registry, module: Module) -> Preference | None:
+    stored = _repo.find_preference(conn, module.id)
+    if stored is None:
         return None
-    if row.type != "mapped_module_records":
-        return Preference(type=row.type)
-    config = row.config or {}
+    if stored.type != "mapped_module_records":
+        return Preference(type=stored.type)
+    config = stored.config or {}
     mapped = registry.by_id(int(config["mapped_module_id"]))
     if mapped is None:
         return None
@@ -59,7 +57,7 @@ def load_preference(conn: Connection, registry: Registry, module: Module) -> Pre
     by_id_map = {f.id: f for f in mapped.fields}
     pairs = tuple((by_id_cur[int(c)], by_id_map[int(m)]) for c, m in config["field_mappings"]
                   if int(c) in by_id_cur and int(m) in by_id_map)
-    return Preference(type=row.type, mapped_module=mapped, mappings=pairs)
+    return Preference(type=stored.type, mapped_module=mapped, mappings=pairs)
 
 
 def is_unique_field(module: Module, f: Field) -> bool:
@@ -80,8 +78,8 @@ class PreferenceService:
         self.clock = clock
 
     def get(self, module: Module) -> Preference | None:
-        with self.db.read() as conn:
-            return load_preference(conn, self.registry, module)
+        with self.db.read() as tx:
+            return load_preference(tx, self.registry, module)
 
     # ------------------------------------------------------------------ parsing
     def _ref(self, obj: Any, path: str, resolve: Callable[[str | None, int | None], Any],
@@ -179,32 +177,23 @@ class PreferenceService:
     def create(self, module: Module, body: Any) -> str:
         kind, config = self.parse(module, body)
         now = self.clock()
-        with self.db.write() as conn:
-            exists = conn.execute(sa.select(t.dup_check_preferences.c.module_id).where(
-                t.dup_check_preferences.c.module_id == module.id)).first()
-            if exists:
+        with self.db.write() as tx:
+            if _repo.find_preference(tx, module.id) is not None:
                 raise _err(AlreadyConfigured)
-            conn.execute(sa.insert(t.dup_check_preferences).values(
-                module_id=module.id, type=kind, config=config, created_time=now,
-                modified_time=now))
+            _repo.add_preference(tx, module.id, kind, config, now=now)
         return kind
 
     def update(self, module: Module, body: Any) -> str:
         kind, config = self.parse(module, body)
-        with self.db.write() as conn:
-            done = conn.execute(sa.update(t.dup_check_preferences).where(
-                t.dup_check_preferences.c.module_id == module.id).values(
-                type=kind, config=config, modified_time=self.clock())).rowcount
-            if not done:
+        with self.db.write() as tx:
+            if not _repo.replace_preference(tx, module.id, kind, config,
+                                            modified_time=self.clock()):
                 raise _err(FeatureNotSupported, "Feature not enabled")
         return kind
 
     def delete(self, module: Module) -> str:
-        with self.db.write() as conn:
-            row = conn.execute(sa.select(t.dup_check_preferences.c.type).where(
-                t.dup_check_preferences.c.module_id == module.id)).first()
-            if row is None:
+        with self.db.write() as tx:
+            removed = _repo.remove_preference(tx, module.id)
+            if removed is None:
                 raise _err(FeatureNotSupported, "Feature not enabled")
-            conn.execute(sa.delete(t.dup_check_preferences).where(
-                t.dup_check_preferences.c.module_id == module.id))
-        return str(row.type)
+        return removed

@@ -8,47 +8,41 @@ from __future__ import annotations
 
 import threading
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
 from corral.errors import InvalidModule
 from corral.metadata.model import Field, Module
-from corral.storage import tables as t
-from corral.storage.database import Database
+from corral.storage.database import Database, Tx
+from corral.storage.repositories.metadata import (
+    FieldDefinition,
+    MetadataRepository,
+    ModuleDefinition,
+)
+
+_repo = MetadataRepository()
 
 
-def bump_version(conn: Connection) -> None:
-    conn.execute(sa.update(t.counters).where(t.counters.c.name == "meta")
-                 .values(value=t.counters.c.value + 1))
+def field_from_definition(d: FieldDefinition) -> Field:
+    return Field(
+        id=d.id, module_id=d.module_id, api_name=d.api_name, label=d.label,
+        data_type=d.data_type, length=d.length, mandatory=d.mandatory, read_only=d.read_only,
+        unique=d.unique, custom=d.custom, pick_list=d.pick_list,
+        lookup_module=d.lookup_module, textarea_type=d.textarea_type,
+        mass_update_flag=d.mass_update, sequence=d.sequence,
+        convert_mapping=d.convert_mapping)
 
 
-def _version(conn: Connection) -> int:
-    row = conn.execute(sa.select(t.counters.c.value).where(t.counters.c.name == "meta")).first()
-    return int(row[0]) if row else 0
+def module_from_definition(d: ModuleDefinition, fields: list[FieldDefinition]) -> Module:
+    return Module(
+        id=d.id, api_name=d.api_name, singular_label=d.singular_label,
+        plural_label=d.plural_label, scope_name=d.scope_name,
+        dup_check_field=d.dup_check_field, generated_type=d.generated_type,
+        layout_id=d.layout_id, sequence=d.sequence,
+        fields=tuple(field_from_definition(f) for f in fields))
 
 
-def load_modules(conn: Connection) -> dict[str, Module]:
-    fields_by_module: dict[int, list[Field]] = {}
-    for r in conn.execute(sa.select(t.fields).order_by(t.fields.c.sequence_number, t.fields.c.id)):
-        fields_by_module.setdefault(r.module_id, []).append(Field(
-            id=r.id, module_id=r.module_id, api_name=r.api_name, label=r.field_label,
-            data_type=r.data_type, length=r.length, mandatory=r.system_mandatory,
-            read_only=r.read_only, unique=r.is_unique, custom=r.custom_field,
-            pick_list=tuple(r.pick_list or ()), lookup_module=r.lookup_module,
-            textarea_type=r.textarea_type, mass_update_flag=r.mass_update,
-            sequence=r.sequence_number,
-            convert_mapping=tuple(sorted((r.convert_mapping or {}).items())),
-        ))
-    out: dict[str, Module] = {}
-    for m in conn.execute(sa.select(t.modules).order_by(t.modules.c.sequence_number)):
-        out[m.api_name] = Module(
-            id=m.id, api_name=m.api_name, singular_label=m.singular_label,
-            plural_label=m.plural_label, scope_name=m.scope_name,
-            dup_check_field=m.dup_check_field, generated_type=m.generated_type,
-            layout_id=m.layout_id, sequence=m.sequence_number,
-            fields=tuple(fields_by_module.get(m.id, ())),
-        )
-    return out
+def load_modules(conn: Tx) -> dict[str, Module]:
+    fields = _repo.fields_by_module(conn)
+    return {m.api_name: module_from_definition(m, fields.get(m.id, []))
+            for m in _repo.all_modules(conn)}
 
 
 class Registry:
@@ -62,15 +56,15 @@ class Registry:
         self._lower: dict[str, Module] = {}
         self._by_id: dict[int, Module] = {}
 
-    def refresh(self, conn: Connection | None = None) -> None:
+    def refresh(self, conn: Tx | None = None) -> None:
         if conn is None:
             with self._db.read() as c:
                 self._refresh(c)
         else:
             self._refresh(conn)
 
-    def _refresh(self, conn: Connection) -> None:
-        version = _version(conn)
+    def _refresh(self, conn: Tx) -> None:
+        version = _repo.version(conn)
         if version == self._version:
             return
         with self._lock:

@@ -12,10 +12,11 @@ import sqlalchemy as sa
 from corral.errors import DuplicateData, InvalidData, NotAllowed
 from corral.metadata import seed as seed_mod
 from corral.metadata.model import DATA_TYPES, Field, Module
-from corral.metadata.registry import Registry, bump_version
+from corral.metadata.registry import Registry
 from corral.records.keys import normalise
 from corral.storage import tables as t
 from corral.storage.database import Database
+from corral.storage.repositories.metadata import MetadataRepository, Org
 
 API_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
 
@@ -32,9 +33,15 @@ class MetadataService:
         self.db = db
         self.registry = registry
         self.clock = clock
+        self._repo = MetadataRepository()
 
     def _fresh(self) -> None:
         self.registry.refresh()
+
+    def org(self) -> Org | None:
+        """The organisation (None before the seed)."""
+        with self.db.read() as tx:
+            return self._repo.org(tx)
 
     # ------------------------------------------------------------------ fields
     def add_field(self, module: Module, spec: dict[str, Any], *, json_path: str = "$.fields[0]",
@@ -79,17 +86,15 @@ class MetadataService:
                              {"api_name": "unique", "json_path": f"{json_path}.unique"})
         field_id = self.db.new_id()
         now = self.clock()
-        row = seed_mod.field_row({**spec, "api_name": api_name, "type": data_type},
-                                 field_id=field_id, module_id=module.id,
-                                 sequence=len(module.fields) + 1, custom=True, now=now)
-        with self.db.write() as conn:
-            exists = conn.execute(sa.select(t.fields.c.id).where(
-                t.fields.c.module_id == module.id, t.fields.c.api_name == api_name)).first()
-            if exists:
+        definition = seed_mod.field_definition(
+            {**spec, "api_name": api_name, "type": data_type}, field_id=field_id,
+            module_id=module.id, sequence=len(module.fields) + 1, custom=True, now=now)
+        with self.db.write() as tx:
+            if self._repo.field_exists(tx, module.id, api_name):
                 raise DuplicateData("duplicate data", {"api_name": "api_name",
                                                        "json_path": f"{json_path}.api_name"})
-            conn.execute(sa.insert(t.fields).values(row))
-            bump_version(conn)
+            self._repo.add_field(tx, definition)
+            self._repo.bump_version(tx)
         self._fresh()
         created = self.registry.require(module.api_name).field(api_name)
         assert created is not None
@@ -103,16 +108,14 @@ class MetadataService:
         if unique and not f.unique_eligible:
             raise NotAllowed("only Single Line, Email, Phone, Number, Long Integer and URL "
                              "fields can be unique", {"api_name": api_name})
+        # The record_keys statements below stay here until the write path's key maintainer
+        # rebuilds keys (issue 9); everything else goes through the metadata repository.
         with self.db.write() as conn:
             self.db.lock_global(conn)
             if unique and not f.unique:
                 seen: dict[str, int] = {}
                 keys: list[dict[str, Any]] = []
-                rows = conn.execute(
-                    sa.select(t.records.c.id, t.records.c.data[f.api_name].label("v"))
-                    .where(t.records.c.module_id == module.id,
-                           t.records.c.deleted_time.is_(None))
-                    .order_by(t.records.c.created_time, t.records.c.id))
+                rows = self._repo.live_values_of_field(conn, module.id, f.api_name)
                 for rid, value in rows:
                     key = normalise(f, value)
                     if key is None:
@@ -135,9 +138,8 @@ class MetadataService:
                 else:
                     conn.execute(sa.delete(t.record_keys)
                                  .where(t.record_keys.c.field_id == f.id))
-            conn.execute(sa.update(t.fields).where(t.fields.c.id == f.id)
-                         .values(is_unique=unique, modified_time=self.clock()))
-            bump_version(conn)
+            self._repo.set_field_unique(conn, f.id, unique, modified_time=self.clock())
+            self._repo.bump_version(conn)
         self._fresh()
         updated = self.registry.require(module.api_name).field(api_name)
         assert updated is not None
@@ -163,18 +165,14 @@ class MetadataService:
         ids = self.db.new_ids(seed_mod.HEAD_IDS + len(seed_mod.COMMON_FIELDS)
                               + len(spec["fields"]))
         now = self.clock()
-        with self.db.write() as conn:
-            seq = conn.execute(sa.select(sa.func.max(t.modules.c.sequence_number))).scalar() or 0
-            exists = conn.execute(sa.select(t.modules.c.id).where(
-                sa.func.lower(t.modules.c.api_name) == api_name.lower())).first()
-            if exists:
+        with self.db.write() as tx:
+            seq = self._repo.last_module_sequence(tx)
+            if self._repo.module_api_name_taken(tx, api_name):
                 raise DuplicateData("duplicate data", {"api_name": "api_name",
                                                        "json_path": "$.modules[0].api_name"})
-            m, fs, vs = seed_mod.module_rows(spec, ids, sequence=seq + 1,
-                                             generated_type="custom", now=now)
-            conn.execute(sa.insert(t.modules).values(m))
-            conn.execute(sa.insert(t.fields), fs)
-            conn.execute(sa.insert(t.custom_views), vs)
-            bump_version(conn)
+            m, fs, vs = seed_mod.module_definitions(spec, ids, sequence=seq + 1,
+                                                    generated_type="custom", now=now)
+            self._repo.add_module(tx, m, fs, vs)
+            self._repo.bump_version(tx)
         self._fresh()
         return self.registry.require(api_name)

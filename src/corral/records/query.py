@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from corral.auth.service import Principal, User, user_from_row
+from corral.auth.service import Principal, User, user_from_stored
 from corral.errors import InvalidQuery, NoPermission
 from corral.metadata.model import Field, Module
 from corral.metadata.registry import Registry
@@ -41,6 +41,7 @@ from corral.storage.filters import (
     Value,
     column,
 )
+from corral.storage.repositories.auth import AuthRepository
 from corral.storage.repositories.record_search import RecordSearch, SortColumn
 from corral.storage.repositories.records import RecordRepository, StoredRecord
 from corral.storage.repositories.views import StoredView, ViewRepository
@@ -91,6 +92,7 @@ class RecordQuery:
         self.search = RecordSearch()
         self.records = RecordRepository()
         self.stored_views = ViewRepository()
+        self.auth_users = AuthRepository()
 
     # ----------------------------------------------------------------- criteria compilation
     def compile(self, module: Module, criteria: cr.Criteria, *, tz: ZoneInfo,
@@ -314,15 +316,9 @@ class RecordQuery:
 
     # ----------------------------------------------------------------- rendering support
     def users(self) -> dict[int, User]:
-        # moves to the auth repository (the one read here still written in SQL)
-        import sqlalchemy as sa
-
-        from corral.storage import tables as t
-
-        with self.db.read() as conn:
-            rows = conn.execute(sa.select(t.users, t.profiles.c.name.label("profile_name"))
-                                .join(t.profiles, t.profiles.c.id == t.users.c.profile_id))
-            return {r.id: user_from_row(r, r.profile_name) for r in rows}
+        with self.db.read() as tx:
+            stored = self.auth_users.all_users(tx)
+        return {u.id: user_from_stored(u) for u in stored}
 
     def lookup_names(self, module: Module, recs: list[StoredRecord]) -> dict[int, str | None]:
         """Display names of every record the given records look up (one query per module)."""

@@ -1,0 +1,44 @@
+"""The first-start seed written in one transaction: org, profiles, admin user, modules, fields,
+system views and the metadata version counter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from corral.storage.database import Tx
+from corral.storage.repositories.auth import AuthRepository, NewUser, Profile
+from corral.storage.repositories.metadata import (
+    FieldDefinition,
+    MetadataRepository,
+    ModuleDefinition,
+    Org,
+    ViewDefinition,
+)
+
+
+@dataclass(frozen=True)
+class Seed:
+    org: Org
+    profiles: Sequence[Profile]
+    admin: NewUser
+    modules: Sequence[ModuleDefinition]
+    fields: Sequence[FieldDefinition]
+    views: Sequence[ViewDefinition]
+
+
+class SeedWriter:
+    def __init__(self) -> None:
+        self._auth = AuthRepository()
+        self._metadata = MetadataRepository()
+
+    def is_seeded(self, tx: Tx) -> bool:
+        """The seed is one transaction, so an org row means all of it is there."""
+        return self._metadata.has_org(tx)
+
+    def write(self, tx: Tx, seed: Seed) -> None:
+        self._metadata.add_org(tx, seed.org)
+        self._auth.add_profiles(tx, seed.profiles)
+        self._auth.add_user(tx, seed.admin)
+        self._metadata.add_modules(tx, seed.modules, seed.fields, seed.views)
+        self._metadata.start_version(tx)
