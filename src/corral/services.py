@@ -112,7 +112,7 @@ class Corral:
                      blueprints=BlueprintService(records),
                      automation=AutomationService(records),
                      webhooks=WebhookDeliverer(db, clock),
-                     metadata=MetadataService(db, registry, clock),
+                     metadata=MetadataService(db, registry, clock, records.rebuild_keys),
                      preferences=PreferenceService(db, registry, clock),
                      conversion=ConversionService(records), clock=clock)
         return corral

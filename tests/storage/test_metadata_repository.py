@@ -105,26 +105,6 @@ def test_bumping_the_version_is_seen_by_the_next_transaction(corral: Corral) -> 
         assert repo.version(tx) == start + 2
 
 
-def test_live_values_skip_deleted_records_oldest_first(corral: Corral) -> None:
-    leads = _module_id(corral, "Leads")
-    ids = corral.db.new_ids(3)
-    user = corral.auth.user_by_email(None).id
-
-    def row(rid: int, minute: int, value: str, deleted: bool = False) -> dict[str, object]:
-        at = NOW.replace(minute=minute)
-        return {"id": rid, "module_id": leads, "data": {"Code": value}, "owner_id": user,
-                "created_by": user, "modified_by": user, "created_time": at,
-                "modified_time": at, "deleted_time": at if deleted else None,
-                "converted": False, "approval_state": "approved"}
-
-    with corral.db.write() as tx:
-        tx.execute(sa.insert(t.records), [row(ids[0], 30, "late"), row(ids[1], 10, "early"),
-                                          row(ids[2], 20, "gone", deleted=True)])
-    with corral.db.read() as tx:
-        values = repo.live_values_of_field(tx, leads, "Code")
-    assert values == [(ids[1], "early"), (ids[0], "late")]
-
-
 def test_the_org_is_the_seeded_one(corral: Corral) -> None:
     with corral.db.read() as tx:
         org = repo.org(tx)

@@ -47,6 +47,10 @@ def _pref_module(call: Call, op: str) -> Module:
     return module
 
 
+# Zoho's v8 spec wraps the preference API's body and state errors under this key.
+PREFERENCE = "duplicate_check_preference"
+
+
 def get_preference(call: Call) -> Response:
     module = _pref_module(call, "READ")
     pref = call.corral.preferences.get(module)
@@ -57,20 +61,25 @@ def get_preference(call: Call) -> Response:
 
 def create_preference(call: Call) -> Response:
     module = _pref_module(call, "CREATE")
-    kind = call.corral.preferences.create(module, call.json())
+    body = call.json()
+    with wrapped_errors(PREFERENCE):
+        kind = call.corral.preferences.create(module, body)
     return json_response(envelopes.preference_result(
         f"Duplicate check enabled for {kind} successfully."))
 
 
 def update_preference(call: Call) -> Response:
     module = _pref_module(call, "UPDATE")
-    call.corral.preferences.update(module, call.json())
+    body = call.json()
+    with wrapped_errors(PREFERENCE):
+        call.corral.preferences.update(module, body)
     return json_response(envelopes.preference_result("Field mapping updated successfully."))
 
 
 def delete_preference(call: Call) -> Response:
     module = _pref_module(call, "DELETE")
-    kind = call.corral.preferences.delete(module)
+    with wrapped_errors(PREFERENCE):
+        kind = call.corral.preferences.delete(module)
     return json_response(envelopes.preference_result(
         f"Duplicate check disabled for {kind} successfully."))
 

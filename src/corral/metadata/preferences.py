@@ -1,8 +1,8 @@
 """Duplicate Check Preference (facts §4): block Leads that duplicate converted Leads or Contacts.
 
 Stored per module (Zoho supports only Leads); read by the write path inside every Leads write
-transaction, so a change takes effect on the next request. Body-validation errors carry
-`wrap="duplicate_check_preference"`, as Zoho's v8 spec wraps them.
+transaction, so a change takes effect on the next request. The handler wraps body and state
+errors as `{"duplicate_check_preference": error}`, as Zoho's v8 spec does.
 """
 
 from __future__ import annotations
@@ -66,9 +66,7 @@ def is_unique_field(module: Module, f: Field) -> bool:
 
 
 def _err(cls: type[CorralError], message: str | None = None, **details: Any) -> CorralError:
-    err = cls(message, details)
-    err.wrap = WRAP
-    return err
+    return cls(message, details)
 
 
 class PreferenceService:

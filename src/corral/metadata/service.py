@@ -7,16 +7,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from corral.errors import DuplicateData, InvalidData, NotAllowed
 from corral.metadata import seed as seed_mod
 from corral.metadata.model import DATA_TYPES, Field, Module
 from corral.metadata.registry import Registry
-from corral.records.keys import normalise
-from corral.storage import tables as t
-from corral.storage.database import Database
+from corral.storage.database import Database, Tx
 from corral.storage.repositories.metadata import MetadataRepository, Org
+
+# The write path's key maintainer (RecordService.rebuild_keys), given by corral.services: keys
+# of a field are rebuilt when its unique flag changes. Metadata never imports records.
+KeyRebuild = Callable[[Tx, Module, Field, bool], None]
 
 API_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
 
@@ -29,10 +29,12 @@ def api_name_from_label(label: str) -> str:
 
 
 class MetadataService:
-    def __init__(self, db: Database, registry: Registry, clock: Callable[[], datetime]) -> None:
+    def __init__(self, db: Database, registry: Registry, clock: Callable[[], datetime],
+                 rebuild_keys: KeyRebuild) -> None:
         self.db = db
         self.registry = registry
         self.clock = clock
+        self.rebuild_keys = rebuild_keys
         self._repo = MetadataRepository()
 
     def _fresh(self) -> None:
@@ -108,36 +110,11 @@ class MetadataService:
         if unique and not f.unique_eligible:
             raise NotAllowed("only Single Line, Email, Phone, Number, Long Integer and URL "
                              "fields can be unique", {"api_name": api_name})
-        # The record_keys statements below stay here until the write path's key maintainer
-        # rebuilds keys (issue 9); everything else goes through the metadata repository.
         with self.db.write() as conn:
             self.db.lock_global(conn)
-            if unique and not f.unique:
-                seen: dict[str, int] = {}
-                keys: list[dict[str, Any]] = []
-                rows = self._repo.live_values_of_field(conn, module.id, f.api_name)
-                for rid, value in rows:
-                    key = normalise(f, value)
-                    if key is None:
-                        continue
-                    if key in seen:
-                        raise DuplicateData(
-                            "duplicate values exist for this field; make them unique first",
-                            {"api_name": f.api_name, "duplicate_records": [
-                                {"id": str(seen[key])}, {"id": str(rid)}], "value": value})
-                    seen[key] = rid
-                    keys.append({"field_id": f.id, "value": key, "record_id": rid,
-                                 "is_unique": True})
-                conn.execute(sa.delete(t.record_keys).where(t.record_keys.c.field_id == f.id))
-                if keys:
-                    conn.execute(sa.insert(t.record_keys), keys)
-            elif not unique and f.unique:
-                if module.dup_check_field == f.api_name:
-                    conn.execute(sa.update(t.record_keys).where(t.record_keys.c.field_id == f.id)
-                                 .values(is_unique=False))
-                else:
-                    conn.execute(sa.delete(t.record_keys)
-                                 .where(t.record_keys.c.field_id == f.id))
+            if unique != f.unique:
+                # The write path's key maintainer: refuses while duplicates exist.
+                self.rebuild_keys(conn, module, f, unique)
             self._repo.set_field_unique(conn, f.id, unique, modified_time=self.clock())
             self._repo.bump_version(conn)
         self._fresh()

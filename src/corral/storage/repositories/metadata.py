@@ -212,14 +212,3 @@ class MetadataRepository:
         tx.execute(sa.update(t.fields).where(t.fields.c.id == field_id)
                    .values(is_unique=unique, modified_time=modified_time))
 
-    # --- record values a metadata change must check ------------------------------------------
-    def live_values_of_field(self, tx: Tx, module_id: int,
-                             api_name: str) -> list[tuple[int, Any]]:
-        """(record id, stored value) of a field over the module's live records, oldest first.
-
-        Reads the records table on behalf of the unique flag (`MetadataService.set_unique`).
-        """
-        return [(int(rid), value) for rid, value in tx.execute(
-            sa.select(t.records.c.id, t.records.c.data[api_name].label("v"))
-            .where(t.records.c.module_id == module_id, t.records.c.deleted_time.is_(None))
-            .order_by(t.records.c.created_time, t.records.c.id))]
