@@ -572,16 +572,17 @@ def test_lookups_name_live_records_of_their_module(corral: Corral) -> None:
     contacts = corral.registry.require("Contacts")
     accounts = corral.registry.require("Accounts")
     c = context(corral)
-    live, gone = (o.record for o in corral.records.insert(
-        accounts, [{"Account_Name": "Live"}, {"Account_Name": "Gone"}], c))
+    live, gone, other = (o.record for o in corral.records.insert(
+        accounts, [{"Account_Name": "Live"}, {"Account_Name": "Gone"},
+                   {"Account_Name": "Other"}], c))
     (lead,) = (o.record for o in corral.records.insert(
         corral.registry.require("Leads"), [{"Last_Name": "L"}], c))
-    assert live is not None and gone is not None and lead is not None
+    assert live is not None and gone is not None and other is not None and lead is not None
     corral.records.delete(accounts, [str(gone.id)], c)
     items = [inserting(contacts, 0, {"Last_Name": "A", "Account_Name": str(live.id)}),
              inserting(contacts, 1, {"Last_Name": "B", "Account_Name": str(gone.id)}),
              inserting(contacts, 2, {"Last_Name": "C", "Account_Name": str(lead.id)}),
-             inserting(contacts, 3, {"Last_Name": "D", "Account_Name": "42"},
+             inserting(contacts, 3, {"Last_Name": "D", "Account_Name": str(other.id)},
                        error=v.invalid(contacts.by_name["Last_Name"], 3))]
     b = batch_of(contacts, c, items)
     step = Lookups(corral.registry)
@@ -664,6 +665,9 @@ def test_unique_keys_ignore_a_value_the_record_already_holds(seeded: Corral) -> 
     b = _unique_batch(seeded, leads, mine, other)
     assert UniqueKeys().check(updating(mine, 0, {"City": "Pune"}), b) is None
     assert UniqueKeys().check(updating(mine, 0, {"Email": "A@X.COM"}), b) is None
+    # A value shared from before it was unique: keeping it is no new duplicate.
+    b.holders[next(iter(b.keys[mine.id].items()))].add(other.id)
+    assert UniqueKeys().check(updating(mine, 0, {"City": "Pune"}), b) is None
     taken = UniqueKeys().check(updating(mine, 0, {"Email": "B@x.com"}), b)
     assert taken is not None and taken.clashes == [Clash("Email", leads, (102,))]
     assert UniqueKeys().check(inserting(leads, 0, {"Last_Name": "C", "Email": "c@x.com"}),
