@@ -38,9 +38,17 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def _json_loads(value: Any) -> Any:
+    # SQLite gives a column declared JSON numeric affinity, so a bare JSON number ("3",
+    # "10.5": a change-log value of a numeric field) is stored, and read back, as a number.
+    if isinstance(value, int | float):
+        return value
+    return orjson.loads(value)
+
+
 # orjson for the JSON columns: several times faster than the standard library.
 _JSON: dict[str, Any] = {"json_serializer": lambda v: orjson.dumps(v).decode(),
-                         "json_deserializer": orjson.loads}
+                         "json_deserializer": _json_loads}
 
 
 def _key_hash(field_id: int, value: str) -> int:
