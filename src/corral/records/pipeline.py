@@ -10,7 +10,7 @@ before anything is written; a record that fails leaves no trace while the others
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from itertools import count
@@ -67,7 +67,7 @@ class WritePipeline:
                     for p in work if p.checked.error is not None}
         live = [p for p in work if p.checked.error is None]
         self._prefetch(tx, batch, live)
-        fresh_ids = iter(ids) if not plan_only else (-n for n in count(1))
+        fresh_ids: Iterator[int] = iter(ids) if not plan_only else (-n for n in count(1))
         staged = Staged(module, ctx, batch.now)
         accepted: list[Item] = []
         for p in live:
@@ -112,7 +112,7 @@ class WritePipeline:
 
     # ------------------------------------------------------------------ one record
     def _resolve(self, p: Planned, batch: Batch, match_order: Sequence[Field] | None,
-                 fresh_ids: object) -> Item | CorralError:
+                 fresh_ids: Iterator[int]) -> Item | CorralError:
         """The record the plan writes (its upsert match or target) and its new state."""
         if match_order is not None:
             p.target, p.duplicate_field = None, None
@@ -137,12 +137,12 @@ class WritePipeline:
 
     @staticmethod
     def _compose(p: Planned, old: StoredRecord | None, batch: Batch,
-                 fresh_ids: object) -> StoredRecord:
+                 fresh_ids: Iterator[int]) -> StoredRecord:
         """The record as the plan would leave it (checks come after)."""
         ctx, now, module = batch.ctx, batch.now, batch.module
         if old is None:
-            new = StoredRecord(id=next(fresh_ids), module_id=module.id,  # type: ignore[call-overload]
-                               data={}, owner_id=ctx.user.id, created_by=ctx.user.id,
+            new = StoredRecord(id=next(fresh_ids), module_id=module.id, data={},
+                               owner_id=ctx.user.id, created_by=ctx.user.id,
                                modified_by=ctx.user.id, created_time=now, modified_time=now)
         else:
             new = replace(old, data=dict(old.data), modified_by=ctx.user.id, modified_time=now)
