@@ -347,6 +347,13 @@ def get_record(call: Call) -> Response:
     return json_response({"data": render(call, module, [rec], only)})
 
 
+def _search_value(call: Call, name: str) -> str:
+    value = call.query[name]
+    if len(value) > cr.MAX_SEARCH_VALUE:
+        raise InvalidData(details={"param_name": name, "maximum_length": cr.MAX_SEARCH_VALUE})
+    return value
+
+
 def _search_where(call: Call, module: Module, principal: Principal) -> list[Any]:
     q = call.corral.query
     where = q.base_where(module, filters(call, module))
@@ -354,16 +361,17 @@ def _search_where(call: Call, module: Module, principal: Principal) -> list[Any]
     if call.query.get("criteria"):
         try:
             crit = cr.parse_criteria(call.query["criteria"])
+            cr.check_value_lengths(crit)
         except cr.CriteriaError as exc:
             raise InvalidQuery(details={"reason": exc.reason, **(
                 {"part": exc.part} if exc.part else {})}) from None
         where.append(q.compile(module, crit, tz=tz, mode="search"))
     elif call.query.get("email"):
-        where.append(q.special_where(module, email=call.query["email"]))
+        where.append(q.special_where(module, email=_search_value(call, "email")))
     elif call.query.get("phone"):
-        where.append(q.special_where(module, phone=call.query["phone"]))
+        where.append(q.special_where(module, phone=_search_value(call, "phone")))
     elif call.query.get("word"):
-        word = call.query["word"]
+        word = _search_value(call, "word")
         if not WORD_RE.match(word.strip()) or len(word.strip()) < 2:
             raise InvalidData("The search value contains special characters or does not "
                               "contain at least two characters", {"param_name": "word"})
