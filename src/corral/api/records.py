@@ -16,6 +16,7 @@ from corral.errors import (
     DiscretePaginationLimitExceeded,
     ExpectedParamMissing,
     InvalidData,
+    InvalidModule,
     InvalidQuery,
     LimitExceeded,
     LimitReached,
@@ -36,6 +37,9 @@ MAX_FIELDS = 50
 PAGE_LIMIT = 2000
 TRIGGERS = ("workflow", "approval", "blueprint", "pathfinder", "orchestration")
 WORD_RE = re.compile(r"^[\w\s.@+-]{2,}$", re.UNICODE)
+RECORD_SCOPES = ("modules", "mass_update")
+SCOPE_OPERATIONS = ("READ", "CREATE", "UPDATE", "DELETE")
+SCOPE_NAME_RE = re.compile(r"[a-z0-9_]+")  # what can sit between dots of a scope
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -52,9 +56,26 @@ def authorise(call: Call, module: Module, op: str, action: str, message: str) ->
 
 
 def resolve_module(call: Call) -> Module:
-    call.authenticate()  # 401 comes before any question about the module, as on settings
+    """The path's module, once the token could reach a module of that name at all.
+
+    401 comes before any question about the module, as on settings: a token none of whose
+    record scopes (modules or mass update, any operation) could cover the name gets
+    OAUTH_SCOPE_MISMATCH whether the module exists or not, so it cannot probe which do. The
+    handler then checks the exact scope for its operation.
+    """
+    principal = call.authenticate()
     call.corral.registry.refresh()
-    return call.corral.registry.require(call.path_params["module"])
+    name = call.path_params["module"]
+    module = call.corral.registry.get(name)
+    if module is not None:
+        names = {module.scope_name, module.api_name.lower()}
+    else:  # were it a module, its scope would be its name's or custom modules' one
+        names = {"custom"} | ({name.lower()} if SCOPE_NAME_RE.fullmatch(name.lower()) else set())
+    principal.require_scope(*[f"ZohoCRM.{family}.{n}.{op}" for family in RECORD_SCOPES
+                              for n in sorted(names) for op in SCOPE_OPERATIONS])
+    if module is None:
+        raise InvalidModule(details={"resource_path_index": 0})
+    return module
 
 
 def path_record_id(call: Call) -> int:
