@@ -21,6 +21,7 @@ from corral.errors import (
     CorralError,
     FileTooLarge,
     InternalError,
+    InvalidData,
     InvalidUrlPattern,
     UnableToParseDataType,
 )
@@ -132,6 +133,36 @@ def _forget(exc: BaseException) -> None:
 
 
 # ----------------------------------------------------------------------------- handlers
+# Deeper than any Zoho body (criteria groups, at most 32 levels, nest about 70 deep), shallow
+# enough that code walking a body recursively (repr, serialisers) never meets Python's limit.
+MAX_JSON_DEPTH = 100
+
+
+def _check_document(doc: Any, *, nul: bool) -> None:
+    """Refuse a parsed body nested deeper than MAX_JSON_DEPTH, or (when `nul`) holding NUL in a
+    key or string. Iterative: a body may nest 1,024 deep, past Python's recursion limit."""
+    stack: list[tuple[str, Any, int]] = [("$", doc, 1)]
+    while stack:
+        path, value, depth = stack.pop()
+        if isinstance(value, str):
+            if nul and "\x00" in value:
+                raise InvalidData(details={"json_path": path})
+            continue
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise UnableToParseDataType()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if nul and "\x00" in key:
+                    raise InvalidData(details={"json_path": f"{path}.{key}"})
+                if nul or isinstance(item, (dict, list)):
+                    stack.append((f"{path}.{key}", item, depth + 1))
+        else:
+            stack.extend((f"{path}[{i}]", item, depth + 1) for i, item in enumerate(value)
+                         if nul or isinstance(item, (dict, list)))
+
+
 @dataclass
 class Call:
     """What a handler sees of the request."""
@@ -151,15 +182,24 @@ class Call:
         return self.path_params.get("version", "v2")
 
     def json(self) -> Any:
-        """Parse the body as JSON whatever the Content-Type (the official SDK sends none)."""
+        """Parse the body as JSON whatever the Content-Type (the official SDK sends none).
+
+        orjson refuses what no handler could use (invalid UTF-8, lone surrogates, NaN,
+        nesting deeper than 1,024); strings holding NUL are refused here, for every endpoint
+        alike: PostgreSQL cannot store them in text or JSON, and no Zoho value holds one; so are
+        documents nested deeper than MAX_JSON_DEPTH.
+        """
         if self._json is None:
             if not self.body.strip():
                 self._json = {}
             else:
                 try:
-                    self._json = orjson.loads(self.body)
+                    doc = orjson.loads(self.body)
                 except orjson.JSONDecodeError:
                     raise UnableToParseDataType() from None
+                # NUL can only come as the escape \u0000, so only such bodies are searched.
+                _check_document(doc, nul=b"\\u0000" in self.body)
+                self._json = doc
         return self._json
 
     def authenticate(self) -> Principal:
