@@ -39,6 +39,7 @@ TRIGGERS = ("workflow", "approval", "blueprint", "pathfinder", "orchestration")
 WORD_RE = re.compile(r"^[\w\s.@+-]{2,}$", re.UNICODE)
 RECORD_SCOPES = ("modules", "mass_update")
 SCOPE_OPERATIONS = ("READ", "CREATE", "UPDATE", "DELETE")
+FIELD_NAME_RE = re.compile(r"\$?[A-Za-z0-9_]+")
 SCOPE_NAME_RE = re.compile(r"[a-z0-9_]+")  # what can sit between dots of a scope
 
 
@@ -207,6 +208,9 @@ def field_list(call: Call, module: Module, *, required: bool) -> list[str] | Non
     names = [x.strip() for x in raw.split(",") if x.strip()]
     if len(names) > MAX_FIELDS:
         raise LimitExceeded("Fields limit exceeded.", {"limit": MAX_FIELDS})
+    # Unknown names are skipped, but text no api_name could be ($-keys included) is an error.
+    if not names or not all(FIELD_NAME_RE.fullmatch(n) for n in names):
+        raise InvalidData(details={"param_name": "fields"})
     return names
 
 
@@ -295,6 +299,8 @@ def delete_records(call: Call) -> Response:
     if not raw:
         raise RequiredParamMissing(details={"param_name": "ids"})
     ids = [x.strip() for x in raw.split(",") if x.strip()]
+    if not ids:  # `ids=,` names no record: as good as none
+        raise RequiredParamMissing(details={"param_name": "ids"})
     if len(ids) > MAX_WRITE:
         raise LimitExceeded(f"more than the allowed limit of {MAX_WRITE} records per API call",
                             {"limit": MAX_WRITE})
@@ -328,7 +334,7 @@ def list_records(call: Call) -> Response:
     only = field_list(call, module, required=call.version not in {"v2", "v2.1"} and not ids_raw)
     if ids_raw:
         ids = [parse_record_id(x) for x in ids_raw.split(",") if x.strip()]
-        if any(i is None for i in ids):
+        if not ids or any(i is None for i in ids):
             raise InvalidData(details={"param_name": "ids"})
         if len(ids) > 100:
             raise LimitExceeded(details={"limit": 100})
