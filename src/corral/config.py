@@ -6,9 +6,9 @@ import os
 from dataclasses import dataclass, field
 
 DEFAULT_DATABASE_URL = "sqlite:///./corral.db"
-# Request bodies: 100 records (Zoho's most per call) of a standard module with every text field
-# filled to its documented length take ~3.5 MB as ASCII JSON; 8 MiB leaves room for non-ASCII
-# text. Zoho documents no body limit of its own.
+# Request bodies: 100 records (Zoho's most per call) of Leads with every field filled to its
+# length take ~3.5 MB as ASCII JSON; 8 MiB leaves room for non-ASCII text. (100 Cases with their
+# four 32,000-character text areas full would need --max-body raised.) Zoho documents no limit.
 DEFAULT_MAX_BODY = 8 * 1024 * 1024
 # Request line plus headers. Generous next to the usual 8-16 KiB so that a long search URL still
 # reaches Corral's own validation (and gets a Zoho error) rather than the HTTP parser's refusal.
