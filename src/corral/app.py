@@ -8,10 +8,11 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from corral.api.http import error_response
+from corral.api.http import BodyLimit, error_response
 from corral.api.routes import build_routes
 from corral.errors import CorralError, InternalError, InvalidRequestMethod, InvalidUrlPattern
 from corral.services import Corral
@@ -42,6 +43,8 @@ def create_app(corral: Corral, **kwargs: Any) -> Starlette:
                 worker.stop()
 
     app = Starlette(routes=build_routes(corral), lifespan=lifespan,
+                    # Outermost of ours: an oversized body is refused before routing and auth.
+                    middleware=[Middleware(BodyLimit, limit=corral.settings.max_body)],
                     exception_handlers={HTTPException: _http_error, 404: _http_error,
                                         405: _http_error, 500: _http_error}, **kwargs)
     # `/crm/v2/Leads/` is not a Zoho URL: answer INVALID_URL_PATTERN, not a 307 redirect.

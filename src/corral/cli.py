@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from corral.auth.scopes import ScopeError
-from corral.config import Settings
+from corral.config import DEFAULT_MAX_BODY, Settings
 from corral.errors import CorralError
 from corral.services import Corral
 
@@ -53,14 +53,18 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--no-worker", is_flag=True, default=False,
               help="Do not run the background worker (jobs, webhooks) in this process.")
-def serve(database_url: str | None, host: str, port: int, no_worker: bool) -> None:
+@click.option("--max-body", type=click.IntRange(min=1), envvar="CORRAL_MAX_BODY", default=None,
+              metavar="BYTES", help=f"Largest request body accepted; larger ones get 413 "
+              f"FILE_TOO_LARGE unread (default {DEFAULT_MAX_BODY}).")
+def serve(database_url: str | None, host: str, port: int, no_worker: bool,
+          max_body: int | None) -> None:
     """Migrate, seed on first start, and serve HTTP."""
     import uvicorn
 
     from corral.app import create_app
 
     settings = Settings.from_env(database_url=database_url, host=host, port=port,
-                                 run_worker=not no_worker)
+                                 run_worker=not no_worker, max_body=max_body)
     corral = Corral.open(settings)
     token = corral.seed()
     if token:
@@ -68,8 +72,11 @@ def serve(database_url: str | None, host: str, port: int, no_worker: bool) -> No
     _tune_gc()
     click.echo(f"Corral serving {settings.database_url} on http://{host}:{port}", err=True)
     sys.stdout.flush()
+    # h11 explicitly: its incomplete-event limit bounds the request line and headers (httptools,
+    # which uvicorn would pick when installed, has no such bound).
     uvicorn.run(create_app(corral), host=host, port=port, log_level="warning",
-                access_log=False)
+                access_log=False, http="h11",
+                h11_max_incomplete_event_size=settings.max_header)
 
 
 @main.command()

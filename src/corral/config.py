@@ -6,6 +6,13 @@ import os
 from dataclasses import dataclass, field
 
 DEFAULT_DATABASE_URL = "sqlite:///./corral.db"
+# Request bodies: 100 records (Zoho's most per call) of Leads with every field filled to its
+# length take ~3.5 MB as ASCII JSON; 8 MiB leaves room for non-ASCII text. (100 Cases with their
+# four 32,000-character text areas full would need --max-body raised.) Zoho documents no limit.
+DEFAULT_MAX_BODY = 8 * 1024 * 1024
+# Request line plus headers. Generous next to the usual 8-16 KiB so that a long search URL still
+# reaches Corral's own validation (and gets a Zoho error) rather than the HTTP parser's refusal.
+DEFAULT_MAX_HEADER = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -19,13 +26,28 @@ class Settings:
     api_domain: str | None = None
     run_worker: bool = True
     worker_poll_seconds: float = 0.5
+    # Largest request body in bytes; a larger one gets 413 FILE_TOO_LARGE unread.
+    max_body: int = DEFAULT_MAX_BODY
+    # Largest request line + headers in bytes (enforced by the HTTP server `corral serve` runs).
+    max_header: int = DEFAULT_MAX_HEADER
     extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.max_body < 1 or self.max_header < 1:
+            raise ValueError("max_body and max_header must be positive byte counts")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
-        env_url = os.environ.get("CORRAL_DATABASE_URL")
         values: dict[str, object] = {}
+        env_url = os.environ.get("CORRAL_DATABASE_URL")
         if env_url:
             values["database_url"] = env_url
+        env_body = os.environ.get("CORRAL_MAX_BODY")
+        if env_body:
+            try:
+                values["max_body"] = int(env_body)
+            except ValueError:
+                raise ValueError(f"CORRAL_MAX_BODY must be a number of bytes, not {env_body!r}"
+                                 ) from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

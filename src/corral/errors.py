@@ -142,6 +142,19 @@ class DiscretePaginationLimitExceeded(CorralError):
     default_message = "Records beyond 2000 can be fetched only with page_token"
 
 
+class FileTooLarge(CorralError):
+    """A request body over the server's size limit (`corral serve --max-body`).
+
+    Zoho's status table lists 413 REQUEST ENTITY TOO LARGE; the one 413 error code Zoho
+    documents (bulk write upload) is FILE_TOO_LARGE with this message, so Corral answers an
+    oversized body of any endpoint with it.
+    """
+
+    code = "FILE_TOO_LARGE"
+    status = 413
+    default_message = "File size too large to process"
+
+
 class UnableToParseDataType(CorralError):
     code = "UNABLE_TO_PARSE_DATA_TYPE"
     status = 400

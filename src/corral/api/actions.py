@@ -12,7 +12,7 @@ from corral import envelopes
 from corral.api.http import Call, json_response, wrapped_errors
 from corral.api.records import authorise, context, path_record_id, resolve_module, results
 from corral.api.settings import require_admin, settings_module
-from corral.errors import MandatoryNotFound, NoPermission, NotSupported
+from corral.errors import InvalidData, MandatoryNotFound, NoPermission, NotSupported
 from corral.metadata.model import Module
 from corral.records.validate import parse_record_id
 from corral.records.writes import WriteContext
@@ -271,12 +271,19 @@ def approve_record(call: Call) -> Response:
     return results(call, [outcome], all_ok=200)
 
 
+DELIVERY_STATUSES = ("pending", "delivered", "failed")
+
+
 def webhook_deliveries(call: Call) -> Response:
     principal = call.authenticate()
     principal.require_scope("ZohoCRM.settings.workflow_rules.READ")
     rule = call.query.get("rule_id")
+    status = call.query.get("status")
+    if status is not None and status not in DELIVERY_STATUSES:
+        raise InvalidData(details={"param_name": "status",
+                                   "supported_values": list(DELIVERY_STATUSES)})
     rows = call.corral.webhooks.deliveries(
-        rule_id=parse_record_id(rule) if rule else None, status=call.query.get("status"))
+        rule_id=parse_record_id(rule) if rule else None, status=status)
     if not rows:
         return json_response(None, 204)
     tz = call.corral.query.principal_tz(principal)

@@ -16,6 +16,7 @@ from corral.errors import (
     DiscretePaginationLimitExceeded,
     ExpectedParamMissing,
     InvalidData,
+    InvalidModule,
     InvalidQuery,
     LimitExceeded,
     LimitReached,
@@ -36,6 +37,10 @@ MAX_FIELDS = 50
 PAGE_LIMIT = 2000
 TRIGGERS = ("workflow", "approval", "blueprint", "pathfinder", "orchestration")
 WORD_RE = re.compile(r"^[\w\s.@+-]{2,}$", re.UNICODE)
+RECORD_SCOPES = ("modules", "mass_update")
+SCOPE_OPERATIONS = ("READ", "CREATE", "UPDATE", "DELETE")
+FIELD_NAME_RE = re.compile(r"\$?[A-Za-z0-9_]+")
+SCOPE_NAME_RE = re.compile(r"[a-z0-9_]+")  # what can sit between dots of a scope
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -52,9 +57,26 @@ def authorise(call: Call, module: Module, op: str, action: str, message: str) ->
 
 
 def resolve_module(call: Call) -> Module:
-    call.authenticate()  # 401 comes before any question about the module, as on settings
+    """The path's module, once the token could reach a module of that name at all.
+
+    401 comes before any question about the module, as on settings: a token none of whose
+    record scopes (modules or mass update, any operation) could cover the name gets
+    OAUTH_SCOPE_MISMATCH whether the module exists or not, so it cannot probe which do. The
+    handler then checks the exact scope for its operation.
+    """
+    principal = call.authenticate()
     call.corral.registry.refresh()
-    return call.corral.registry.require(call.path_params["module"])
+    name = call.path_params["module"]
+    module = call.corral.registry.get(name)
+    if module is not None:
+        names = {module.scope_name, module.api_name.lower()}
+    else:  # were it a module, its scope would be its name's or custom modules' one
+        names = {"custom"} | ({name.lower()} if SCOPE_NAME_RE.fullmatch(name.lower()) else set())
+    principal.require_scope(*[f"ZohoCRM.{family}.{n}.{op}" for family in RECORD_SCOPES
+                              for n in sorted(names) for op in SCOPE_OPERATIONS])
+    if module is None:
+        raise InvalidModule(details={"resource_path_index": 0})
+    return module
 
 
 def path_record_id(call: Call) -> int:
@@ -186,6 +208,9 @@ def field_list(call: Call, module: Module, *, required: bool) -> list[str] | Non
     names = [x.strip() for x in raw.split(",") if x.strip()]
     if len(names) > MAX_FIELDS:
         raise LimitExceeded("Fields limit exceeded.", {"limit": MAX_FIELDS})
+    # Unknown names are skipped, but text no api_name could be ($-keys included) is an error.
+    if not names or not all(FIELD_NAME_RE.fullmatch(n) for n in names):
+        raise InvalidData(details={"param_name": "fields"})
     return names
 
 
@@ -274,6 +299,8 @@ def delete_records(call: Call) -> Response:
     if not raw:
         raise RequiredParamMissing(details={"param_name": "ids"})
     ids = [x.strip() for x in raw.split(",") if x.strip()]
+    if not ids:  # `ids=,` names no record: as good as none
+        raise RequiredParamMissing(details={"param_name": "ids"})
     if len(ids) > MAX_WRITE:
         raise LimitExceeded(f"more than the allowed limit of {MAX_WRITE} records per API call",
                             {"limit": MAX_WRITE})
@@ -307,7 +334,7 @@ def list_records(call: Call) -> Response:
     only = field_list(call, module, required=call.version not in {"v2", "v2.1"} and not ids_raw)
     if ids_raw:
         ids = [parse_record_id(x) for x in ids_raw.split(",") if x.strip()]
-        if any(i is None for i in ids):
+        if not ids or any(i is None for i in ids):
             raise InvalidData(details={"param_name": "ids"})
         if len(ids) > 100:
             raise LimitExceeded(details={"limit": 100})
@@ -347,6 +374,13 @@ def get_record(call: Call) -> Response:
     return json_response({"data": render(call, module, [rec], only)})
 
 
+def _search_value(call: Call, name: str) -> str:
+    value = call.query[name]
+    if len(value) > cr.MAX_SEARCH_VALUE:
+        raise InvalidData(details={"param_name": name, "maximum_length": cr.MAX_SEARCH_VALUE})
+    return value
+
+
 def _search_where(call: Call, module: Module, principal: Principal) -> list[Any]:
     q = call.corral.query
     where = q.base_where(module, filters(call, module))
@@ -354,16 +388,17 @@ def _search_where(call: Call, module: Module, principal: Principal) -> list[Any]
     if call.query.get("criteria"):
         try:
             crit = cr.parse_criteria(call.query["criteria"])
+            cr.check_value_lengths(crit)
         except cr.CriteriaError as exc:
             raise InvalidQuery(details={"reason": exc.reason, **(
                 {"part": exc.part} if exc.part else {})}) from None
         where.append(q.compile(module, crit, tz=tz, mode="search"))
     elif call.query.get("email"):
-        where.append(q.special_where(module, email=call.query["email"]))
+        where.append(q.special_where(module, email=_search_value(call, "email")))
     elif call.query.get("phone"):
-        where.append(q.special_where(module, phone=call.query["phone"]))
+        where.append(q.special_where(module, phone=_search_value(call, "phone")))
     elif call.query.get("word"):
-        word = call.query["word"]
+        word = _search_value(call, "word")
         if not WORD_RE.match(word.strip()) or len(word.strip()) < 2:
             raise InvalidData("The search value contains special characters or does not "
                               "contain at least two characters", {"param_name": "word"})

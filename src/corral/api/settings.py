@@ -273,6 +273,9 @@ def oauth_token(call: Call) -> Response:
     form = dict(call.query)
     if call.body:
         form.update(dict(parse_qsl(call.body.decode("utf-8", "replace"))))
+    if any("\x00" in key or "\x00" in value for key, value in form.items()):
+        # No client, code or token holds NUL, and PostgreSQL cannot even compare one.
+        return json_response({"error": "invalid_request"}, 200)
     try:
         values = call.corral.auth.token_endpoint(form)
     except OAuthError as exc:

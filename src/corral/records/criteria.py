@@ -24,6 +24,10 @@ MAX_CONDITIONS = 10
 MAX_IN_VALUES = 100
 # Not a Zoho rule: bounds recursion so `((((...` yields INVALID_QUERY instead of RecursionError.
 MAX_DEPTH = 32
+# Longest search value (each criteria value, `word`, `email`, `phone`). Zoho documents none;
+# 255 is its Single Line field maximum, longer than any searchable field but a text area holds,
+# and far below what makes a database pattern too complex (SQLite: 50,000 bytes).
+MAX_SEARCH_VALUE = 255
 
 _LIST_OPERATORS = ("in", "between")
 _ESCAPABLE = "(),\\"
@@ -301,6 +305,14 @@ def _unescape(raw: str) -> str:
             out.append(raw[i])
             i += 1
     return "".join(out)
+
+
+def check_value_lengths(criteria: Criteria, limit: int = MAX_SEARCH_VALUE) -> None:
+    """Raise CriteriaError naming the field of the first value longer than `limit` characters."""
+    for condition in iter_conditions(criteria):
+        values = condition.value if isinstance(condition.value, tuple) else (condition.value,)
+        if any(len(value) > limit for value in values):
+            raise CriteriaError(f"value longer than {limit} characters", part=condition.field)
 
 
 # --- walking and rendering -------------------------------------------------------------------

@@ -63,6 +63,10 @@ ALLOWED_OPERATORS: dict[str, frozenset[str]] = {
 NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 INTEGER_RE = re.compile(r"[+-]?[0-9]+")
 ONE_SECOND = timedelta(seconds=1)
+# SQLite refuses LIKE patterns over 50,000 bytes (a compile-time cap that setlimit cannot
+# raise); escaped, a value takes at most 12 bytes a character (a JSON-escaped surrogate pair),
+# so a value up to this length always fits. Search itself caps values at 255 (criteria.py).
+MAX_LIKE_VALUE = 4000
 # sort_by as the API names it -> the record column.
 SORTABLE: dict[str, SortColumn] = {"id": "id", "Created_Time": "created_time",
                                    "Modified_Time": "modified_time"}
@@ -116,6 +120,8 @@ class RecordQuery:
         values = list(c.value) if isinstance(c.value, tuple) else [c.value]
         if any("\x00" in x for x in values):  # PostgreSQL refuses NUL; SQLite's LIKE stops at it
             raise _bad("invalid value", api_name=f.api_name)
+        if any(len(x) > MAX_LIKE_VALUE for x in values):  # stored views skip search's cap
+            raise _bad("value too long", api_name=f.api_name, maximum_length=MAX_LIKE_VALUE)
         if f.column is not None:
             return self._column_condition(f, c.operator, values, tz)
         if f.data_type in NUMBER_TYPES | {"boolean", "date", "datetime"}:
@@ -248,6 +254,8 @@ class RecordQuery:
         """`email=` (every email field), `phone=` (every phone field), `word=` (text fields)."""
         if "\x00" in (email or phone or word or ""):  # no stored value holds NUL
             return Never()
+        if len(email or phone or word or "") > MAX_LIKE_VALUE:
+            raise _bad("value too long", maximum_length=MAX_LIKE_VALUE)
         if email is not None:
             return Or(tuple(Cond(JsonField(f.api_name), Op.I_EQ, (email.strip(),))
                             for f in module.fields if f.data_type == "email"))
