@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
 
 import orjson
 from starlette.responses import Response
@@ -270,11 +269,8 @@ def get_org(call: Call) -> Response:
 
 # ----------------------------------------------------------------------------- OAuth
 def oauth_token(call: Call) -> Response:
-    form = dict(call.query)
-    if call.body:
-        form.update(dict(parse_qsl(call.body.decode("utf-8", "replace"))))
     try:
-        values = call.corral.auth.token_endpoint(form)
+        values = call.corral.auth.token_endpoint(call.form())
     except OAuthError as exc:
         # Zoho Accounts answers errors with HTTP 200 and an `error` key (facts §8.1).
         return json_response({"error": exc.error}, 200)
