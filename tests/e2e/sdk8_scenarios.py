@@ -1,0 +1,180 @@
+"""What the official v8 SDKs (Python `zohocrmsdk8-0`, Node.js `@zohocrm/nodejs-sdk-8.0`) must
+make of Corral's replies: one `check_<step>` per driver step, shared by test_sdk8.py and
+test_node_sdk8.py.
+
+Both drivers print the same step names and shapes (see sdk8_driver.py, node_sdk8_driver.mjs);
+the differences are the language's types, named in `Lang`: each record value's type travels
+in `__pytypes__` (Python) or `__jstypes__` (Node: bigint ids, Date datetimes). A new feature
+(related records, notes, tags, attachments, page_token listing, users CRUD) is a new step in
+both drivers plus a `check_<step>` here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from tests.e2e.helpers import run_corral, sdk_step
+
+# Scopes of the grant the SDKs exchange at /oauth/v2/token.
+SCOPES = ("ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.users.ALL,ZohoCRM.org.ALL,"
+          "ZohoSearch.securesearch.READ")
+ADMIN_EMAIL = "admin@corral.local"
+
+
+@dataclass(frozen=True)
+class Lang:
+    """Type names of one SDK's language for the values it converted."""
+
+    name: str
+    types_key: str
+    bigint: str      # record ids, bigint fields
+    integer: str
+    decimal: str
+    boolean: str
+    datetime: str
+    date: str
+
+
+PYTHON = Lang("python", "__pytypes__", bigint="int", integer="int", decimal="float",
+              boolean="bool", datetime="datetime", date="date")
+NODE = Lang("node", "__jstypes__", bigint="bigint", integer="number", decimal="number",
+            boolean="boolean", datetime="Date", date="Date")
+
+
+def prepare_database(url: str) -> None:
+    """Schema the scenarios need beyond the seed: a unique custom field for upserts."""
+    added = run_corral("field", "add", "Leads", "--api-name", "Ext_Ref", "--label", "Ext Ref",
+                       "--type", "text", "--unique", "--database-url", url)
+    assert added.returncode == 0, added.stderr
+
+
+def key(obj: dict[str, Any], name: str) -> Any:
+    """obj[name] where Python getters give snake_case and Node getters camelCase."""
+    if name in obj:
+        return obj[name]
+    head, *rest = name.split("_")
+    camel = head + "".join(part.title() for part in rest)
+    assert camel in obj, f"neither {name} nor {camel} in {json.dumps(obj)[:1500]}"
+    return obj[camel]
+
+
+def _success(entry: dict[str, Any], message: str) -> str:
+    assert entry["__type__"] == "SuccessResponse", entry
+    assert (entry["status"], entry["code"], entry["message"]) == ("success", "SUCCESS", message)
+    record_id = str(entry["details"]["id"])
+    assert record_id.isdigit(), entry
+    assert entry["details"]["Created_By"]["__type__"] == "MinifiedUser", entry
+    return record_id
+
+
+def _by_id(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {str(r["id"]): r for r in records}
+
+
+def _types(record: dict[str, Any], lang: Lang) -> dict[str, str]:
+    types: dict[str, str] = record[lang.types_key]
+    return types
+
+
+def check_records(results: dict[str, Any], lang: Lang) -> None:
+    insert = sdk_step(results, "insert", 201, "ActionWrapper")
+    ids = [_success(e, "record added") for e in insert["data"]]
+    assert len(ids) == 3 and results["ids"] == ids
+    daly, boyle, kate = ids
+
+    # get one: values converted per field metadata (users, pick list, numbers, datetimes)
+    (rec,) = sdk_step(results, "get_one", 200, "ResponseWrapper")["data"]
+    types = _types(rec, lang)
+    assert str(rec["id"]) == daly and types["id"] == lang.bigint
+    assert rec["Full_Name"] == "Paul Daly" and rec["Email"] == "paul@zylker.com"
+    assert types["Owner"] == "MinifiedUser" and rec["Owner"]["email"] == ADMIN_EMAIL
+    assert rec["Owner"]["name"] == "Corral Admin" and str(rec["Owner"]["id"]).isdigit()
+    assert rec["Lead_Source"] == "Advertisement" and types["Lead_Source"] == "Choice"
+    assert rec["No_of_Employees"] == 12 and types["No_of_Employees"] == lang.integer
+    assert rec["Annual_Revenue"] == 1250.5 and types["Annual_Revenue"] == lang.decimal
+    assert rec["Email_Opt_Out"] is True and types["Email_Opt_Out"] == lang.boolean
+    assert rec["Description"] == "line one\nline two"
+    assert types["Created_Time"] == lang.datetime and rec["Created_Time"][:4].isdigit()
+    many = sdk_step(results, "get_many", 200, "ResponseWrapper")
+    assert set(_by_id(many["data"])) == set(ids)
+    assert many["info"]["count"] == 3 and many["info"]["more_records"] is False
+
+    # update one (PUT /Leads/{id}) and many (PUT /Leads, ids as strings in v8)
+    (entry,) = sdk_step(results, "update_one", 200, "ActionWrapper")["data"]
+    assert _success(entry, "record updated") == daly
+    update_many = sdk_step(results, "update_many", 200, "ActionWrapper")["data"]
+    assert [_success(e, "record updated") for e in update_many] == [boyle, kate]
+    after = _by_id(sdk_step(results, "after_update", 200, "ResponseWrapper")["data"])
+    assert (after[daly]["Company"], after[daly]["Designation"]) == ("Zylker Corp", "CEO")
+    assert after[boyle]["Company"] == "Boyle Inc"
+    assert (after[kate]["Company"], after[kate]["No_of_Employees"]) == ("Kate Ltd", 7)
+
+    # upsert without duplicate_check_fields: Email matched -> update, new email -> insert
+    upd, ins = sdk_step(results, "upsert_default", 200, "ActionWrapper")["data"]
+    assert _success(upd, "record updated") == daly
+    assert (upd["action"], upd["duplicate_field"]) == ("update", "Email")
+    assert _success(ins, "record added") not in ids
+    assert (ins["action"], ins["duplicate_field"]) == ("insert", None)
+    # upsert with duplicate_check_fields=["Ext_Ref"]
+    upd, ins = sdk_step(results, "upsert_custom", 200, "ActionWrapper")["data"]
+    assert _success(upd, "record updated") == boyle
+    assert (upd["action"], upd["duplicate_field"]) == ("update", "Ext_Ref")
+    assert _success(ins, "record added") not in ids
+    assert (ins["action"], ins["duplicate_field"]) == ("insert", None)
+
+    # search, delete
+    found = sdk_step(results, "search_criteria", 200, "ResponseWrapper")["data"]
+    assert [str(r["id"]) for r in found] == [daly] and found[0]["Designation"] == "CTO"
+    found = sdk_step(results, "search_email", 200, "ResponseWrapper")["data"]
+    assert [str(r["id"]) for r in found] == [kate]
+    (entry,) = sdk_step(results, "delete", 200, "ActionWrapper")["data"]
+    assert entry["__type__"] == "SuccessResponse", entry
+    assert (entry["code"], entry["message"], str(entry["details"]["id"])) == (
+        "SUCCESS", "record deleted", kate)
+    gone = sdk_step(results, "get_deleted", 400, "APIException")
+    assert gone["error"]["code"] == "INVALID_DATA", gone
+
+    # another module: lookup (the SDK fetches the target module's fields), bigint, date
+    (entry,) = sdk_step(results, "insert_account", 201, "ActionWrapper")["data"]
+    account = _success(entry, "record added")
+    (entry,) = sdk_step(results, "insert_contact", 201, "ActionWrapper")["data"]
+    _success(entry, "record added")
+    (contact,) = sdk_step(results, "get_contact", 200, "ResponseWrapper")["data"]
+    assert _types(contact, lang)["Account_Name"] == "Record"
+    assert str(contact["Account_Name"]["id"]) == account
+    assert contact["Account_Name"]["name"] == "Zylker"
+    assert _types(contact, lang)["Date_of_Birth"] == lang.date
+    assert contact["Date_of_Birth"].startswith("1990-05-17")
+    (acc,) = sdk_step(results, "get_account", 200, "ResponseWrapper")["data"]
+    assert str(acc["Account_Number"]) == "12345678901234"
+    assert _types(acc, lang)["Account_Number"] == lang.bigint
+    assert acc["Annual_Revenue"] == 99.0
+
+
+def check_fields(results: dict[str, Any], lang: Lang) -> None:
+    fields = {f["api_name"]: f for f in sdk_step(results, "fields", 200,
+                                              "ResponseWrapper")["fields"]}
+    for api_name, data_type in [("Last_Name", "text"), ("Email", "email"),
+                                ("Owner", "ownerlookup"), ("Lead_Source", "picklist"),
+                                ("Created_Time", "datetime"), ("Ext_Ref", "text")]:
+        assert fields[api_name]["data_type"] == data_type, fields.get(api_name)
+        assert str(fields[api_name]["id"]).isdigit(), fields[api_name]
+        if lang is NODE:
+            assert fields[api_name]["id_type"] == "bigint", fields[api_name]
+        else:
+            assert isinstance(fields[api_name]["id"], int), fields[api_name]
+
+
+def check_users(results: dict[str, Any], lang: Lang) -> None:
+    active = sdk_step(results, "users_active", 200, "ResponseWrapper")
+    (admin,) = [u for u in active["users"] if key(u, "email") == ADMIN_EMAIL]
+    assert admin["__type__"] == "Users", admin
+    assert str(admin["id"]).isdigit()
+    assert key(admin, "full_name") == "Corral Admin" and key(admin, "status") == "active"
+    assert key(admin, "profile")["name"] == "Administrator"
+    assert key(admin, "role")["name"] == "CEO"
+    assert active["info"]["count"] == len(active["users"])
+    (current,) = sdk_step(results, "users_current", 200, "ResponseWrapper")["users"]
+    assert str(current["id"]) == str(admin["id"])
