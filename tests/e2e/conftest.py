@@ -41,6 +41,6 @@ def sdk8_python() -> Path:
 @pytest.fixture(scope="session")
 def node_sdk8_modules() -> Path:
     """node_modules of `.cache/node-sdk8` with the official Node.js v8 SDK from the npm registry
-    (installed once, then reused). No node/npm: fails under CI=true, skipped elsewhere."""
+    (installed once, then reused). No node/npm: fails under CI, skipped elsewhere."""
     node_or_skip()
     return ensure_node_packages(CACHE_DIR / "node-sdk8", NODE_SDK8_PACKAGES)
