@@ -17,6 +17,8 @@ import * as ZOHOCRMSDK from "@zohocrm/nodejs-sdk-8.0";
 
 const R = ZOHOCRMSDK.Record;
 const MODULE = "Leads";
+const UNKNOWN_ID = "1234567890123456789";
+const JOB_TIMEOUT_MS = 90000;
 
 // ----------------------------------------------------------------------------- SDK -> JSON
 
@@ -99,8 +101,12 @@ function reply(response) {
     return out;
   }
   if (typeof obj.getUsers === "function") out.users = (obj.getUsers() || []).map((u) => plain(u));
+  if (typeof obj.getCustomViews === "function") {
+    out.custom_views = (obj.getCustomViews() || []).map((v) => plain(v));
+  }
   const data = typeof obj.getData === "function" ? obj.getData() : null;
-  if (out.type === "ActionWrapper") out.data = (data || []).map(actionEntry);
+  // ActionWrapper, MassUpdateActionWrapper
+  if (out.type.endsWith("ActionWrapper")) out.data = (data || []).map(actionEntry);
   else if (data !== null && data !== undefined) out.data = data.map((r) => plain(r));
   const info = typeof obj.getInfo === "function" ? obj.getInfo() : null;
   if (info) {
@@ -228,7 +234,61 @@ async function stepUsers(ctx, results) {
     await params([U.GetUsersParam.TYPE, "CurrentUser"])));
 }
 
-const STEPS = { records: stepRecords, fields: stepFields, users: stepUsers };
+function massBody(field, value, { ids, cvid } = {}) {
+  const record = new R.Record();
+  record.addFieldValue(field, new ZOHOCRMSDK.Choice(value));
+  const wrapper = new R.MassUpdateBodyWrapper();
+  wrapper.setData([record]);
+  if (ids) wrapper.setIds(ids);
+  if (cvid) wrapper.setCvid(cvid);
+  return wrapper;
+}
+
+// POST /Leads/actions/mass_update by ids (one unknown) and by the "All Leads" view's cvid
+// (GET /settings/custom_views), then GET .../mass_update?job_id= until COMPLETED.
+async function stepMassUpdate(ctx, results) {
+  const ops = new R.RecordOperations(MODULE);
+  const leads = [];
+  for (let i = 0; i < 4; i++) {
+    const record = lead({ Last_Name: `Mass${i}`, Company: "Mass Inc" });
+    record.addFieldValue(R.Field.Leads.LEAD_STATUS, new ZOHOCRMSDK.Choice("Not Contacted"));
+    leads.push(record);
+  }
+  const created = results.mass_insert = reply(await ops.createRecords(body(leads)));
+  const ids = results.mass_ids = idsOf(created).map(String);
+  if (ids.length !== 4) return;
+  results.mass_by_ids = reply(await ops.massUpdateRecords(massBody(
+    R.Field.Leads.LEAD_STATUS, "Contacted", { ids: [...ids.slice(0, 3), UNKNOWN_ID] })));
+  const idParam = [R.GetRecordsParam.IDS, ids.join(",")];
+  results.mass_after_ids = reply(await ops.getRecords(await params(idParam)));
+
+  const CV = ZOHOCRMSDK.CustomViews;
+  const views = results.mass_views = reply(await new CV.CustomViewsOperations().getCustomViews(
+    await params([CV.GetCustomViewsParam.MODULE, MODULE])));
+  const view = (views.custom_views || []).find((v) => v.name === "All Leads");
+  if (!view) return;
+  const scheduled = results.mass_by_cvid = reply(await ops.massUpdateRecords(massBody(
+    R.Field.Leads.RATING, "Active", { cvid: String(view.id) })));
+  const entries = scheduled.data || [];
+  const jobId = results.mass_job_id = entries.length && entries[0].details
+    ? entries[0].details.job_id : null;
+  if (!jobId) return;
+  const polls = results.mass_polls = [];
+  const deadline = Date.now() + JOB_TIMEOUT_MS;
+  for (;;) {
+    const got = reply(await ops.getMassUpdateStatus(
+      await params([R.GetMassUpdateStatusParam.JOB_ID, String(jobId)])));
+    polls.push(got);
+    const status = ((got.data || [])[0] || {}).status;
+    if (status === "COMPLETED" || status === "FAILED" || Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  results.mass_after_cvid = reply(await ops.getRecords(await params(idParam)));
+}
+
+const STEPS = {
+  records: stepRecords, fields: stepFields, users: stepUsers, mass_update: stepMassUpdate,
+};
 
 // ----------------------------------------------------------------------------- main
 

@@ -18,12 +18,17 @@ import datetime
 import json
 import os
 import sys
+import time
 import traceback
 
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.api.authenticator.store import FileStore
 from zohocrmsdk.src.com.zoho.api.logger import Logger
 from zohocrmsdk.src.com.zoho.crm.api import ParameterMap
+from zohocrmsdk.src.com.zoho.crm.api.custom_views import (
+    CustomViewsOperations,
+    GetCustomViewsParam,
+)
 from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
 from zohocrmsdk.src.com.zoho.crm.api.fields import FieldsOperations, GetFieldsParam
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
@@ -31,7 +36,9 @@ from zohocrmsdk.src.com.zoho.crm.api.record import (
     BodyWrapper,
     DeleteRecordsParam,
     Field,
+    GetMassUpdateStatusParam,
     GetRecordsParam,
+    MassUpdateBodyWrapper,
     Record,
     RecordOperations,
     SearchRecordsParam,
@@ -41,6 +48,8 @@ from zohocrmsdk.src.com.zoho.crm.api.users import GetUsersParam, UsersOperations
 from zohocrmsdk.src.com.zoho.crm.api.util import Choice
 
 MODULE = "Leads"
+UNKNOWN_ID = "1234567890123456789"
+JOB_TIMEOUT = 90.0
 
 
 def plain(value, depth=0):
@@ -104,8 +113,10 @@ def reply(response):
         return out
     if hasattr(obj, "get_users"):  # users ResponseWrapper
         out["users"] = [plain(u) for u in (obj.get_users() or [])]
+    if hasattr(obj, "get_custom_views"):  # custom views ResponseWrapper
+        out["custom_views"] = [plain(v) for v in (obj.get_custom_views() or [])]
     data = obj.get_data() if hasattr(obj, "get_data") else None
-    if type(obj).__name__ == "ActionWrapper":
+    if type(obj).__name__.endswith("ActionWrapper"):  # ActionWrapper, MassUpdateActionWrapper
         out["data"] = [action_entry(e) for e in (data or [])]
     elif data is not None:
         out["data"] = [plain(r) for r in data]
@@ -236,10 +247,69 @@ def step_users(ctx, results):
     results["users_current"] = reply(ops.get_users(params((GetUsersParam.type, "CurrentUser"))))
 
 
+def mass_body(field, value, ids=None, cvid=None):
+    record = Record()
+    record.add_field_value(field, Choice(value))
+    wrapper = MassUpdateBodyWrapper()
+    wrapper.set_data([record])
+    if ids is not None:
+        wrapper.set_ids(ids)
+    if cvid is not None:
+        wrapper.set_cvid(cvid)
+    return wrapper
+
+
+def step_mass_update(ctx, results):
+    """POST /Leads/actions/mass_update by ids (one unknown) and by the "All Leads" view's cvid
+    (GET /settings/custom_views), then GET .../mass_update?job_id= until COMPLETED."""
+    ops = RecordOperations(MODULE)
+    leads = []
+    for i in range(4):
+        record = lead(Last_Name=f"Mass{i}", Company="Mass Inc")
+        record.add_field_value(Field.Leads.lead_status(), Choice("Not Contacted"))
+        leads.append(record)
+    results["mass_insert"] = created = reply(ops.create_records(body(leads)))
+    ids = [str(i) for i in ids_of(created)]
+    results["mass_ids"] = ids
+    if len(ids) != 4:
+        return
+    results["mass_by_ids"] = reply(ops.mass_update_records(mass_body(
+        Field.Leads.lead_status(), "Contacted", ids=[*ids[:3], UNKNOWN_ID])))
+    id_param = (GetRecordsParam.ids, ",".join(ids))
+    results["mass_after_ids"] = reply(ops.get_records(params(id_param)))
+
+    results["mass_views"] = views = reply(CustomViewsOperations().get_custom_views(params(
+        (GetCustomViewsParam.module, MODULE))))
+    cvid = next((str(v["id"]) for v in views.get("custom_views", [])
+                 if v.get("name") == "All Leads"), None)
+    if cvid is None:
+        return
+    results["mass_by_cvid"] = scheduled = reply(ops.mass_update_records(mass_body(
+        Field.Leads.rating(), "Active", cvid=cvid)))
+    entries = scheduled.get("data") or []
+    job_id = (entries[0].get("details") or {}).get("job_id") if entries else None
+    results["mass_job_id"] = job_id
+    if job_id is None:
+        return
+    polls = []
+    deadline = time.monotonic() + JOB_TIMEOUT
+    while True:
+        got = reply(ops.get_mass_update_status(params(
+            (GetMassUpdateStatusParam.job_id, str(job_id)))))
+        polls.append(got)
+        status = (got.get("data") or [{}])[0].get("status")
+        if status in ("COMPLETED", "FAILED") or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    results["mass_polls"] = polls
+    results["mass_after_cvid"] = reply(ops.get_records(params(id_param)))
+
+
 STEPS = {
     "records": step_records,
     "fields": step_fields,
     "users": step_users,
+    "mass_update": step_mass_update,
 }
 
 

@@ -19,7 +19,7 @@ from tests.e2e.helpers import run_corral, sdk_step
 
 # Scopes of the grant the SDKs exchange at /oauth/v2/token.
 SCOPES = ("ZohoCRM.modules.ALL,ZohoCRM.settings.ALL,ZohoCRM.users.ALL,ZohoCRM.org.ALL,"
-          "ZohoSearch.securesearch.READ")
+          "ZohoCRM.mass_update.ALL,ZohoSearch.securesearch.READ")
 ADMIN_EMAIL = "admin@corral.local"
 
 
@@ -178,3 +178,56 @@ def check_users(results: dict[str, Any], lang: Lang) -> None:
     assert active["info"]["count"] == len(active["users"])
     (current,) = sdk_step(results, "users_current", 200, "ResponseWrapper")["users"]
     assert str(current["id"]) == str(admin["id"])
+
+
+def check_mass_update(results: dict[str, Any], lang: Lang) -> None:
+    insert = sdk_step(results, "mass_insert", 201, "ActionWrapper")
+    ids = [_success(e, "record added") for e in insert["data"]]
+    assert ids == results["mass_ids"] and len(ids) == 4
+
+    # by ids: three MassUpdateSuccessResponses, the unknown id an APIException {"id": ...}
+    by_ids = sdk_step(results, "mass_by_ids", 207, "MassUpdateActionWrapper")["data"]
+    assert len(by_ids) == 4, by_ids
+    for entry, rid in zip(by_ids[:3], ids[:3], strict=True):
+        assert entry["__type__"] == "MassUpdateSuccessResponse", entry
+        assert (entry["status"], entry["code"], entry["message"]) == \
+            ("success", "SUCCESS", "record updated"), entry
+        assert str(entry["details"]["id"]) == rid, entry
+        assert entry["details"]["Modified_By"]["__type__"] == "MinifiedUser", entry
+    bad = by_ids[3]
+    assert (bad["__type__"], bad["status"], bad["code"], bad["message"]) == (
+        "APIException", "error", "INVALID_DATA", "the id given seems to be invalid"), bad
+    assert {k: str(v) for k, v in bad["details"].items()} == {"id": "1234567890123456789"}
+    after = _by_id(sdk_step(results, "mass_after_ids", 200, "ResponseWrapper")["data"])
+    assert {rid: after[rid]["Lead_Status"] for rid in ids} == {
+        **{rid: "Contacted" for rid in ids[:3]}, ids[3]: "Not Contacted"}
+
+    # by cvid: the "All Leads" view read through the custom views API, a job id back
+    views = sdk_step(results, "mass_views", 200, "ResponseWrapper")["custom_views"]
+    (all_leads,) = [v for v in views if v["name"] == "All Leads"]
+    assert key(all_leads, "system_name") == "ALLVIEWS" and str(all_leads["id"]).isdigit()
+    (scheduled,) = sdk_step(results, "mass_by_cvid", 200, "MassUpdateActionWrapper")["data"]
+    assert (scheduled["__type__"], scheduled["code"], scheduled["message"]) == (
+        "MassUpdateSuccessResponse", "SUCCESS", "mass update scheduled successfully")
+    assert str(results["mass_job_id"]).isdigit(), scheduled
+
+    # status polls: MassUpdate objects with monotone progress, ending COMPLETED
+    polls = results["mass_polls"]
+    assert polls, results
+    seen = []
+    for got in polls:
+        assert (got["status_code"], got["type"]) == (200, "MassUpdateResponseWrapper"), got
+        (st,) = got["data"]
+        assert st["__type__"] == "MassUpdate", st
+        assert st["status"] in ("SCHEDULED", "RUNNING", "COMPLETED"), st
+        total = key(st, "total_count")
+        assert total == (key(st, "updated_count") + key(st, "not_updated_count")
+                         + key(st, "failed_count")), st
+        seen.append(key(st, "updated_count"))
+    assert seen == sorted(seen), seen
+    last = polls[-1]["data"][0]
+    assert last["status"] == "COMPLETED", last
+    assert key(last, "updated_count") == key(last, "total_count") >= 4, last
+    assert key(last, "failed_count") == 0, last
+    after = _by_id(sdk_step(results, "mass_after_cvid", 200, "ResponseWrapper")["data"])
+    assert {rid: after[rid]["Rating"] for rid in ids} == {rid: "Active" for rid in ids}

@@ -24,12 +24,12 @@ DRIVER = Path(__file__).with_name("node_sdk8_driver.mjs")
 DRIVER_TIMEOUT = 180
 
 
-def test_node_sdk8_records_fields_users(e2e_database_url: str, node_sdk8_modules: Path,
+def test_node_sdk8_records_fields_users_mass_update(e2e_database_url: str, node_sdk8_modules: Path,
                                         tmp_path: Path) -> None:
     url = e2e_database_url
     sc.prepare_database(url)
     auth = grant_auth(url, sc.SCOPES)
-    steps = ["records", "fields", "users"]
+    steps = ["records", "fields", "users", "mass_update"]
     with Server(url, tmp_path) as server:
         results = run_driver([node_or_skip()], [DRIVER],
                              [server.base_url, json.dumps(auth), *steps], tmp_path,
@@ -38,3 +38,4 @@ def test_node_sdk8_records_fields_users(e2e_database_url: str, node_sdk8_modules
     sc.check_records(results, sc.NODE)
     sc.check_fields(results, sc.NODE)
     sc.check_users(results, sc.NODE)
+    sc.check_mass_update(results, sc.NODE)

@@ -24,12 +24,12 @@ DRIVER = Path(__file__).with_name("sdk8_driver.py")
 DRIVER_TIMEOUT = 180
 
 
-def test_sdk8_records_fields_users(e2e_database_url: str, sdk8_python: Path,
+def test_sdk8_records_fields_users_mass_update(e2e_database_url: str, sdk8_python: Path,
                                    tmp_path: Path) -> None:
     url = e2e_database_url
     sc.prepare_database(url)
     auth = grant_auth(url, sc.SCOPES)
-    steps = ["records", "fields", "users"]
+    steps = ["records", "fields", "users", "mass_update"]
     with Server(url, tmp_path) as server:
         results = run_driver([str(sdk8_python)], [DRIVER],
                              [server.base_url, json.dumps(auth), *steps], tmp_path,
@@ -38,3 +38,4 @@ def test_sdk8_records_fields_users(e2e_database_url: str, sdk8_python: Path,
     sc.check_records(results, sc.PYTHON)
     sc.check_fields(results, sc.PYTHON)
     sc.check_users(results, sc.PYTHON)
+    sc.check_mass_update(results, sc.PYTHON)
