@@ -299,6 +299,22 @@ def grant_auth(database_url: str, scopes: str) -> dict[str, str]:
             "grant_token": code.stdout.strip()}
 
 
+def refresh_auth(base_url: str, auth: dict[str, str]) -> dict[str, str]:
+    """Exchange grant_auth()'s code at the running server's /oauth/v2/token (urlencoded, as a
+    web app would) and return the driver's AUTH_JSON for the refresh-token flow."""
+    from urllib.parse import urlencode
+
+    form = {"grant_type": "authorization_code", "client_id": auth["client_id"],
+            "client_secret": auth["client_secret"], "code": auth["grant_token"]}
+    req = urllib.request.Request(f"{base_url}/oauth/v2/token", data=urlencode(form).encode(),
+                                 method="POST")
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        issued = json.loads(resp.read())
+    assert "refresh_token" in issued, issued
+    return {"client_id": auth["client_id"], "client_secret": auth["client_secret"],
+            "refresh_token": issued["refresh_token"]}
+
+
 # ----------------------------------------------------------------------------- Node.js SDKs
 
 

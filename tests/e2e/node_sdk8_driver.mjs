@@ -3,8 +3,9 @@
 //
 // Usage: node node_sdk8_driver.mjs BASE_URL AUTH_JSON WORK_DIR [STEP ...]
 //
-// AUTH_JSON is {"access_token": ...} or {"client_id", "client_secret", "grant_token"} (the SDK
-// then exchanges the grant at BASE_URL/oauth/v2/token itself). Drives a running Corral with the
+// AUTH_JSON is {"access_token": ...}, {"client_id", "client_secret", "grant_token"} or
+// {"client_id", "client_secret", "refresh_token"} (the SDK then exchanges the grant, or
+// refreshes, at BASE_URL/oauth/v2/token itself). Drives a running Corral with the
 // SDK and prints one JSON object (the last line of stdout) describing what the SDK made of every
 // reply; the test asserts on it. Never asserts itself: an SDK exception is recorded under "error".
 //
@@ -295,7 +296,9 @@ const STEPS = {
 function tokenFrom(auth) {
   const builder = new ZOHOCRMSDK.OAuthBuilder();
   if (auth.access_token) return builder.accessToken(auth.access_token).build();
-  builder.clientId(auth.client_id).clientSecret(auth.client_secret).grantToken(auth.grant_token);
+  builder.clientId(auth.client_id).clientSecret(auth.client_secret);
+  if (auth.refresh_token) return builder.refreshToken(auth.refresh_token).build();
+  builder.grantToken(auth.grant_token);
   if (auth.redirect_url) builder.redirectURL(auth.redirect_url);
   return builder.build();
 }

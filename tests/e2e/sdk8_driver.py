@@ -3,8 +3,9 @@
 
 Usage: python sdk8_driver.py BASE_URL AUTH_JSON WORK_DIR [STEP ...]
 
-AUTH_JSON is {"access_token": ...} or {"client_id", "client_secret", "grant_token"} (the SDK then
-exchanges the grant at BASE_URL/oauth/v2/token itself). Drives a running Corral with the official
+AUTH_JSON is {"access_token": ...}, {"client_id", "client_secret", "grant_token"} or
+{"client_id", "client_secret", "refresh_token"} (the SDK then exchanges the grant, or refreshes,
+at BASE_URL/oauth/v2/token itself). Drives a running Corral with the official
 v8 SDK (import name zohocrmsdk, paths /crm/v8/...) and prints one JSON object (the last line of
 stdout) describing what the SDK made of every reply; the test asserts on it. Never asserts
 itself: an SDK exception is recorded under "error" with its traceback.
@@ -316,6 +317,9 @@ STEPS = {
 def token_from(auth):
     if "access_token" in auth:
         return OAuthToken(access_token=auth["access_token"])
+    if "refresh_token" in auth:
+        return OAuthToken(client_id=auth["client_id"], client_secret=auth["client_secret"],
+                          refresh_token=auth["refresh_token"])
     return OAuthToken(client_id=auth["client_id"], client_secret=auth["client_secret"],
                       grant_token=auth["grant_token"],
                       redirect_url=auth.get("redirect_url"))

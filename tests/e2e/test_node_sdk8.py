@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import sdk8_scenarios as sc
-from tests.e2e.helpers import Server, grant_auth, node_or_skip, run_driver
+from tests.e2e.helpers import Server, grant_auth, node_or_skip, refresh_auth, run_driver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.sdk]
 
@@ -39,3 +39,17 @@ def test_node_sdk8_records_fields_users_mass_update(e2e_database_url: str, node_
     sc.check_fields(results, sc.NODE)
     sc.check_users(results, sc.NODE)
     sc.check_mass_update(results, sc.NODE)
+
+
+def test_node_sdk8_refresh_token_flow(e2e_database_url: str, node_sdk8_modules: Path,
+                                      tmp_path: Path) -> None:
+    """The SDK holds only a refresh token: it gets its access token from /oauth/v2/token."""
+    url = e2e_database_url
+    auth = grant_auth(url, sc.SCOPES)
+    with Server(url, tmp_path) as server:
+        results = run_driver([node_or_skip()], [DRIVER],
+                             [server.base_url, json.dumps(refresh_auth(server.base_url, auth)),
+                              "users"], tmp_path, timeout=DRIVER_TIMEOUT,
+                             node_modules=node_sdk8_modules)
+    assert results["steps_done"] == ["users"]
+    sc.check_users(results, sc.NODE)

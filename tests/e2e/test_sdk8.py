@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import sdk8_scenarios as sc
-from tests.e2e.helpers import Server, grant_auth, run_driver
+from tests.e2e.helpers import Server, grant_auth, refresh_auth, run_driver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.sdk]
 
@@ -39,3 +39,16 @@ def test_sdk8_records_fields_users_mass_update(e2e_database_url: str, sdk8_pytho
     sc.check_fields(results, sc.PYTHON)
     sc.check_users(results, sc.PYTHON)
     sc.check_mass_update(results, sc.PYTHON)
+
+
+def test_sdk8_refresh_token_flow(e2e_database_url: str, sdk8_python: Path,
+                                 tmp_path: Path) -> None:
+    """The SDK holds only a refresh token: it gets its access token from /oauth/v2/token."""
+    url = e2e_database_url
+    auth = grant_auth(url, sc.SCOPES)
+    with Server(url, tmp_path) as server:
+        results = run_driver([str(sdk8_python)], [DRIVER],
+                             [server.base_url, json.dumps(refresh_auth(server.base_url, auth)),
+                              "users"], tmp_path, timeout=DRIVER_TIMEOUT)
+    assert results["steps_done"] == ["users"]
+    sc.check_users(results, sc.PYTHON)
