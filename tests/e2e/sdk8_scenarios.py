@@ -6,7 +6,28 @@ Both drivers print the same step names and shapes (see sdk8_driver.py, node_sdk8
 the differences are the language's types, named in `Lang`: each record value's type travels
 in `__pytypes__` (Python) or `__jstypes__` (Node: bigint ids, Date datetimes). A new feature
 (related records, notes, tags, attachments, page_token listing, users CRUD) is a new step in
-both drivers plus a `check_<step>` here.
+both drivers plus a `check_<step>` here, its name added to the tests' `steps`. The SDK calls
+those steps will make (Python name; Node is the camelCase twin on the same class):
+
+- related records: `RelatedRecordsOperations(related_list, module)` `.get_related_records(id)`
+  (GET /{module}/{id}/{related_list}), `.update_related_records(id, BodyWrapper)` (PUT, links),
+  `.get_related_record(rel_id, id)`, `.delink_record(rel_id, id)`, `.delink_records(id, ids=)`.
+- notes: `NotesOperations()` `.create_notes(BodyWrapper)` (POST /Notes, `Parent_Id` a Record and
+  `se_module`), `.get_notes()`, `.get_note(id)`, `.update_note(id, ...)`, `.delete_notes(ids=)`;
+  a record's notes as related list "Notes".
+- tags: `TagsOperations()` `.create_tags(BodyWrapper, module=)` / `.get_tags(module=)`
+  (/settings/tags), `.add_tags(module, id, BodyWrapper)` / `.remove_tags(...)`
+  (POST /{module}/{id}/actions/add_tags), `.add_tags_to_multiple_records(module, ...)`.
+- attachments: `AttachmentsOperations()` `.upload_attachments(id, module, FileBodyWrapper(
+  StreamWrapper(file_path=...)))` (multipart/form-data POST, part `file`),
+  `.get_attachments(id, module, fields=)`, `.get_attachment(att_id, id, module)` (the download:
+  a FileBodyWrapper whose stream the driver writes to WORK and hashes for the byte-identical
+  check), `.delete_attachment(att_id, id, module)`.
+- users CRUD: `UsersOperations()` `.create_users(BodyWrapper)`, `.get_user(id)`,
+  `.update_user(id, ...)`, `.delete_user(id)`.
+- page_token listing: `RecordOperations(module).get_records(fields=, per_page=200,
+  page_token=)` following `info.get_next_page_token()` while `more_records` (2,500 records
+  inserted 100 per call first; the check compares the id sets and counts).
 """
 
 from __future__ import annotations
