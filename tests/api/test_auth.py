@@ -485,3 +485,24 @@ def test_token_endpoint_only_answers_post(api: Api) -> None:
     r = api.client.get("/oauth/v2/token")
     assert r.status_code != 200 or "access_token" not in r.json()
     assert r.json()["status"] == "error"
+
+
+def test_token_endpoint_accepts_multipart_form_data(corral: Corral, api: Api,
+                                                    oauth_client: tuple[str, str]) -> None:
+    # The official Node.js SDK (@zohocrm/nodejs-sdk-8.0) posts its grant and refresh requests
+    # as multipart/form-data (the `form-data` package), not urlencoded.
+    client_id, secret = oauth_client
+    code = corral.auth.create_grant(client_id, "ZohoCRM.modules.ALL")
+    form = {"client_id": client_id, "client_secret": secret,
+            "redirect_uri": "https://app.example.com/cb",
+            "grant_type": "authorization_code", "code": code}
+    r = api.client.post("/oauth/v2/token",
+                        files={k: (None, v) for k, v in form.items()})
+    assert r.status_code == 200, r.text
+    issued = r.json()
+    assert api.get("Leads", token=issued["access_token"]).status_code == 204  # none yet
+    form = {"client_id": client_id, "client_secret": secret,
+            "grant_type": "refresh_token", "refresh_token": issued["refresh_token"]}
+    refreshed = api.client.post("/oauth/v2/token",
+                                files={k: (None, v) for k, v in form.items()}).json()
+    assert api.get("Leads", token=refreshed["access_token"]).status_code == 204

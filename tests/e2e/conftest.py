@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.helpers import CACHE_DIR, ensure_venv
+from tests.e2e.helpers import CACHE_DIR, ensure_node_packages, ensure_venv, node_or_skip
 
 SDK2_REQUIREMENT = "zohocrmsdk2-0==6.0.0"
+SDK8_REQUIREMENT = "zohocrmsdk8-0==7.0.0"
+NODE_SDK8_PACKAGES = {"@zohocrm/nodejs-sdk-8.0": "2.0.0"}
 _counter = itertools.count()
 
 
@@ -28,3 +30,17 @@ def e2e_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def sdk2_python() -> Path:
     """Python of `.cache/sdk2-venv` with the official v2 SDK from PyPI (built once, then reused)."""
     return ensure_venv(CACHE_DIR / "sdk2-venv", SDK2_REQUIREMENT)
+
+
+@pytest.fixture(scope="session")
+def sdk8_python() -> Path:
+    """Python of `.cache/sdk8-venv` with the official v8 SDK from PyPI (built once, then reused)."""
+    return ensure_venv(CACHE_DIR / "sdk8-venv", SDK8_REQUIREMENT)
+
+
+@pytest.fixture(scope="session")
+def node_sdk8_modules() -> Path:
+    """node_modules of `.cache/node-sdk8` with the official Node.js v8 SDK from the npm registry
+    (installed once, then reused). No node/npm: fails under CI, skipped elsewhere."""
+    node_or_skip()
+    return ensure_node_packages(CACHE_DIR / "node-sdk8", NODE_SDK8_PACKAGES)

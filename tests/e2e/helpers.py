@@ -238,20 +238,29 @@ def ensure_venv(venv: Path, requirement: str, *, timeout: float = 900) -> Path:
 SDK_DRIVER_TIMEOUT = 120
 
 
-def run_sdk_driver(python: Path, scripts: list[Path], base_url: str, token: str,
-                   tmp_path: Path, timeout: float = SDK_DRIVER_TIMEOUT) -> dict[str, Any]:
-    """Run scripts[0] (copied into tmp_path with its siblings) with the SDK venv's python;
-    returns the JSON object on its last stdout line, failing the test if the SDK raised."""
+def run_driver(command: list[str], scripts: list[Path], args: list[str], tmp_path: Path,
+               timeout: float = SDK_DRIVER_TIMEOUT, work_name: str = "sdk-work",
+               node_modules: Path | None = None) -> dict[str, Any]:
+    """Run a driver script with `command` (an SDK venv's python, `node`): the scripts are copied
+    into tmp_path and run as `command SCRIPT args[0] args[1] WORK args[2:]...` (BASE_URL, AUTH,
+    WORK, then e.g. step names), WORK being a fresh directory for the driver (token store, SDK
+    log, downloads). `node_modules`, when given, is linked next to the copied script so that
+    its `import` of the SDK resolves.
+
+    Returns the JSON object on the driver's last stdout line, failing the test if the driver
+    crashed or recorded an SDK exception under "error"."""
     import pytest
 
     for script in scripts:
         shutil.copyfile(script, tmp_path / script.name)
-    work = tmp_path / "sdk2-work"
+    if node_modules is not None and not (tmp_path / "node_modules").exists():
+        (tmp_path / "node_modules").symlink_to(node_modules, target_is_directory=True)
+    work = tmp_path / work_name
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME"}}
-    proc = subprocess.run([str(python), str(tmp_path / scripts[0].name), base_url, token,
-                           str(work)], capture_output=True, text=True,
-                          timeout=timeout, cwd=work, env=env, check=False)
+    argv = [*command, str(tmp_path / scripts[0].name), *args[:2], str(work), *args[2:]]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=work,
+                          env=env, check=False)
     lines = proc.stdout.strip().splitlines()
     assert proc.returncode == 0 and lines, f"driver failed ({proc.returncode}):\n" \
         f"{proc.stdout}\n{proc.stderr}"
@@ -259,9 +268,117 @@ def run_sdk_driver(python: Path, scripts: list[Path], base_url: str, token: str,
     if "error" in results:
         log = work / "sdk.log"
         pytest.fail(f"SDK raised {results['error']['type']}: {results['error']['text']}\n"
-                    f"{results['error']['traceback']}\n--- sdk.log\n"
-                    f"{log.read_text() if log.exists() else ''}")
+                    f"{results['error'].get('traceback', '')}\n"
+                    f"steps done: {results.get('steps_done')}\n--- sdk.log\n"
+                    f"{log.read_text(errors='replace')[-20000:] if log.exists() else ''}")
     return results
+
+
+def run_sdk_driver(python: Path, scripts: list[Path], base_url: str, token: str,
+                   tmp_path: Path, timeout: float = SDK_DRIVER_TIMEOUT) -> dict[str, Any]:
+    """Run scripts[0] (copied into tmp_path with its siblings) with the SDK venv's python as
+    `SCRIPT BASE_URL TOKEN WORK`; returns the JSON object on its last stdout line, failing the
+    test if the SDK raised."""
+    return run_driver([str(python)], scripts, [base_url, token], tmp_path, timeout,
+                      work_name="sdk2-work")
+
+
+# ----------------------------------------------------------------------------- OAuth for SDKs
+
+
+def grant_auth(database_url: str, scopes: str) -> dict[str, str]:
+    """A new OAuth client and one-time grant code (`corral client create`, `corral grant
+    create`), as a driver's AUTH_JSON: the SDK exchanges the code at /oauth/v2/token itself."""
+    made = run_corral("client", "create", "--database-url", database_url)
+    assert made.returncode == 0, made.stderr
+    auth = dict(line.split("=", 1) for line in made.stdout.split())
+    code = run_corral("grant", "create", "--client-id", auth["client_id"], "--scopes", scopes,
+                      "--database-url", database_url)
+    assert code.returncode == 0, code.stderr
+    return {"client_id": auth["client_id"], "client_secret": auth["client_secret"],
+            "grant_token": code.stdout.strip()}
+
+
+def refresh_auth(base_url: str, auth: dict[str, str]) -> dict[str, str]:
+    """Exchange grant_auth()'s code at the running server's /oauth/v2/token (urlencoded, as a
+    web app would) and return the driver's AUTH_JSON for the refresh-token flow."""
+    from urllib.parse import urlencode
+
+    form = {"grant_type": "authorization_code", "client_id": auth["client_id"],
+            "client_secret": auth["client_secret"], "code": auth["grant_token"]}
+    req = urllib.request.Request(f"{base_url}/oauth/v2/token", data=urlencode(form).encode(),
+                                 method="POST")
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        issued = json.loads(resp.read())
+    assert "refresh_token" in issued, issued
+    return {"client_id": auth["client_id"], "client_secret": auth["client_secret"],
+            "refresh_token": issued["refresh_token"]}
+
+
+# ----------------------------------------------------------------------------- Node.js SDKs
+
+
+NODE_MIN_MAJOR = 14  # @zohocrm/nodejs-sdk-8.0's README: Node 14.21.3 and above
+
+
+def node_or_skip() -> str:
+    """Path of `node` (and `npm` must be there too). Missing: the test FAILS under CI (CI set,
+    as pg_required reads it, or CORRAL_REQUIRE_NODE=1, which .ci/run sets after installing
+    Debian's nodejs and npm), and is skipped elsewhere."""
+    import pytest
+
+    node, npm = shutil.which("node"), shutil.which("npm")
+    reason = "node/npm not found on PATH (apt-get install nodejs npm; .ci/run does it)"
+    if node and npm:
+        version = subprocess.run([node, "--version"], capture_output=True, text=True,
+                                 timeout=30, check=False).stdout.strip()
+        major = version.lstrip("v").split(".")[0]
+        if major.isdigit() and int(major) >= NODE_MIN_MAJOR:
+            return node
+        reason = f"node {version} is older than the SDKs' minimum (v{NODE_MIN_MAJOR})"
+    if os.environ.get("CI") or os.environ.get("CORRAL_REQUIRE_NODE") == "1":
+        pytest.fail(f"required under CI, but {reason}")
+    pytest.skip(reason)
+
+
+def ensure_node_packages(folder: Path, dependencies: dict[str, str], *,
+                         timeout: float = 900) -> Path:
+    """`npm install` the exact `dependencies` into `folder` (a package.json written here), once;
+    returns its node_modules. Marker file and lock file as for ensure_venv."""
+    spec = json.dumps(dependencies, sort_keys=True)
+    tag = "-".join(f"{name.replace('/', '+')}@{version}"
+                   for name, version in sorted(dependencies.items()))
+    marker = folder / f".corral-installed-{tag}"
+    modules = folder / "node_modules"
+    if marker.exists() and modules.is_dir():
+        return modules
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = folder.parent / f".{folder.name}.lock"
+    with open(lock_path, "w") as lock:
+        try:
+            import fcntl
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except ImportError:  # pragma: no cover - non-POSIX: no locking
+            pass
+        if marker.exists() and modules.is_dir():
+            return modules
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir()
+        (folder / "package.json").write_text(json.dumps(
+            {"name": "corral-e2e-" + folder.name, "private": True, "version": "0.0.0",
+             "description": "Official SDKs for Corral's end-to-end tests (written by tests/e2e)",
+             "dependencies": json.loads(spec)}, indent=2) + "\n")
+        npm = shutil.which("npm") or "npm"
+        cmd = [npm, "install", "--no-audit", "--no-fund", "--omit=dev", "--loglevel=error"]
+        res = subprocess.run(cmd, cwd=folder, capture_output=True, text=True, timeout=timeout,
+                             check=False)
+        if res.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} in {folder} failed ({res.returncode}):\n"
+                               f"{res.stdout}\n{res.stderr}")
+        marker.write_text(spec + "\n")
+    return modules
 
 
 def sdk_step(results: dict[str, Any], name: str, status: int, kind: str) -> dict[str, Any]:

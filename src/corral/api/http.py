@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import logging
 import traceback
 import uuid
@@ -9,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -51,6 +54,21 @@ def wrapped_errors(key: str) -> Iterator[None]:
     except CorralError as err:
         err.wrap = key
         raise
+
+
+def form_fields(content_type: str, body: bytes) -> dict[str, str]:
+    """The text fields of a urlencoded or multipart/form-data request body."""
+    if content_type.lower().startswith("multipart/form-data"):
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode("latin-1", "replace") + b"\r\n\r\n" + body)
+        fields: dict[str, str] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            if isinstance(name, str) and isinstance(payload, bytes):
+                fields[name] = payload.decode("utf-8", "replace")
+        return fields
+    return dict(parse_qsl(body.decode("utf-8", "replace")))
 
 
 def error_response(err: CorralError, request_id: str | None = None) -> Response:
@@ -213,6 +231,14 @@ class Call:
                 _check_document(doc, nul=b"\\u0000" in self.body)
                 self._json = doc
         return self._json
+
+    def form(self) -> dict[str, str]:
+        """Query parameters updated with the body's form fields: urlencoded or, as the official
+        Node.js SDK sends its token requests, multipart/form-data (text fields only)."""
+        form = dict(self.query)
+        if self.body:
+            form.update(form_fields(self.headers.get("content-type", ""), self.body))
+        return form
 
     def authenticate(self) -> Principal:
         if self.principal is None:

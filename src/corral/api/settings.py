@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl
 
 import orjson
 from starlette.responses import Response
@@ -270,9 +269,7 @@ def get_org(call: Call) -> Response:
 
 # ----------------------------------------------------------------------------- OAuth
 def oauth_token(call: Call) -> Response:
-    form = dict(call.query)
-    if call.body:
-        form.update(dict(parse_qsl(call.body.decode("utf-8", "replace"))))
+    form = call.form()
     if any("\x00" in key or "\x00" in value for key, value in form.items()):
         # No client, code or token holds NUL, and PostgreSQL cannot even compare one.
         return json_response({"error": "invalid_request"}, 200)
