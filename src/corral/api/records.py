@@ -330,7 +330,8 @@ def list_records(call: Call) -> Response:
     info = envelopes.page_info(version=call.version, per_page=per_page, count=len(recs),
                                page=page, more=more, sort_by=sort_by, sort_order=sort_order,
                                **_page_tokens(call, module, principal, recs, page=page,
-                                              more=more, before=before))
+                                              more=more, before=before,
+                                              sort=(sort_by, sort_order)))
     return json_response({"data": render(call, module, recs, only), "info": info})
 
 
@@ -371,13 +372,12 @@ def _cursor(call: Call, module: Module, principal: Principal) -> page_tokens.Cur
 
 
 def _page_tokens(call: Call, module: Module, principal: Principal, recs: list[Any], *,
-                 page: int, more: bool, before: bool) -> dict[str, Any]:
+                 page: int, more: bool, before: bool, sort: tuple[str, str]) -> dict[str, Any]:
     """next/previous page tokens (from the page's last / first row) and their expiry."""
     if call.version in {"v2", "v2.1"} or not (more or before):
         return {}
     q = call.corral.query
-    sort_by = call.query.get("sort_by") or "id"
-    sort_order = call.query.get("sort_order") or "desc"
+    sort_by, sort_order = sort
     expires = page_tokens.expiry(call.corral.clock())
     secret = q.page_secret()
     binding = _binding(call)
