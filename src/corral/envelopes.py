@@ -170,14 +170,16 @@ def record_json(module: Module, rec: Any, *, tz: ZoneInfo, users: dict[int, Any]
 
 
 def page_info(*, version: str, per_page: int, count: int, page: int, more: bool,
-              sort_by: str | None = None, sort_order: str | None = None) -> dict[str, Any]:
+              sort_by: str | None = None, sort_order: str | None = None,
+              next_token: str | None = None, previous_token: str | None = None,
+              token_expiry: str | None = None) -> dict[str, Any]:
     """v2/v2.1 carry four keys; v3+ add the token keys (facts §1.4)."""
     if version in {"v2", "v2.1"}:
         return {"per_page": per_page, "count": count, "page": page, "more_records": more}
-    return {"call": False, "per_page": per_page, "next_page_token": None, "count": count,
-            "sort_by": sort_by or "id", "page": page, "previous_page_token": None,
-            "page_token_expiry": None, "sort_order": sort_order or "desc", "email": False,
-            "more_records": more}
+    return {"call": False, "per_page": per_page, "next_page_token": next_token, "count": count,
+            "sort_by": sort_by or "id", "page": page, "previous_page_token": previous_token,
+            "page_token_expiry": token_expiry, "sort_order": sort_order or "desc",
+            "email": False, "more_records": more}
 
 
 def deleted_json(rec: Any, module: Module, *, tz: ZoneInfo, users: dict[int, Any],

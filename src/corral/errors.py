@@ -139,7 +139,20 @@ class LimitReached(CorralError):
 class DiscretePaginationLimitExceeded(CorralError):
     code = "DISCRETE_PAGINATION_LIMIT_EXCEEDED"
     status = 400
-    default_message = "Records beyond 2000 can be fetched only with page_token"
+    default_message = "You can only get the first 2000 records without using page_token param"
+
+
+class TokenBoundDataMismatch(CorralError):
+    code = "TOKEN_BOUND_DATA_MISMATCH"
+    status = 400
+    default_message = ("The page_token given seems to be invalid or input param is added or "
+                       "altered or deleted")
+
+
+class ExpiredValue(CorralError):
+    code = "EXPIRED_VALUE"
+    status = 400
+    default_message = "Page token expired"
 
 
 class FileTooLarge(CorralError):

@@ -29,6 +29,7 @@ from corral.metadata.seed import seed
 from corral.metadata.service import MetadataService
 from corral.metadata.territories import TerritoryService
 from corral.records.blueprints import BlueprintGuard, BlueprintService
+from corral.records.computed import ComputedFields
 from corral.records.conversion import ConversionService
 from corral.records.mass_update import MassUpdateJobs, MassUpdateService
 from corral.records.query import RecordQuery
@@ -52,8 +53,10 @@ def write_steps(registry: Registry) -> list[Step]:
 
     The order is behaviour: a record in a blueprint is refused before its mandatory fields are
     looked at; workflow field updates change the record before approval criteria, lookups and
-    unique keys see it; duplicate clashes of unique fields and of the preference are reported
-    together. To add a step, write a `records.writes.Step` and put it here.
+    unique keys see it; computed fields (Expected_Revenue, inventory totals) follow workflow
+    updates of their inputs and are seen by approval criteria; duplicate clashes of unique
+    fields and of the preference are reported together. To add a step, write a
+    `records.writes.Step` and put it here.
     """
     return [
         BlueprintGuard(),               # RECORD_IN_BLUEPRINT
@@ -61,6 +64,7 @@ def write_steps(registry: Registry) -> list[Step]:
         ApprovalLock(),                 # a record waiting for approval is locked
         LayoutRules(),                  # apply_feature_execution: layout_rules
         WorkflowFieldUpdates(),         # field updates of workflow rules that fire
+        ComputedFields(),               # Expected_Revenue, Call_Duration_in_seconds, totals
         ApprovalEntry(),                # records meeting an approval process wait for it
         Lookups(registry),              # lookups name live records, user lookups users
         UniqueKeys(),                   # DUPLICATE_DATA on unique fields

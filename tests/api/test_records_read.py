@@ -136,8 +136,11 @@ def test_v3_plus_info_block_carries_token_keys(api: Api, clock: Clock, version: 
     assert info["per_page"] == 2 and info["count"] == 2 and info["page"] == 1
     assert info["more_records"] is True and info["call"] is False
     assert info["sort_by"] == "Created_Time" and info["sort_order"] == "asc"
-    assert info["next_page_token"] is None and info["previous_page_token"] is None
+    # More records follow, so a token continues the listing (tests/api/test_page_tokens.py).
+    assert isinstance(info["next_page_token"], str) and info["previous_page_token"] is None
+    assert isinstance(info["page_token_expiry"], str)
     info = api.get("Leads", params={"fields": "Last_Name"}).json()["info"]
+    assert info["next_page_token"] is None and info["page_token_expiry"] is None
     assert (info["sort_by"], info["sort_order"], info["per_page"]) == ("id", "desc", 200)
 
 

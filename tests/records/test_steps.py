@@ -37,6 +37,7 @@ from corral.metadata.model import Field, Module
 from corral.records import criteria as cr
 from corral.records import validate as v
 from corral.records.blueprints import Blueprint, BlueprintGuard, Transition
+from corral.records.computed import ComputedFields
 from corral.records.keys import keys_of, normalise
 from corral.records.steps import (
     ACTIVE_USERS,
@@ -166,18 +167,20 @@ def test_write_steps_registers_every_step_in_the_documented_order(seeded: Corral
     steps = write_steps(seeded.registry)
     assert [s.name for s in steps] == [
         "blueprints", "validation", "approval_lock", "layout_rules", "workflow_field_updates",
-        "approval_entry", "lookups", "unique_keys", "duplicate_check_preference",
+        "computed_fields", "approval_entry", "lookups", "unique_keys", "duplicate_check_preference",
         "workflow_actions"]
     assert [type(s) for s in steps] == [
         BlueprintGuard, OwnerAndMandatory, ApprovalLock, LayoutRules, WorkflowFieldUpdates,
-        ApprovalEntry, Lookups, UniqueKeys, DuplicateCheckPreference, WorkflowActions]
+        ComputedFields, ApprovalEntry, Lookups, UniqueKeys, DuplicateCheckPreference,
+        WorkflowActions]
     # The write service runs exactly this list.
     assert [type(s) for s in seeded.records.pipeline.steps] == [type(s) for s in steps]
     ops = {s.name: s.ops for s in steps}
     assert ops["blueprints"] == ops["approval_lock"] == {"update"}
     assert ops["workflow_actions"] == {"insert", "update", "delete"}
     assert all(ops[n] == {"insert", "update"} for n in (
-        "validation", "layout_rules", "workflow_field_updates", "approval_entry", "lookups",
+        "validation", "layout_rules", "workflow_field_updates", "computed_fields",
+        "approval_entry", "lookups",
         "unique_keys", "duplicate_check_preference"))
 
 

@@ -13,6 +13,7 @@ from corral import envelopes
 from corral.api.http import Call, json_response
 from corral.auth.service import Principal
 from corral.errors import (
+    AmbiguityDuringProcessing,
     DiscretePaginationLimitExceeded,
     ExpectedParamMissing,
     InvalidData,
@@ -27,6 +28,7 @@ from corral.errors import (
 )
 from corral.metadata.model import Module
 from corral.records import criteria as cr
+from corral.records import page_tokens
 from corral.records.query import SORTABLE, Filters
 from corral.records.service import Outcome, WriteContext
 from corral.records.validate import parse_record_id
@@ -325,13 +327,46 @@ def list_records(call: Call) -> Response:
     module = resolve_module(call)
     principal = authorise(call, module, "READ", "view", "Permission denied to read records")
     q = call.corral.query
+    if call.query.get("page_token") and call.query.get("page"):
+        raise AmbiguityDuringProcessing(details={"ambiguity_due_to": ["page", "page_token"]})
     page = _int_param(call, "page", 1)
     per_page = min(_int_param(call, "per_page", MAX_PER_PAGE), MAX_PER_PAGE)
     sort_by = _choice(call, "sort_by", tuple(SORTABLE), "id")
     sort_order = _choice(call, "sort_order", ("asc", "desc"), "desc")
-    where = q.base_where(module, filters(call, module))
+    where = _list_where(call, module, principal)
     ids_raw = call.query.get("ids")
     only = field_list(call, module, required=call.version not in {"v2", "v2.1"} and not ids_raw)
+    since = _modified_since(call)
+    if since is not None:
+        where.append(q.modified_since_where(since))
+    cursor = _cursor(call, module, principal)
+    if cursor is None:
+        if page * per_page > PAGE_LIMIT:
+            raise DiscretePaginationLimitExceeded(details={"limit": PAGE_LIMIT})
+        recs, more = q.fetch(module, where, offset=(page - 1) * per_page, limit=per_page,
+                             sort_by=sort_by, sort_order=sort_order)
+        before = page > 1
+    else:
+        recs, beyond = q.fetch_from(module, where, sort_by=sort_by, sort_order=sort_order,
+                                    key=cursor.key, record_id=cursor.record_id,
+                                    forward=cursor.forward, limit=per_page)
+        page = cursor.page
+        more, before = (beyond, True) if cursor.forward else (True, beyond)
+    if not recs:
+        return json_response(None, 304 if since is not None else 204)
+    info = envelopes.page_info(version=call.version, per_page=per_page, count=len(recs),
+                               page=page, more=more, sort_by=sort_by, sort_order=sort_order,
+                               **_page_tokens(call, module, principal, recs, page=page,
+                                              more=more, before=before,
+                                              sort=(sort_by, sort_order)))
+    return json_response({"data": render(call, module, recs, only), "info": info})
+
+
+def _list_where(call: Call, module: Module, principal: Principal) -> list[Any]:
+    """Base filters, `ids=` and `cvid=` of Get Records."""
+    q = call.corral.query
+    where = q.base_where(module, filters(call, module))
+    ids_raw = call.query.get("ids")
     if ids_raw:
         ids = [parse_record_id(x) for x in ids_raw.split(",") if x.strip()]
         if not ids or any(i is None for i in ids):
@@ -342,18 +377,47 @@ def list_records(call: Call) -> Response:
     cvid = call.query.get("cvid")
     if cvid:
         where.append(view_condition(call, module, principal, cvid))
-    since = _modified_since(call)
-    if since is not None:
-        where.append(q.modified_since_where(since))
-    if page * per_page > PAGE_LIMIT:
-        raise DiscretePaginationLimitExceeded(details={"limit": PAGE_LIMIT})
-    recs, more = q.fetch(module, where, offset=(page - 1) * per_page, limit=per_page,
-                         sort_by=sort_by, sort_order=sort_order)
-    if not recs:
-        return json_response(None, 304 if since is not None else 204)
-    info = envelopes.page_info(version=call.version, per_page=per_page, count=len(recs),
-                               page=page, more=more, sort_by=sort_by, sort_order=sort_order)
-    return json_response({"data": render(call, module, recs, only), "info": info})
+    return where
+
+
+def _binding(call: Call) -> str:
+    """What a page token is bound to: every parameter but the paging ones, and the
+    If-Modified-Since header (a token continues one listing, not another)."""
+    params = dict(call.query)
+    params["If-Modified-Since"] = call.headers.get("if-modified-since") or ""
+    return page_tokens.binding_of(params)
+
+
+def _cursor(call: Call, module: Module, principal: Principal) -> page_tokens.Cursor | None:
+    raw = call.query.get("page_token")
+    if not raw:
+        return None
+    cursor = page_tokens.decode(raw, call.corral.query.page_secret())
+    page_tokens.check(cursor, module_id=module.id, user_id=principal.user.id,
+                      binding=_binding(call), now=call.corral.clock())
+    return cursor
+
+
+def _page_tokens(call: Call, module: Module, principal: Principal, recs: list[Any], *,
+                 page: int, more: bool, before: bool, sort: tuple[str, str]) -> dict[str, Any]:
+    """next/previous page tokens (from the page's last / first row) and their expiry."""
+    if call.version in {"v2", "v2.1"} or not (more or before):
+        return {}
+    q = call.corral.query
+    sort_by, sort_order = sort
+    expires = page_tokens.expiry(call.corral.clock())
+    secret = q.page_secret()
+    binding = _binding(call)
+
+    def token(rec: Any, forward: bool) -> str:
+        return page_tokens.encode(page_tokens.Cursor(
+            module.id, principal.user.id, binding, sort_by, sort_order, q.sort_key(rec, sort_by),
+            rec.id, forward, page + 1 if forward else max(page - 1, 1), expires), secret)
+
+    return {"next_token": token(recs[-1], True) if more else None,
+            "previous_token": token(recs[0], False) if before else None,
+            "token_expiry": envelopes.format_time(page_tokens.expiry_time(expires),
+                                                  q.principal_tz(principal))}
 
 
 def view_condition(call: Call, module: Module, principal: Principal, cvid: str) -> Any:

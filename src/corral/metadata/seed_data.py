@@ -137,11 +137,15 @@ OWNERSHIPS = [
     "Privately Held", "Public Company",
 ]
 
-DEAL_STAGES = [
-    "Qualification", "Needs Analysis", "Value Proposition", "Id. Decision Makers",
-    "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost",
-    "Closed Lost to Competition",
-]
+# Zoho's standard Deal stages and the probability (%) each sets (Setup > Customization >
+# Pipelines: "Stage-Probability Mapping").
+DEAL_STAGE_PROBABILITY: dict[str, int] = {
+    "Qualification": 10, "Needs Analysis": 20, "Value Proposition": 40,
+    "Id. Decision Makers": 60, "Perception Analysis": 70, "Proposal/Price Quote": 75,
+    "Negotiation/Review": 90, "Closed Won": 100, "Closed Lost": 0,
+    "Closed Lost to Competition": 0,
+}
+DEAL_STAGES = list(DEAL_STAGE_PROBABILITY)
 
 CARRIERS = ["-None-", "FedEX", "UPS", "USPS", "DHL", "BlueDart"]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -44,6 +45,7 @@ from corral.storage.filters import (
 from corral.storage.repositories.auth import AuthRepository
 from corral.storage.repositories.record_search import RecordSearch, SortColumn
 from corral.storage.repositories.records import RecordRepository, StoredRecord
+from corral.storage.repositories.secrets import SecretRepository
 from corral.storage.repositories.views import StoredView, ViewRepository
 
 TEXT_TYPES = frozenset({"text", "email", "phone", "website", "textarea"})
@@ -97,6 +99,8 @@ class RecordQuery:
         self.records = RecordRepository()
         self.stored_views = ViewRepository()
         self.auth_users = AuthRepository()
+        self.secrets = SecretRepository()
+        self._page_secret: bytes | None = None
 
     # ----------------------------------------------------------------- criteria compilation
     def compile(self, module: Module, criteria: cr.Criteria, *, tz: ZoneInfo,
@@ -277,6 +281,36 @@ class RecordQuery:
                                      sort_order="desc" if sort_order == "desc" else "asc",
                                      offset=offset, limit=limit)
 
+    def fetch_from(self, module: Module, where: list[Filter], *, sort_by: str, sort_order: str,
+                   key: str | int, record_id: int, forward: bool, limit: int,
+                   ) -> tuple[list[StoredRecord], bool]:
+        """One page of keyset pagination: the `limit` records that follow (`forward`) or
+        precede the row (`key`, `record_id`) in the listing's order, in that order; whether
+        more lie beyond them in the direction of travel."""
+        after = _keyset(SORTABLE[sort_by], key, record_id,
+                        descending=(sort_order == "desc") == forward)
+        order = sort_order if forward else ("asc" if sort_order == "desc" else "desc")
+        recs, more = self.fetch(module, [*where, after], offset=0, limit=limit,
+                                sort_by=sort_by, sort_order=order)
+        return (recs if forward else recs[::-1]), more
+
+    @staticmethod
+    def sort_key(rec: StoredRecord, sort_by: str) -> str | int:
+        """The value a page token keeps for a row: its id or its time as ISO text."""
+        column_name = SORTABLE[sort_by]
+        if column_name == "id":
+            return rec.id
+        stamp: datetime = rec.created_time if column_name == "created_time" else rec.modified_time
+        return stamp.isoformat()
+
+    def page_secret(self) -> bytes:
+        """The HMAC key page tokens are signed with: made once per database, then cached."""
+        if self._page_secret is None:
+            with self.db.write() as tx:
+                value = self.secrets.get_or_create(tx, "page_token", secrets.token_hex(32))
+            self._page_secret = bytes.fromhex(value)
+        return self._page_secret
+
     def count(self, where: list[Filter]) -> int:
         with self.db.read() as tx:
             return self.search.count(tx, And(tuple(where)))
@@ -349,6 +383,22 @@ class RecordQuery:
 
     def principal_tz(self, principal: Principal) -> ZoneInfo:
         return ZoneInfo(principal.user.time_zone)
+
+
+def _keyset(column_name: SortColumn, key: str | int, record_id: int, *,
+            descending: bool) -> Filter:
+    """Rows strictly beyond (`key`, `record_id`) in (sort column, id) order, downwards when
+    `descending`. Ties on the sort column are broken by id, as `RecordSearch.fetch` orders."""
+    beyond = Op.LT if descending else Op.GT
+    after_id = Cond(Column("id"), beyond, (record_id,))
+    if column_name == "id":
+        return after_id
+    try:
+        stamp = datetime.fromisoformat(str(key))
+    except ValueError:
+        return Never()  # signed tokens always carry a time; nothing to continue from
+    col = Column(column_name)
+    return Or((Cond(col, beyond, (stamp,)), And((Cond(col, Op.EQ, (stamp,)), after_id))))
 
 
 def _compare(operand: Operand, op: str, values: Sequence[Value]) -> Filter:

@@ -296,3 +296,11 @@ counters = sa.Table(
     sa.Column("name", sa.String(50), primary_key=True),
     sa.Column("value", sa.BigInteger, nullable=False),
 )
+
+# Server-side secrets generated once per database (the HMAC key that signs page tokens), so
+# every process serving the same database signs and checks tokens alike.
+secrets = sa.Table(
+    "secrets", metadata,
+    sa.Column("name", sa.String(50), primary_key=True),
+    sa.Column("value", sa.String(200), nullable=False),
+)
