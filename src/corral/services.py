@@ -34,6 +34,7 @@ from corral.records.mass_update import MassUpdateJobs, MassUpdateService
 from corral.records.query import RecordQuery
 from corral.records.service import RecordService
 from corral.records.steps import DuplicateCheckPreference, Lookups, OwnerAndMandatory, UniqueKeys
+from corral.records.tags import TagService
 from corral.records.views import ViewService
 from corral.records.writes import Step
 from corral.storage.database import Database
@@ -92,6 +93,7 @@ class Corral:
     blueprints: BlueprintService
     automation: AutomationService
     webhooks: WebhookDeliverer
+    tags: TagService
     clock: Callable[[], datetime]
 
     @classmethod
@@ -112,6 +114,7 @@ class Corral:
                      blueprints=BlueprintService(records),
                      automation=AutomationService(records),
                      webhooks=WebhookDeliverer(db, clock),
+                     tags=TagService(records, clock),
                      metadata=MetadataService(db, registry, clock, records.rebuild_keys),
                      preferences=PreferenceService(db, registry, clock),
                      conversion=ConversionService(records), clock=clock)

@@ -296,3 +296,19 @@ counters = sa.Table(
     sa.Column("name", sa.String(50), primary_key=True),
     sa.Column("value", sa.BigInteger, nullable=False),
 )
+
+# Tags of a module (Zoho's /settings/tags). Records carry their tags' ids in `data["Tag"]`, so a
+# rename or recolour is a change here only, while tagging, merge and delete change records through
+# the write path.
+tags = sa.Table(
+    "tags", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("module_id", sa.BigInteger, nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("color_code", sa.String(10), nullable=True),
+    sa.Column("created_by", sa.BigInteger, nullable=False),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+    sa.Column("modified_by", sa.BigInteger, nullable=False),
+    sa.Column("modified_time", sa.DateTime, nullable=False),
+    sa.Index("ix_tags_module", "module_id", "id"),
+)
