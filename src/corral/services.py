@@ -34,7 +34,7 @@ from corral.records.mass_update import MassUpdateJobs, MassUpdateService
 from corral.records.query import RecordQuery
 from corral.records.service import RecordService
 from corral.records.steps import DuplicateCheckPreference, Lookups, OwnerAndMandatory, UniqueKeys
-from corral.records.tags import TagService
+from corral.records.tags import RecordTags, TagService
 from corral.records.views import ViewService
 from corral.records.writes import Step
 from corral.storage.database import Database
@@ -57,6 +57,7 @@ def write_steps(registry: Registry) -> list[Step]:
     together. To add a step, write a `records.writes.Step` and put it here.
     """
     return [
+        RecordTags(),                   # Tag names/ids given on insert/update -> stored ids
         BlueprintGuard(),               # RECORD_IN_BLUEPRINT
         OwnerAndMandatory(),            # owner is an active user; MANDATORY_NOT_FOUND
         ApprovalLock(),                 # a record waiting for approval is locked

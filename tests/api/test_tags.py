@@ -260,3 +260,28 @@ def test_standard_profile_reads_tags_but_cannot_manage_or_tag(corral: Corral,
         r = api.request(method, path, params=params, json=body, token=std)
         assert r.status_code == 403, (method, path, r.text)
         assert r.json()["code"] == "NO_PERMISSION"
+
+
+def test_tag_given_on_insert_and_update_goes_through_the_write_path(api: Api) -> None:
+    hot, cold = _create(api, {"name": "Hot"}, {"name": "Cold"})
+    r = api.post("Leads", json={"data": [{"Last_Name": "A", "Tag": [{"name": "hot"}]},
+                                         {"Last_Name": "B", "Tag": [{"name": "Nope"}]},
+                                         {"Last_Name": "C", "Tag": "Hot"}]})
+    assert r.status_code == 207, r.text
+    data = r.json()["data"]
+    assert [d["code"] for d in data] == ["SUCCESS", "INVALID_DATA", "INVALID_DATA"]
+    assert data[1]["details"] == {"api_name": "Tag", "json_path": "$.data[1].Tag"}
+    rid = data[0]["details"]["id"]
+    assert api.get(f"Leads/{rid}").json()["data"][0]["Tag"] == [
+        {"name": "Hot", "id": hot, "color_code": "#969696"}]
+    r = api.put(f"Leads/{rid}", json={"data": [{"Tag": [{"id": cold}, {"name": "Hot"}]}]})
+    assert r.status_code == 200, r.text
+    assert _tags_of(api, "Leads", rid) == ["Cold", "Hot"]
+    r = api.put(f"Leads/{rid}", json={"data": [{"Tag": []}]})
+    assert r.status_code == 200, r.text
+    assert _tags_of(api, "Leads", rid) == []
+    _create(api, *[{"name": f"t{i}"} for i in range(11)])
+    r = api.put(f"Leads/{rid}", json={"data": [{"Tag": [f"t{i}" for i in range(11)]}]})
+    assert r.status_code == 400 and r.json()["data"][0]["code"] == "LIMIT_EXCEEDED"
+    r = api.get("Leads", params={"fields": "Last_Name,Tag"})
+    assert set(r.json()["data"][0]) == {"Last_Name", "Tag", "id"}

@@ -25,7 +25,7 @@ from corral.errors import (
 from corral.metadata.model import Module
 from corral.records import validate as v
 from corral.records.service import RecordService
-from corral.records.writes import Planned, WriteContext
+from corral.records.writes import Batch, Decision, Item, Planned, Step, WriteContext
 from corral.storage.database import Tx
 from corral.storage.filters import And, Column, Cond, JsonField, Op
 from corral.storage.repositories.record_search import RecordSearch
@@ -323,3 +323,37 @@ class TagService:
             if o.error is not None:
                 results[o.index] = Tagged(results[o.index].record_id, error=o.error)
         return [results[i] for i in range(len(raw_ids))]
+
+
+class RecordTags(Step):
+    """A `Tag` value given on insert or update names tags of the module (by name or id); the
+    record stores their ids. Unknown names → `INVALID_DATA` (use `add_tags` to create tags on the
+    fly), more than 10 → `LIMIT_EXCEEDED`."""
+
+    name = "record_tags"
+
+    def prepare(self, tx: Tx, batch: Batch) -> None:
+        if any(TAG_FIELD in p.checked.values for p in batch.plans):
+            batch.memo[self.name] = TagRepository().of_module(tx, batch.module.id)
+
+    def check(self, item: Item, batch: Batch) -> Decision | None:
+        given = item.values.get(TAG_FIELD)
+        if given is None:
+            return None
+        tags: list[StoredTag] = batch.memo.get(self.name, [])
+        by_id = {str(t.id): t for t in tags}
+        by_name = {t.name.lower(): t for t in tags}
+        ids: list[str] = []
+        for raw in given:
+            ref = raw if isinstance(raw, str) else raw.get("id") or raw.get("name")
+            tag = by_id.get(str(ref).strip()) or by_name.get(str(ref).strip().lower())
+            if tag is None:
+                return Decision(error=InvalidData(details={
+                    "api_name": TAG_FIELD, "json_path": f"$.data[{item.index}].{TAG_FIELD}"}))
+            ids.append(str(tag.id))
+        ids = list(dict.fromkeys(ids))
+        if len(ids) > MAX_PER_RECORD:
+            return Decision(error=LimitExceeded("tags limit exceeded for the record",
+                                                {"api_name": TAG_FIELD,
+                                                 "limit": MAX_PER_RECORD}))
+        return Decision(set_values={TAG_FIELD: ids})
