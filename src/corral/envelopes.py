@@ -196,6 +196,31 @@ def tag_details(tag: Any, users: dict[int, Any], tz: ZoneInfo) -> dict[str, Any]
     return body
 
 
+def attachment_json(att: Any, module: Module, parent_name: str | None, users: dict[int, Any],
+                    tz: ZoneInfo) -> dict[str, Any]:
+    """One attachment as Zoho's v8 `Attachment` schema lists it."""
+    link = att.link_url is not None
+    return {
+        "Owner": user_ref(users.get(att.owner_id)),
+        "Modified_By": user_ref(users.get(att.modified_by)),
+        "Created_By": user_ref(users.get(att.created_by)),
+        "Parent_Id": {"name": parent_name, "id": str(att.record_id)},
+        "$sharing_permission": "full_access",
+        "$attachment_type": 3 if link else 1,
+        "id": str(att.id),
+        "Modified_Time": format_time(att.modified_time, tz),
+        "Created_Time": format_time(att.created_time, tz),
+        "File_Name": att.file_name,
+        "Size": str(att.size),
+        "$editable": True,
+        "$file_id": "" if link else str(att.sha256),
+        "$type": "Link URL" if link else "Attachment",
+        "$se_module": module.api_name,
+        "$state": "save",
+        "$link_url": att.link_url,
+    }
+
+
 def page_info(*, version: str, per_page: int, count: int, page: int, more: bool,
               sort_by: str | None = None, sort_order: str | None = None) -> dict[str, Any]:
     """v2/v2.1 carry four keys; v3+ add the token keys (facts §1.4)."""

@@ -28,6 +28,7 @@ from corral.metadata.registry import Registry
 from corral.metadata.seed import seed
 from corral.metadata.service import MetadataService
 from corral.metadata.territories import TerritoryService
+from corral.records.attachments import AttachmentService
 from corral.records.blueprints import BlueprintGuard, BlueprintService
 from corral.records.conversion import ConversionService
 from corral.records.mass_update import MassUpdateJobs, MassUpdateService
@@ -95,6 +96,7 @@ class Corral:
     automation: AutomationService
     webhooks: WebhookDeliverer
     tags: TagService
+    attachments: AttachmentService
     clock: Callable[[], datetime]
 
     @classmethod
@@ -116,6 +118,7 @@ class Corral:
                      automation=AutomationService(records),
                      webhooks=WebhookDeliverer(db, clock),
                      tags=TagService(records, clock),
+                     attachments=AttachmentService(records, clock),
                      metadata=MetadataService(db, registry, clock, records.rebuild_keys),
                      preferences=PreferenceService(db, registry, clock),
                      conversion=ConversionService(records), clock=clock)

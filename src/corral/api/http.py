@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from corral import envelopes
+from corral.api.uploads import Upload, read_upload
 from corral.auth.service import Principal
 from corral.errors import (
     CorralError,
@@ -26,6 +27,7 @@ from corral.services import Corral
 
 log = logging.getLogger("corral.api")
 
+MAX_UPLOAD = 20 * 1024 * 1024  # Zoho: "File size should not exceed 20 MB"
 VERSIONS = frozenset({"v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8"})
 JSON_TYPE = "application/json;charset=UTF-8"
 
@@ -66,6 +68,7 @@ class Call:
     body: bytes
     request_id: str
     principal: Principal | None = None
+    upload: Upload | None = None  # a multipart body, for handlers that `reads_upload`
     _json: Any = field(default=None, repr=False)
 
     @property
@@ -105,12 +108,18 @@ def endpoint(handler: Handler, corral: Corral) -> Callable[[Request], Any]:
         version = request.path_params.get("version")
         if version is not None and version not in VERSIONS:
             return error_response(InvalidUrlPattern(), request_id)
-        body = await request.body()
-        call = Call(corral=corral, method=request.method, path_params=dict(request.path_params),
-                    query=dict(request.query_params),
-                    headers={k.lower(): v for k, v in request.headers.items()}, body=body,
-                    request_id=request_id)
         try:
+            upload = None
+            if getattr(handler, "reads_upload", False) and request.headers.get(
+                    "content-type", "").lower().startswith("multipart/form-data"):
+                # Streamed and bounded (api/uploads.py), never read whole into memory.
+                upload, body = await read_upload(request, MAX_UPLOAD), b""
+            else:
+                body = await request.body()
+            call = Call(corral=corral, method=request.method,
+                        path_params=dict(request.path_params), query=dict(request.query_params),
+                        headers={k.lower(): v for k, v in request.headers.items()}, body=body,
+                        request_id=request_id, upload=upload)
             return await run_in_threadpool(handler, call)
         except CorralError as err:
             return error_response(err, request_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from corral.api import actions as a
+from corral.api import attachments as att
 from corral.api import records as r
 from corral.api import settings as s
 from corral.api import tags as g
@@ -50,6 +51,11 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
     (f"{CRM}/{{module}}/actions/remove_tags", {"POST": g.remove_tags}),
     (f"{CRM}/{{module}}/{{record_id}}/actions/add_tags", {"POST": g.add_tags_to_record}),
     (f"{CRM}/{{module}}/{{record_id}}/actions/remove_tags", {"POST": g.remove_tags_from_record}),
+    (f"{CRM}/{{module}}/{{record_id}}/Attachments",
+     {"POST": att.upload_attachment, "GET": att.list_attachments,
+      "DELETE": att.delete_attachments}),
+    (f"{CRM}/{{module}}/{{record_id}}/Attachments/{{attachment_id}}",
+     {"GET": att.download_attachment, "DELETE": att.delete_attachment}),
     (f"{CRM}/{{module}}/{{record_id}}/actions/convert", {"POST": a.convert_lead}),
     (f"{CRM}/{{module}}/{{record_id}}/actions/approve", {"POST": a.approve_record}),
     (f"{CRM}/{{module}}/{{record_id}}/actions/blueprint",
@@ -69,6 +75,8 @@ def _dispatch(handlers: dict[str, Handler]) -> Handler:
             raise InvalidRequestMethod()
         return handler(call)
 
+    run.reads_upload = any(getattr(h, "reads_upload", False)  # type: ignore[attr-defined]
+                           for h in handlers.values())
     return run
 
 

@@ -312,3 +312,29 @@ tags = sa.Table(
     sa.Column("modified_time", sa.DateTime, nullable=False),
     sa.Index("ix_tags_module", "module_id", "id"),
 )
+
+# Attachments of records (Zoho's /{module}/{id}/Attachments). A row is a file (bytes in
+# `attachment_contents`, written in the same transaction) or a link (`link_url`, no bytes).
+attachments = sa.Table(
+    "attachments", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("module_id", sa.BigInteger, nullable=False),
+    sa.Column("record_id", sa.BigInteger, nullable=False),
+    sa.Column("file_name", sa.String(255), nullable=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("content_type", sa.String(255), nullable=True),
+    sa.Column("sha256", sa.String(64), nullable=True),
+    sa.Column("link_url", sa.String(2000), nullable=True),
+    sa.Column("owner_id", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.BigInteger, nullable=False),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+    sa.Column("modified_by", sa.BigInteger, nullable=False),
+    sa.Column("modified_time", sa.DateTime, nullable=False),
+    sa.Index("ix_attachments_record", "record_id", "id"),
+)
+
+attachment_contents = sa.Table(
+    "attachment_contents", metadata,
+    sa.Column("attachment_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+)

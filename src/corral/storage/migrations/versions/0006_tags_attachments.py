@@ -1,4 +1,4 @@
-"""tags (issue 10, item 5)
+"""tags and attachments (issue 10, items 5 and 6)
 
 Revision ID: 0006_tags_attachments
 Revises: 0005
@@ -30,8 +30,37 @@ def upgrade() -> None:
     with op.batch_alter_table('tags', schema=None) as batch_op:
         batch_op.create_index('ix_tags_module', ['module_id', 'id'], unique=False)
 
+    op.create_table('attachments',
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('module_id', sa.BigInteger(), nullable=False),
+    sa.Column('record_id', sa.BigInteger(), nullable=False),
+    sa.Column('file_name', sa.String(length=255), nullable=True),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.Column('content_type', sa.String(length=255), nullable=True),
+    sa.Column('sha256', sa.String(length=64), nullable=True),
+    sa.Column('link_url', sa.String(length=2000), nullable=True),
+    sa.Column('owner_id', sa.BigInteger(), nullable=False),
+    sa.Column('created_by', sa.BigInteger(), nullable=False),
+    sa.Column('created_time', sa.DateTime(), nullable=False),
+    sa.Column('modified_by', sa.BigInteger(), nullable=False),
+    sa.Column('modified_time', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('attachments', schema=None) as batch_op:
+        batch_op.create_index('ix_attachments_record', ['record_id', 'id'], unique=False)
+
+    op.create_table('attachment_contents',
+    sa.Column('attachment_id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('content', sa.LargeBinary(), nullable=False),
+    sa.PrimaryKeyConstraint('attachment_id')
+    )
+
 
 def downgrade() -> None:
+    op.drop_table('attachment_contents')
+    with op.batch_alter_table('attachments', schema=None) as batch_op:
+        batch_op.drop_index('ix_attachments_record')
+    op.drop_table('attachments')
     with op.batch_alter_table('tags', schema=None) as batch_op:
         batch_op.drop_index('ix_tags_module')
     op.drop_table('tags')
