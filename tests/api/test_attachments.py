@@ -54,8 +54,8 @@ def test_upload_list_download_byte_identical_and_delete(corral: Corral, api: Api
     assert r.status_code == 200
     assert r.content == content
     assert r.headers["content-type"].startswith("application/pdf")
-    assert 'filename="na?ve report.pdf"' in r.headers["content-disposition"]
-    assert "filename*=UTF-8''na%C3%AFve%20report.pdf" in r.headers["content-disposition"]
+    assert r.headers["content-disposition"] == (
+        "attachment; filename=\"na_ve report.pdf\"; filename*=UTF-8''na%C3%AFve%20report.pdf")
     r = api.delete(f"Leads/{rid}/Attachments/{att_id}")
     assert r.status_code == 200, r.text
     assert r.json()["data"][0]["details"] == {"id": att_id}
@@ -75,7 +75,11 @@ def test_link_attachments_cannot_be_downloaded_and_bulk_delete(api: Api) -> None
                  params={"attachmentUrl": "https://www.zylker.com/brochure", "title": "Bro"})
     assert r.status_code == 200, r.text
     link_id = r.json()["data"][0]["details"]["id"]
-    file_id = _upload(api, rid, b"hello").json()["data"][0]["details"]["id"]
+    file_id = _upload(api, rid, b"hello", mime="text/plain").json()["data"][0]["details"]["id"]
+    r = api.get(f"Leads/{rid}/Attachments/{file_id}")
+    assert r.content == b"hello"
+    assert r.headers["content-type"] == "application/octet-stream"  # SDKs read text/plain as JSON
+    assert r.headers["content-disposition"] == 'attachment; filename="blob.bin"'
     listed = api.get(f"Leads/{rid}/Attachments").json()["data"]
     assert [x["id"] for x in listed] == [file_id, link_id]
     assert listed[1]["$link_url"] == "https://www.zylker.com/brochure"

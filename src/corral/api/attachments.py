@@ -101,11 +101,30 @@ def download_attachment(call: Call) -> Response:
     if att_id is None:
         raise InvalidData("the id given seems to be invalid", {"resource_path_index": 3})
     att, content = call.corral.attachments.download(module, rid, att_id)
-    name = att.file_name or str(att.id)
-    ascii_name = name.encode("ascii", "replace").decode().replace('"', "_")
-    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
-    return Response(content, media_type=att.content_type or "application/octet-stream",
-                    headers={"Content-Disposition": disposition})
+    return Response(content, media_type=_download_type(att.content_type),
+                    headers={"Content-Disposition": _disposition(att.file_name or str(att.id))})
+
+
+# Types the official SDKs read as an API answer (JSON/XML/form) rather than as a file: such a
+# file is served as application/octet-stream so the SDK hands over its bytes.
+ANSWER_TYPES = frozenset({"application/json", "text/plain", "application/ld+json",
+                          "application/xml", "text/xml", "multipart/form-data"})
+
+
+def _download_type(stored: str | None) -> str:
+    base = (stored or "").split(";")[0].strip().lower()
+    return "application/octet-stream" if not base or base in ANSWER_TYPES else stored or ""
+
+
+def _disposition(name: str) -> str:
+    """`filename="…"` for plain ASCII names (the form the SDKs parse); other names also get
+    RFC 6266's `filename*=UTF-8''…` (the SDKs then see the percent-encoded name)."""
+    plain = name.isascii() and not any(c in name for c in "\"';=\\") and name.isprintable()
+    if plain:
+        return f'attachment; filename="{name}"'
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in "\"';=\\" else "_"
+                       for c in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
 
 
 def _delete(call: Call, raw_ids: list[str] | None) -> Response:
