@@ -6,7 +6,10 @@ import os
 from dataclasses import replace
 from datetime import datetime
 
+import pytest
+
 from corral.services import Corral
+from corral.storage.errors import StorageConflict
 from corral.storage.repositories.attachments import AttachmentRepository, StoredAttachment
 from corral.storage.repositories.tags import StoredTag, TagRepository
 
@@ -66,3 +69,16 @@ def test_attachments_rows_and_bytes_newest_first_and_deleted_together(corral: Co
     with corral.db.read() as tx:
         assert [a.id for a in repo.of_record(tx, 77)] == [link]
         assert repo.content(tx, f) is None
+
+
+def test_the_database_refuses_two_tags_of_a_module_differing_in_case_only(
+        corral: Corral) -> None:
+    repo = TagRepository()
+    leads = corral.registry.require("Leads")
+    contacts = corral.registry.require("Contacts")
+    a, b, c = corral.db.new_ids(3)
+    with corral.db.write() as tx:
+        repo.insert_many(tx, [StoredTag(a, leads.id, "Hot", None, 1, NOW, 1, NOW),
+                              StoredTag(c, contacts.id, "HOT", None, 1, NOW, 1, NOW)])
+    with pytest.raises(StorageConflict), corral.db.write() as tx:
+        repo.insert_many(tx, [StoredTag(b, leads.id, "hOT", None, 1, NOW, 1, NOW)])

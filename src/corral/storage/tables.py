@@ -305,12 +305,16 @@ tags = sa.Table(
     sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("module_id", sa.BigInteger, nullable=False),
     sa.Column("name", sa.String(100), nullable=False),
+    # lower(name): the database itself refuses two tags of a module whose names differ in case
+    # only, whatever two concurrent requests checked (the write retries and sees the winner).
+    sa.Column("name_key", sa.String(100), nullable=False),
     sa.Column("color_code", sa.String(10), nullable=True),
     sa.Column("created_by", sa.BigInteger, nullable=False),
     sa.Column("created_time", sa.DateTime, nullable=False),
     sa.Column("modified_by", sa.BigInteger, nullable=False),
     sa.Column("modified_time", sa.DateTime, nullable=False),
     sa.Index("ix_tags_module", "module_id", "id"),
+    sa.UniqueConstraint("module_id", "name_key", name="uq_tags_name"),
 )
 
 # Attachments of records (Zoho's /{module}/{id}/Attachments). A row is a file (bytes in

@@ -46,12 +46,13 @@ class TagRepository:
 
     def insert_many(self, tx: Tx, tags: Collection[StoredTag]) -> None:
         if tags:
-            tx.execute(sa.insert(t.tags), [vars(tag) for tag in tags])
+            tx.execute(sa.insert(t.tags), [{**vars(tag), "name_key": tag.name.lower()}
+                                           for tag in tags])
 
     def update(self, tx: Tx, tag: StoredTag) -> None:
         tx.execute(sa.update(t.tags).where(t.tags.c.id == tag.id).values(
-            name=tag.name, color_code=tag.color_code, modified_by=tag.modified_by,
-            modified_time=tag.modified_time))
+            name=tag.name, name_key=tag.name.lower(), color_code=tag.color_code,
+            modified_by=tag.modified_by, modified_time=tag.modified_time))
 
     def delete(self, tx: Tx, tag_id: int) -> None:
         tx.execute(sa.delete(t.tags).where(t.tags.c.id == tag_id))

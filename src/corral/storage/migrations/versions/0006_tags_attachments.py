@@ -20,12 +20,14 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('module_id', sa.BigInteger(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('name_key', sa.String(length=100), nullable=False),
     sa.Column('color_code', sa.String(length=10), nullable=True),
     sa.Column('created_by', sa.BigInteger(), nullable=False),
     sa.Column('created_time', sa.DateTime(), nullable=False),
     sa.Column('modified_by', sa.BigInteger(), nullable=False),
     sa.Column('modified_time', sa.DateTime(), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('module_id', 'name_key', name='uq_tags_name')
     )
     with op.batch_alter_table('tags', schema=None) as batch_op:
         batch_op.create_index('ix_tags_module', ['module_id', 'id'], unique=False)
