@@ -36,8 +36,8 @@ def created(ref: Any, message: str) -> dict[str, Any]:
 def error_envelope(err: CorralError) -> dict[str, Any]:
     """The top-level error object, or wrapped: `{"data": [error]}` / `{key: error}`."""
     body = error_body(err)
-    if err.wrap == "data":
-        return {"data": [body]}
+    if err.wrap in {"data", "tags"}:  # tags: OAS v8 Action_Wrapper
+        return {err.wrap: [body]}
     return {err.wrap: body} if err.wrap else body
 
 
@@ -142,7 +142,7 @@ def render_value(f: Field, value: Any, *, tz: ZoneInfo, users: dict[int, Any],
 
 def record_json(module: Module, rec: Any, *, tz: ZoneInfo, users: dict[int, Any],
                 names: dict[int, str | None], only: Iterable[str] | None = None,
-                ) -> dict[str, Any]:
+                tags: dict[int, Any] | None = None) -> dict[str, Any]:
     wanted = set(only) if only is not None else None
     out: dict[str, Any] = {}
     for f in module.fields:
@@ -158,6 +158,8 @@ def record_json(module: Module, rec: Any, *, tz: ZoneInfo, users: dict[int, Any]
             out[f.api_name] = render_value(f, rec.data.get(f.api_name), tz=tz, users=users,
                                            names=names)
     out["id"] = str(rec.id)
+    if tags is not None and (wanted is None or "Tag" in wanted):
+        out["Tag"] = record_tags(rec.data.get("Tag"), tags)
     if "$se_module" in rec.data:
         out["$se_module"] = rec.data["$se_module"]
     if wanted is None or "$approval_state" in wanted:
@@ -167,6 +169,56 @@ def record_json(module: Module, rec: Any, *, tz: ZoneInfo, users: dict[int, Any]
     if module.api_name == "Leads" and wanted is None:
         out["$converted"] = bool(rec.converted)
     return out
+
+
+def record_tags(stored: Any, tags: dict[int, Any]) -> list[dict[str, Any]]:
+    """A record's `Tag` value: its tags (stored as ids) with their current names and colours."""
+    out: list[dict[str, Any]] = []
+    for raw in stored if isinstance(stored, list) else []:
+        tag = tags.get(int(raw)) if str(raw).isdigit() else None
+        if tag is not None:
+            out.append({"name": tag.name, "id": str(tag.id), "color_code": tag.color_code})
+    return out
+
+
+def tag_json(tag: Any, users: dict[int, Any], tz: ZoneInfo) -> dict[str, Any]:
+    return {"created_time": format_time(tag.created_time, tz),
+            "modified_time": format_time(tag.modified_time, tz),
+            "modified_by": user_ref(users.get(tag.modified_by), email=False),
+            "created_by": user_ref(users.get(tag.created_by), email=False),
+            "name": tag.name, "id": str(tag.id), "color_code": tag.color_code}
+
+
+def tag_details(tag: Any, users: dict[int, Any], tz: ZoneInfo) -> dict[str, Any]:
+    """`details` of a tag's SUCCESS entry (OAS: Success_Response)."""
+    body = tag_json(tag, users, tz)
+    del body["name"]
+    return body
+
+
+def attachment_json(att: Any, module: Module, parent_name: str | None, users: dict[int, Any],
+                    tz: ZoneInfo) -> dict[str, Any]:
+    """One attachment as Zoho's v8 `Attachment` schema lists it."""
+    link = att.link_url is not None
+    return {
+        "Owner": user_ref(users.get(att.owner_id)),
+        "Modified_By": user_ref(users.get(att.modified_by)),
+        "Created_By": user_ref(users.get(att.created_by)),
+        "Parent_Id": {"name": parent_name, "id": str(att.record_id)},
+        "$sharing_permission": "full_access",
+        "$attachment_type": 3 if link else 1,
+        "id": str(att.id),
+        "Modified_Time": format_time(att.modified_time, tz),
+        "Created_Time": format_time(att.created_time, tz),
+        "File_Name": att.file_name,
+        "Size": str(att.size),
+        "$editable": True,
+        "$file_id": "" if link else str(att.sha256),
+        "$type": "Link URL" if link else "Attachment",
+        "$se_module": module.api_name,
+        "$state": "save",
+        "$link_url": att.link_url,
+    }
 
 
 def page_info(*, version: str, per_page: int, count: int, page: int, more: bool,

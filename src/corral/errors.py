@@ -261,3 +261,15 @@ class RecordLocked(CorralError):
 def stored_error(err: CorralError) -> dict[str, Any]:
     """How an error is kept in the database (a job item's failure): code, message, details."""
     return {"code": err.code, "message": err.message, "details": err.details}
+
+
+class FileSizeMoreThanAllowedSize(CorralError):
+    code = "FILE_SIZE_MORE_THAN_ALLOWED_SIZE"
+    status = 400
+    default_message = "File size should not exceed 20 MB"
+
+
+class DownloadNotAllowed(CorralError):
+    code = "DOWNLOAD_NOT_ALLOWED"
+    status = 400
+    default_message = "link attachments cannot be downloaded"

@@ -28,6 +28,7 @@ from corral.metadata.registry import Registry
 from corral.metadata.seed import seed
 from corral.metadata.service import MetadataService
 from corral.metadata.territories import TerritoryService
+from corral.records.attachments import AttachmentService
 from corral.records.blueprints import BlueprintGuard, BlueprintService
 from corral.records.computed import ComputedFields
 from corral.records.conversion import ConversionService
@@ -35,6 +36,7 @@ from corral.records.mass_update import MassUpdateJobs, MassUpdateService
 from corral.records.query import RecordQuery
 from corral.records.service import RecordService
 from corral.records.steps import DuplicateCheckPreference, Lookups, OwnerAndMandatory, UniqueKeys
+from corral.records.tags import RecordTags, TagService
 from corral.records.views import ViewService
 from corral.records.writes import Step
 from corral.storage.database import Database
@@ -59,6 +61,7 @@ def write_steps(registry: Registry) -> list[Step]:
     `records.writes.Step` and put it here.
     """
     return [
+        RecordTags(),                   # Tag names/ids given on insert/update -> stored ids
         BlueprintGuard(),               # RECORD_IN_BLUEPRINT
         OwnerAndMandatory(),            # owner is an active user; MANDATORY_NOT_FOUND
         ApprovalLock(),                 # a record waiting for approval is locked
@@ -96,6 +99,8 @@ class Corral:
     blueprints: BlueprintService
     automation: AutomationService
     webhooks: WebhookDeliverer
+    tags: TagService
+    attachments: AttachmentService
     clock: Callable[[], datetime]
 
     @classmethod
@@ -116,6 +121,8 @@ class Corral:
                      blueprints=BlueprintService(records),
                      automation=AutomationService(records),
                      webhooks=WebhookDeliverer(db, clock),
+                     tags=TagService(records, clock),
+                     attachments=AttachmentService(records, clock),
                      metadata=MetadataService(db, registry, clock, records.rebuild_keys),
                      preferences=PreferenceService(db, registry, clock),
                      conversion=ConversionService(records), clock=clock)

@@ -496,8 +496,10 @@ def _get_routes() -> list[str]:
         if "GET" in handlers:
             path = path.replace("/crm/{version}/", "").replace("{module}", "Leads")
             path = path.replace("{api_name}", "Leads").replace("{record_id}", "{lead}")
-            paths.append(path.replace("{field_id}", "{field}").replace("{view_id}", "1")
-                         .replace("{user_id}", "1"))
+            path = path.replace("{field_id}", "{field}")
+            for other in ("{view_id}", "{user_id}", "{tag_id}", "{attachment_id}"):
+                path = path.replace(other, "1")
+            paths.append(path)
     return paths
 
 

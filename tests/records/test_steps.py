@@ -46,6 +46,7 @@ from corral.records.steps import (
     OwnerAndMandatory,
     UniqueKeys,
 )
+from corral.records.tags import RecordTags
 from corral.records.writes import (
     Batch,
     Clash,
@@ -60,6 +61,7 @@ from corral.services import Corral, write_steps
 from corral.storage import tables as t
 from corral.storage.repositories.keys import KeyRepository, KeyRow
 from corral.storage.repositories.records import RecordRepository, StoredRecord
+from corral.storage.repositories.tags import StoredTag
 
 NOW = datetime(2026, 3, 2, 9, 30)
 OWNER = 4_876_876_000_000_000_777  # pure tests: a record owner who is not the caller
@@ -166,12 +168,13 @@ def error_of(decision: Decision | None) -> tuple[str, dict[str, Any]]:
 def test_write_steps_registers_every_step_in_the_documented_order(seeded: Corral) -> None:
     steps = write_steps(seeded.registry)
     assert [s.name for s in steps] == [
-        "blueprints", "validation", "approval_lock", "layout_rules", "workflow_field_updates",
-        "computed_fields", "approval_entry", "lookups", "unique_keys", "duplicate_check_preference",
-        "workflow_actions"]
+        "record_tags", "blueprints", "validation", "approval_lock", "layout_rules",
+        "workflow_field_updates", "computed_fields", "approval_entry", "lookups", "unique_keys",
+        "duplicate_check_preference", "workflow_actions"]
     assert [type(s) for s in steps] == [
-        BlueprintGuard, OwnerAndMandatory, ApprovalLock, LayoutRules, WorkflowFieldUpdates,
-        ComputedFields, ApprovalEntry, Lookups, UniqueKeys, DuplicateCheckPreference,
+        RecordTags, BlueprintGuard, OwnerAndMandatory, ApprovalLock, LayoutRules,
+        WorkflowFieldUpdates, ComputedFields, ApprovalEntry, Lookups, UniqueKeys,
+        DuplicateCheckPreference,
         WorkflowActions]
     # The write service runs exactly this list.
     assert [type(s) for s in seeded.records.pipeline.steps] == [type(s) for s in steps]
@@ -179,9 +182,9 @@ def test_write_steps_registers_every_step_in_the_documented_order(seeded: Corral
     assert ops["blueprints"] == ops["approval_lock"] == {"update"}
     assert ops["workflow_actions"] == {"insert", "update", "delete"}
     assert all(ops[n] == {"insert", "update"} for n in (
-        "validation", "layout_rules", "workflow_field_updates", "computed_fields",
-        "approval_entry", "lookups",
-        "unique_keys", "duplicate_check_preference"))
+        "record_tags", "validation", "layout_rules", "workflow_field_updates",
+        "computed_fields", "approval_entry", "lookups", "unique_keys",
+        "duplicate_check_preference"))
 
 
 def test_order_blueprint_refuses_before_mandatory_fields_are_looked_at(corral: Corral) -> None:
@@ -878,3 +881,25 @@ def test_delete_rules_are_off_when_trigger_leaves_workflow_out(
                  automation_rules=_gone_rules())
     follow = WorkflowActions().effects([web], b)
     assert follow is not None and follow.outbox == []
+
+
+# ---------------------------------------------------------------------------------- tags
+def test_record_tags_turns_names_and_ids_into_stored_ids(seeded: Corral) -> None:
+    leads = seeded.registry.require("Leads")
+    now = datetime(2026, 1, 1)
+    hot = StoredTag(11, leads.id, "Hot", "#969696", 1, now, 1, now)
+    cold = StoredTag(12, leads.id, "Cold", None, 1, now, 1, now)
+    step = RecordTags()
+    items = [inserting(leads, 0, {"Last_Name": "A", "Tag": [{"name": "hot"}, {"id": "12"}, "Hot"]}),
+             inserting(leads, 1, {"Last_Name": "B", "Tag": [{"name": "Nope"}]}),
+             inserting(leads, 2, {"Last_Name": "C"})]
+    b = batch_of(leads, context(seeded), items, record_tags=[hot, cold])
+    decision = step.check(items[0], b)
+    assert decision is not None and decision.set_values == {"Tag": ["11", "12"]}
+    assert error_of(step.check(items[1], b)) == (
+        "INVALID_DATA", {"api_name": "Tag", "json_path": "$.data[1].Tag"})
+    assert step.check(items[2], b) is None
+    many = [StoredTag(100 + i, leads.id, f"t{i}", None, 1, now, 1, now) for i in range(11)]
+    item = inserting(leads, 0, {"Last_Name": "A", "Tag": [f"t{i}" for i in range(11)]})
+    assert error_of(step.check(item, batch_of(leads, context(seeded), [item],
+                                              record_tags=many)))[0] == "LIMIT_EXCEEDED"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import logging
+import re
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,9 +21,11 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from corral import envelopes
+from corral.api.uploads import FRAMING, Upload, read_upload
 from corral.auth.service import Principal
 from corral.errors import (
     CorralError,
+    FileSizeMoreThanAllowedSize,
     FileTooLarge,
     InternalError,
     InvalidData,
@@ -33,6 +36,8 @@ from corral.services import Corral
 
 log = logging.getLogger("corral.api")
 
+MAX_UPLOAD = 20 * 1024 * 1024  # Zoho: "File size should not exceed 20 MB"
+UPLOAD_PATH = re.compile(r"^/crm/[^/]+/[^/]+/[^/]+/Attachments$")
 VERSIONS = frozenset({"v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8"})
 JSON_TYPE = "application/json;charset=UTF-8"
 
@@ -73,7 +78,7 @@ def form_fields(content_type: str, body: bytes) -> dict[str, str]:
 
 def error_response(err: CorralError, request_id: str | None = None) -> Response:
     headers = {"X-Request-Id": request_id} if request_id else {}
-    if isinstance(err, FileTooLarge):
+    if isinstance(err, FileTooLarge | FileSizeMoreThanAllowedSize):
         # The rest of the body is never read, so the connection cannot carry another request.
         headers["Connection"] = "close"
     return json_response(envelopes.error_envelope(err), err.http_status, headers)
@@ -103,13 +108,23 @@ class BodyLimit:
         self.app = app
         self.limit = limit
 
+    def limit_for(self, scope: Scope) -> tuple[int, CorralError]:
+        """The byte limit and its error: attachment uploads may carry Zoho's 20 MB file and are
+        refused with the attachment's own error (as api/uploads.py does); the rest with
+        FILE_TOO_LARGE."""
+        if scope.get("method") == "POST" and UPLOAD_PATH.match(scope.get("path", "")):
+            limit = max(self.limit, MAX_UPLOAD + FRAMING)
+            return limit, FileSizeMoreThanAllowedSize()
+        return self.limit, FileTooLarge(details={"limit": self.limit})
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit, error = self.limit_for(scope)
         declared = _content_length(scope)
-        if declared is not None and declared > self.limit:
-            await error_response(self.error())(scope, receive, send)
+        if declared is not None and declared > limit:
+            await error_response(error)(scope, receive, send)
             return
         seen = 0
 
@@ -118,14 +133,13 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise self.error()
+                if seen > limit:
+                    raise error
             return message
 
         await self.app(scope, limited, send)
 
-    def error(self) -> FileTooLarge:
-        return FileTooLarge(details={"limit": self.limit})
+
 
 
 async def read_body(receive: Receive) -> bytes | None:
@@ -205,6 +219,7 @@ class Call:
     body: bytes
     request_id: str
     principal: Principal | None = None
+    upload: Upload | None = None  # a multipart body, for handlers that `reads_upload`
     _json: Any = field(default=None, repr=False)
 
     @property
@@ -278,9 +293,16 @@ def endpoint(handler: Handler, corral: Corral) -> Callable[[Request], Any]:
         version = request.path_params.get("version")
         if version is not None and version not in VERSIONS:
             return error_response(InvalidUrlPattern(), request_id)
+        upload: Upload | None = None
+        body: bytes | None
         try:
-            body = await read_body(request.receive)
-        except FileTooLarge as err:
+            if getattr(handler, "reads_upload", False) and request.headers.get(
+                    "content-type", "").lower().startswith("multipart/form-data"):
+                # Streamed and bounded (api/uploads.py), never read whole into memory.
+                upload, body = await read_upload(request, MAX_UPLOAD), b""
+            else:
+                body = await read_body(request.receive)
+        except CorralError as err:  # FILE_TOO_LARGE, or the upload's own limit
             response = error_response(err, request_id)
             _forget(err)
             return response
@@ -289,8 +311,8 @@ def endpoint(handler: Handler, corral: Corral) -> Callable[[Request], Any]:
         call = Call(corral=corral, method=request.method, path_params=dict(request.path_params),
                     query=dict(request.query_params),
                     headers={k.lower(): v for k, v in request.headers.items()}, body=body,
-                    request_id=request_id)
-        del body
+                    request_id=request_id, upload=upload)
+        del body, upload
         return await run_in_threadpool(_answer, handler, call)
 
     return run

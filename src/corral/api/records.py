@@ -223,8 +223,10 @@ def render(call: Call, module: Module, recs: list[Any], only: list[str] | None,
     users = q.users()
     names = q.lookup_names(module, recs)
     tz = q.principal_tz(principal)
-    return [envelopes.record_json(module, r, tz=tz, users=users, names=names, only=only)
-            for r in recs]
+    tags = call.corral.tags.by_ids(sorted({int(t) for r in recs for t in r.data.get("Tag") or []
+                                           if str(t).isdigit()}))
+    return [envelopes.record_json(module, r, tz=tz, users=users, names=names, only=only,
+                                  tags=tags) for r in recs]
 
 
 def _modified_since(call: Call) -> datetime | None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from corral.api import actions as a
+from corral.api import attachments as att
 from corral.api import records as r
 from corral.api import settings as s
+from corral.api import tags as g
 from corral.api.http import Call, Handler, endpoint
 from corral.errors import InvalidRequestMethod
 from corral.services import Corral
@@ -31,6 +33,11 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
     (f"{CRM}/settings/blueprints", {"GET": a.list_blueprints, "POST": a.create_blueprint}),
     (f"{CRM}/settings/territories", {"GET": a.list_territories, "POST": a.create_territories}),
     (f"{CRM}/settings/custom_views/{{view_id}}", {"GET": s.get_view}),
+    (f"{CRM}/settings/tags",
+     {"GET": g.list_tags, "POST": g.create_tags, "PUT": g.update_tags}),
+    (f"{CRM}/settings/tags/{{tag_id}}", {"PUT": g.update_tag, "DELETE": g.delete_tag}),
+    (f"{CRM}/settings/tags/{{tag_id}}/actions/merge", {"POST": g.merge_tags}),
+    (f"{CRM}/settings/tags/{{tag_id}}/actions/records_count", {"GET": g.records_count}),
     (f"{CRM}/users", {"GET": s.list_users}),
     (f"{CRM}/users/{{user_id}}", {"GET": s.get_user}),
     (f"{CRM}/org", {"GET": s.get_org}),
@@ -40,6 +47,15 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
     (f"{CRM}/{{module}}/actions/count", {"GET": r.count_records}),
     (f"{CRM}/{{module}}/actions/mass_update", {"POST": a.mass_update, "GET": a.mass_update_status}),
     (f"{CRM}/{{module}}/actions/assign_territories", {"POST": a.assign_territories}),
+    (f"{CRM}/{{module}}/actions/add_tags", {"POST": g.add_tags}),
+    (f"{CRM}/{{module}}/actions/remove_tags", {"POST": g.remove_tags}),
+    (f"{CRM}/{{module}}/{{record_id}}/actions/add_tags", {"POST": g.add_tags_to_record}),
+    (f"{CRM}/{{module}}/{{record_id}}/actions/remove_tags", {"POST": g.remove_tags_from_record}),
+    (f"{CRM}/{{module}}/{{record_id}}/Attachments",
+     {"POST": att.upload_attachment, "GET": att.list_attachments,
+      "DELETE": att.delete_attachments}),
+    (f"{CRM}/{{module}}/{{record_id}}/Attachments/{{attachment_id}}",
+     {"GET": att.download_attachment, "DELETE": att.delete_attachment}),
     (f"{CRM}/{{module}}/{{record_id}}/actions/convert", {"POST": a.convert_lead}),
     (f"{CRM}/{{module}}/{{record_id}}/actions/approve", {"POST": a.approve_record}),
     (f"{CRM}/{{module}}/{{record_id}}/actions/blueprint",
@@ -59,6 +75,8 @@ def _dispatch(handlers: dict[str, Handler]) -> Handler:
             raise InvalidRequestMethod()
         return handler(call)
 
+    run.reads_upload = any(getattr(h, "reads_upload", False)  # type: ignore[attr-defined]
+                           for h in handlers.values())
     return run
 
 

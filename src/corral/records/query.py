@@ -29,6 +29,7 @@ from corral.records.service import RecordService
 from corral.records.validate import format_utc, parse_record_id
 from corral.storage.database import Database
 from corral.storage.filters import (
+    Always,
     And,
     Column,
     Cond,
@@ -46,6 +47,7 @@ from corral.storage.repositories.auth import AuthRepository
 from corral.storage.repositories.record_search import RecordSearch, SortColumn
 from corral.storage.repositories.records import RecordRepository, StoredRecord
 from corral.storage.repositories.secrets import SecretRepository
+from corral.storage.repositories.tags import TagRepository
 from corral.storage.repositories.views import StoredView, ViewRepository
 
 TEXT_TYPES = frozenset({"text", "email", "phone", "website", "textarea"})
@@ -101,6 +103,7 @@ class RecordQuery:
         self.auth_users = AuthRepository()
         self.secrets = SecretRepository()
         self._page_secret: bytes | None = None
+        self.tags = TagRepository()
 
     # ----------------------------------------------------------------- criteria compilation
     def compile(self, module: Module, criteria: cr.Criteria, *, tz: ZoneInfo,
@@ -115,6 +118,8 @@ class RecordQuery:
                    mode: str) -> Filter:
         if c.field == "id":
             return self._id_condition(c)
+        if c.field == "Tag":
+            return self._tag_condition(module, c)
         f = module.field(c.field)
         if f is None:
             raise _bad("the api name given seems to be invalid", api_name=c.field)
@@ -131,6 +136,21 @@ class RecordQuery:
         if f.data_type in NUMBER_TYPES | {"boolean", "date", "datetime"}:
             return self._typed_condition(f, c.operator, values, tz)
         return self._text_condition(f, c.operator, values, mode)
+
+    def _tag_condition(self, module: Module, c: cr.Condition) -> Filter:
+        """`Tag` (records hold tag ids): equals / not_equal / in by tag name, ignoring case;
+        a name no tag has selects nothing."""
+        values = c.value if isinstance(c.value, tuple) else (c.value,)
+        if c.operator not in {"equals", "not_equal", "in"}:
+            raise _bad("invalid operator found", api_name="Tag", operator=c.operator)
+        wanted = {str(x).strip().lower() for x in values}
+        with self.db.read() as tx:
+            ids = tuple(str(t.id) for t in self.tags.of_module(tx, module.id)
+                        if t.name.lower() in wanted)
+        has = Cond(JsonField("Tag"), Op.HAS_ITEM, ids) if ids else Never()
+        if c.operator == "not_equal":
+            return Or((Cond(JsonField("Tag"), Op.IS_NULL), Not(has))) if ids else Always()
+        return has
 
     @staticmethod
     def _id_condition(c: cr.Condition) -> Filter:

@@ -37,7 +37,10 @@ SPECIAL_USE = ("arpa", "invalid", "local", "localhost", "onion", "test")
 ID_RE = re.compile(r"^[0-9]{1,19}$")
 
 # Keys the server maintains or that describe the request, never stored as field values.
-IGNORED_KEYS = frozenset({"id", "$append_values", "Layout", "Tag", "$approved", "$se_module"})
+IGNORED_KEYS = frozenset({"id", "$append_values", "Layout", "$approved", "$se_module"})
+# The record's tags: `[{"name"} | {"id"}]` on the wire; the write path's `RecordTags` step
+# (records/tags.py) turns names into the ids that are stored.
+TAG_KEY = "Tag"
 
 
 @dataclass
@@ -209,6 +212,22 @@ def _convert(f: Field, value: Any, index: int, tz: ZoneInfo) -> Converted:
     return result
 
 
+def tag_value(value: Any) -> list[Any] | None:
+    """A `Tag` value as given: a list of `{"name"}` / `{"id"}` objects or id/name strings."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        return None
+    for item in value:
+        if isinstance(item, str) and item.strip():
+            continue
+        if isinstance(item, dict) and (isinstance(item.get("name"), str)
+                                       or parse_record_id(item.get("id")) is not None):
+            continue
+        return None
+    return list(value)
+
+
 def check_record(module: Module, raw: Any, index: int, *, tz: ZoneInfo,
                  read_only: frozenset[str] = frozenset()) -> Checked:
     """Validate the fields present in `raw`; unknown field names are ignored (as in Zoho)."""
@@ -222,6 +241,14 @@ def check_record(module: Module, raw: Any, index: int, *, tz: ZoneInfo,
         out.append = frozenset(k for k, v in append_spec.items() if v is True)
     for key, value in raw.items():
         if key in IGNORED_KEYS or key.startswith("$"):
+            continue
+        if key == TAG_KEY:
+            tags = tag_value(value)
+            if tags is None:
+                out.error = InvalidData(details={"expected_data_type": "jsonarray",
+                                                 "api_name": key, "json_path": path(index, key)})
+                return out
+            out.values[key] = tags
             continue
         f = module.field(key)
         if f is None or f.system:

@@ -304,3 +304,49 @@ secrets = sa.Table(
     sa.Column("name", sa.String(50), primary_key=True),
     sa.Column("value", sa.String(200), nullable=False),
 )
+
+# Tags of a module (Zoho's /settings/tags). Records carry their tags' ids in `data["Tag"]`, so a
+# rename or recolour is a change here only, while tagging, merge and delete change records through
+# the write path.
+tags = sa.Table(
+    "tags", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("module_id", sa.BigInteger, nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    # lower(name): the database itself refuses two tags of a module whose names differ in case
+    # only, whatever two concurrent requests checked (the write retries and sees the winner).
+    sa.Column("name_key", sa.String(100), nullable=False),
+    sa.Column("color_code", sa.String(10), nullable=True),
+    sa.Column("created_by", sa.BigInteger, nullable=False),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+    sa.Column("modified_by", sa.BigInteger, nullable=False),
+    sa.Column("modified_time", sa.DateTime, nullable=False),
+    sa.Index("ix_tags_module", "module_id", "id"),
+    sa.UniqueConstraint("module_id", "name_key", name="uq_tags_name"),
+)
+
+# Attachments of records (Zoho's /{module}/{id}/Attachments). A row is a file (bytes in
+# `attachment_contents`, written in the same transaction) or a link (`link_url`, no bytes).
+attachments = sa.Table(
+    "attachments", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("module_id", sa.BigInteger, nullable=False),
+    sa.Column("record_id", sa.BigInteger, nullable=False),
+    sa.Column("file_name", sa.String(255), nullable=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("content_type", sa.String(255), nullable=True),
+    sa.Column("sha256", sa.String(64), nullable=True),
+    sa.Column("link_url", sa.String(2000), nullable=True),
+    sa.Column("owner_id", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.BigInteger, nullable=False),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+    sa.Column("modified_by", sa.BigInteger, nullable=False),
+    sa.Column("modified_time", sa.DateTime, nullable=False),
+    sa.Index("ix_attachments_record", "record_id", "id"),
+)
+
+attachment_contents = sa.Table(
+    "attachment_contents", metadata,
+    sa.Column("attachment_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+)
