@@ -140,6 +140,13 @@ def render_value(f: Field, value: Any, *, tz: ZoneInfo, users: dict[int, Any],
     return value
 
 
+# Keys Zoho's notes carry that Corral has no feature behind (no voice notes, no attachments on
+# notes, no client portal): their "nothing here" values.
+NOTE_EXTRAS: dict[str, Any] = {"$attachments": None, "$voice_note": False, "$size": None,
+                               "$state": "save", "$is_shared_to_client": False,
+                               "$sharing_permission": "full_access"}
+
+
 def record_json(module: Module, rec: Any, *, tz: ZoneInfo, users: dict[int, Any],
                 names: dict[int, str | None], only: Iterable[str] | None = None,
                 ) -> dict[str, Any]:
@@ -160,6 +167,11 @@ def record_json(module: Module, rec: Any, *, tz: ZoneInfo, users: dict[int, Any]
     out["id"] = str(rec.id)
     if "$se_module" in rec.data:
         out["$se_module"] = rec.data["$se_module"]
+        parent = out.get("Parent_Id")
+        if isinstance(parent, dict):  # a note's parent names its module (v8 shape)
+            parent["module"] = {"api_name": rec.data["$se_module"]}
+    if module.api_name == "Notes" and wanted is None:
+        out.update(NOTE_EXTRAS)
     if wanted is None or "$approval_state" in wanted:
         out["$approved"] = rec.approval_state == "approved"
         out["$approval_state"] = rec.approval_state

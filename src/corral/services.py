@@ -31,6 +31,7 @@ from corral.metadata.territories import TerritoryService
 from corral.records.blueprints import BlueprintGuard, BlueprintService
 from corral.records.conversion import ConversionService
 from corral.records.mass_update import MassUpdateJobs, MassUpdateService
+from corral.records.notes import NotesFollowParents
 from corral.records.query import RecordQuery
 from corral.records.service import RecordService
 from corral.records.steps import DuplicateCheckPreference, Lookups, OwnerAndMandatory, UniqueKeys
@@ -66,6 +67,7 @@ def write_steps(registry: Registry) -> list[Step]:
         UniqueKeys(),                   # DUPLICATE_DATA on unique fields
         DuplicateCheckPreference(registry),  # Leads' duplicate check preference
         WorkflowActions(),              # webhooks to the outbox, tasks as follow-up writes
+        NotesFollowParents(registry),   # a deleted record's notes go to the recycle bin too
     ]
 
 

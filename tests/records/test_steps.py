@@ -38,6 +38,7 @@ from corral.records import criteria as cr
 from corral.records import validate as v
 from corral.records.blueprints import Blueprint, BlueprintGuard, Transition
 from corral.records.keys import keys_of, normalise
+from corral.records.notes import NotesFollowParents
 from corral.records.steps import (
     ACTIVE_USERS,
     DuplicateCheckPreference,
@@ -167,10 +168,11 @@ def test_write_steps_registers_every_step_in_the_documented_order(seeded: Corral
     assert [s.name for s in steps] == [
         "blueprints", "validation", "approval_lock", "layout_rules", "workflow_field_updates",
         "approval_entry", "lookups", "unique_keys", "duplicate_check_preference",
-        "workflow_actions"]
+        "workflow_actions", "notes_follow_parents"]
     assert [type(s) for s in steps] == [
         BlueprintGuard, OwnerAndMandatory, ApprovalLock, LayoutRules, WorkflowFieldUpdates,
-        ApprovalEntry, Lookups, UniqueKeys, DuplicateCheckPreference, WorkflowActions]
+        ApprovalEntry, Lookups, UniqueKeys, DuplicateCheckPreference, WorkflowActions,
+        NotesFollowParents]
     # The write service runs exactly this list.
     assert [type(s) for s in seeded.records.pipeline.steps] == [type(s) for s in steps]
     ops = {s.name: s.ops for s in steps}

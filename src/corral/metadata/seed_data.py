@@ -668,4 +668,18 @@ STANDARD_MODULES: list[ModuleSpec] = [
             _textarea("Description", "Description"),
         ],
     },
+    {
+        # Notes of any record: Parent_Id is a multi-module lookup like What_Id, its module
+        # named by `$se_module` (v2 body: `se_module`; v8 body: `Parent_Id.module.api_name`).
+        "api_name": "Notes",
+        "singular": "Note",
+        "plural": "Notes",
+        "scope": "notes",
+        "dup_check": None,
+        "fields": [
+            _text("Note_Title", "Note Title", 120),
+            _textarea("Note_Content", "Note Content", mandatory=True),
+            _lookup("Parent_Id", "Parent ID", "Leads", mandatory=True),
+        ],
+    },
 ]
