@@ -531,3 +531,30 @@ def delivery_json(row: Any, *, tz: ZoneInfo) -> dict[str, Any]:
             "last_status_code": row.last_status_code, "last_error": row.last_error,
             "created_time": format_time(row.created_time, tz),
             "delivered_time": format_time(row.delivered_time, tz), "payload": row.payload}
+
+
+# ----------------------------------------------------------------------------- related lists
+
+
+def related_list_json(parent: Module, rl: Any, sequence: int,
+                      related: Module | None) -> dict[str, Any]:
+    """One related list of `parent` as GET /settings/related_lists shows it."""
+    return {
+        "id": rl.id_for(parent.api_name), "sequence_number": str(sequence),
+        "display_label": rl.display_label, "api_name": rl.api_name,
+        "module": {"api_name": rl.module, "id": str(related.id) if related else None},
+        "name": rl.name or rl.api_name, "action": None,
+        "href": f"{parent.api_name}/{{ENTITYID}}/{rl.api_name}", "type": "default",
+        "connectedmodule": rl.module if rl.linkingmodule else None,
+        "linkingmodule": rl.linkingmodule, "visible": True, "customize_sort": False,
+        "customize_fields": False, "customize_display_label": False, "sort_by": None,
+        "sort_order": None, "fields": None, "status": "visible",
+    }
+
+
+def relation_result(linked: Any, *, removed: bool) -> dict[str, Any]:
+    """One entry of a link ("relation added") or unlink ("relation removed") answer."""
+    if linked.error is not None:
+        return error_body(linked.error)
+    return success("relation removed" if removed else "relation added",
+                   {"id": linked.related_id})

@@ -33,6 +33,7 @@ from corral.records.conversion import ConversionService
 from corral.records.mass_update import MassUpdateJobs, MassUpdateService
 from corral.records.notes import NotesFollowParents
 from corral.records.query import RecordQuery
+from corral.records.related import RelatedRecords
 from corral.records.service import RecordService
 from corral.records.steps import DuplicateCheckPreference, Lookups, OwnerAndMandatory, UniqueKeys
 from corral.records.views import ViewService
@@ -84,6 +85,7 @@ class Corral:
     auth: AuthService
     records: RecordService
     query: RecordQuery
+    related: RelatedRecords
     metadata: MetadataService
     preferences: PreferenceService
     conversion: ConversionService
@@ -108,6 +110,7 @@ class Corral:
         query = RecordQuery(db, registry, records)
         corral = cls(settings=settings, db=db, registry=registry, auth=auth,
                      records=records, query=query,
+                     related=RelatedRecords(registry, query, records),
                      mass_update=MassUpdateService(records, query),
                      jobs=JobRunner(db, registry, clock, job_handlers(records, auth)),
                      views=ViewService(query), territories=TerritoryService(db, clock),

@@ -114,7 +114,8 @@ def seed(db: Database, now: datetime, *, time_zone: str = "UTC") -> int | None:
     for seq, spec in enumerate(STANDARD_MODULES, start=1):
         need = HEAD_IDS + len(COMMON_FIELDS) + len(spec["fields"])
         m, fs, vs = module_definitions(spec, ids[pos:pos + need], sequence=seq,
-                                       generated_type="default", now=now)
+                                       generated_type=spec.get("generated_type", "default"),
+                                       now=now)
         pos += need
         module_list.append(m)
         field_list.extend(fs)
@@ -157,7 +158,8 @@ def add_standard_modules(db: Database, now: datetime, writer: SeedWriter) -> lis
             need = HEAD_IDS + len(COMMON_FIELDS) + len(spec["fields"])
             sequence += 1
             m, fs, vs = module_definitions(spec, ids[pos:pos + need], sequence=sequence,
-                                           generated_type="default", now=now)
+                                           generated_type=spec.get("generated_type",
+                                                                   "default"), now=now)
             pos += need
             modules.append(m)
             fields.extend(fs)
