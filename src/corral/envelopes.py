@@ -536,13 +536,16 @@ def delivery_json(row: Any, *, tz: ZoneInfo) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- related lists
 
 
-def related_list_json(parent: Module, rl: Any, sequence: int,
-                      related: Module | None) -> dict[str, Any]:
-    """One related list of `parent` as GET /settings/related_lists shows it."""
+def related_list_json(parent: Module, rl: Any, sequence: int, related: Module | None, *,
+                      version: str) -> dict[str, Any]:
+    """One related list of `parent` as GET /settings/related_lists shows it: `module` is the
+    api_name in v2/v2.1 (the v2 SDK reads it so), `{api_name, id}` from v3 on (v8's OAS)."""
+    module: Any = rl.module
+    if version not in {"v2", "v2.1"}:
+        module = {"api_name": rl.module, "id": str(related.id) if related else None}
     return {
         "id": rl.id_for(parent.api_name), "sequence_number": str(sequence),
-        "display_label": rl.display_label, "api_name": rl.api_name,
-        "module": {"api_name": rl.module, "id": str(related.id) if related else None},
+        "display_label": rl.display_label, "api_name": rl.api_name, "module": module,
         "name": rl.name or rl.api_name, "action": None,
         "href": f"{parent.api_name}/{{ENTITYID}}/{rl.api_name}", "type": "default",
         "connectedmodule": rl.module if rl.linkingmodule else None,

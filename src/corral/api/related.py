@@ -56,7 +56,7 @@ def list_related_lists(call: Call) -> Response:
         return json_response(None, 204)
     registry = call.corral.registry
     return json_response({"related_lists": [
-        envelopes.related_list_json(module, rl, i, registry.get(rl.module))
+        envelopes.related_list_json(module, rl, i, registry.get(rl.module), version=call.version)
         for i, rl in enumerate(rls, start=1)]})
 
 
@@ -67,7 +67,8 @@ def get_related_list(call: Call) -> Response:
     for i, rl in enumerate(related_lists(module.api_name), start=1):
         if rl.id_for(module.api_name) == call.path_params["list_id"]:
             return json_response({"related_lists": [
-                envelopes.related_list_json(module, rl, i, registry.get(rl.module))]})
+                envelopes.related_list_json(module, rl, i, registry.get(rl.module),
+                                            version=call.version)]})
     raise InvalidData("the id given seems to be invalid", {"resource_path_index": 2})
 
 
