@@ -878,3 +878,38 @@ def test_delete_rules_are_off_when_trigger_leaves_workflow_out(
                  automation_rules=_gone_rules())
     follow = WorkflowActions().effects([web], b)
     assert follow is not None and follow.outbox == []
+
+
+# ---------------------------------------------------------------------------------- notes
+def test_notes_follow_parents_deletes_the_live_notes_of_deleted_records(corral: Corral) -> None:
+    leads, accounts = corral.registry.require("Leads"), corral.registry.require("Accounts")
+    notes = corral.registry.require("Notes")
+    gone = store(corral, leads, {"Last_Name": "Gone"}, created=NOW)
+    kept = store(corral, leads, {"Last_Name": "Kept"}, created=NOW)
+    mine = [store(corral, notes, {"Note_Content": f"n{i}", "Parent_Id": str(gone.id),
+                                  "$se_module": "Leads"}, created=NOW) for i in range(2)]
+    store(corral, notes, {"Note_Content": "other", "Parent_Id": str(kept.id),
+                          "$se_module": "Leads"}, created=NOW)
+    # same id, other module: not a note of the deleted lead
+    store(corral, notes, {"Note_Content": "acc", "Parent_Id": str(gone.id),
+                          "$se_module": "Accounts"}, created=NOW)
+    item = updating(gone, 0, {}, op="delete")
+    b = batch_of(leads, context(corral), [item])
+    step = NotesFollowParents(corral.registry)
+    assert step.ops == {"delete"}
+    with corral.db.read() as tx:
+        step.prepare(tx, b)
+    follow = step.effects([item], b)
+    assert follow is not None and follow.outbox == []
+    (write,) = follow.writes
+    assert (write.module, write.items, set(write.deletes)) == ("Notes", [], {n.id for n in mine})
+    assert step.effects([], b) is None
+    # nothing to do for Notes themselves, or for modules without deletes in the batch
+    nb = batch_of(notes, context(corral), [updating(mine[0], 0, {}, op="delete")])
+    with corral.db.read() as tx:
+        step.prepare(tx, nb)
+    assert "notes_of_deleted" not in nb.memo
+    ab = batch_of(accounts, context(corral), [inserting(accounts, 0, {"Account_Name": "A"})])
+    with corral.db.read() as tx:
+        step.prepare(tx, ab)
+    assert "notes_of_deleted" not in ab.memo
