@@ -135,6 +135,11 @@ def test_related_records_errors(api: Api) -> None:
                                    "status": "error"}
     _error(api.put(f"Accounts/{acc}/Contacts/abc"), 400, "INVALID_DATA")
     _error(api.delete(f"Accounts/{acc}/Contacts"), 400, "REQUIRED_PARAM_MISSING")
+    _error(api.delete(f"Accounts/{acc}/Contacts", params={"ids": ",,"}), 400,
+           "REQUIRED_PARAM_MISSING")
+    _error(api.delete(f"Accounts/{acc}/Contacts", params={"ids": "x"}), 400, "INVALID_DATA")
+    _error(api.delete(f"Accounts/{acc}/Contacts",
+                      params={"ids": ",".join(["1"] * 101)}), 400, "LIMIT_EXCEEDED")
     _error(api.post(f"Accounts/{acc}/Contacts", json={"data": [{}]}), 400,
            "INVALID_REQUEST_METHOD")
     assert api.get(f"Accounts/{acc}/Contacts").status_code == 204

@@ -214,9 +214,9 @@ def _link(call: Call, rel: Relation, pairs: list[tuple[int, dict[str, Any]]]) ->
 def delete_related_records(call: Call) -> Response:
     rel = _relation(call)
     raw = call.query.get("ids")
-    if not raw:
+    parts = [x.strip() for x in (raw or "").split(",") if x.strip()]
+    if not parts:
         raise RequiredParamMissing(details={"param_name": "ids"})
-    parts = [x.strip() for x in raw.split(",") if x.strip()]
     if len(parts) > MAX_WRITE:
         raise LimitExceeded(details={"limit": MAX_WRITE})
     ids = [parse_record_id(x) for x in parts]

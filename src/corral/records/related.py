@@ -145,7 +145,9 @@ class RelatedRecords:
                                            [str(links[rid].id) for rid in found], ctx)
             done = {rid: o.error for rid, o in zip(found, outcomes, strict=True)}
         else:
-            recs, _, _ = self.page(rel, offset=0, limit=MAX_LINKS)
+            recs, _ = self.query.fetch(rel.related, [*self._where(rel),
+                                                      self.query.ids_where(list(ids))],
+                                       offset=0, limit=len(ids))
             linked = {r.id for r in recs}
             found = [rid for rid in ids if rid in linked]
             if rel.rl.kind == "notes":
