@@ -82,7 +82,7 @@ def test_corral_param_matches_zoho_param_and_literal_module() -> None:
 def test_literal_that_is_no_module_is_not_served() -> None:
     routes = _routes(("/crm/{version}/{module}", ("GET",)),
                      ("/crm/{version}/{module}/{record_id}", ("GET",)))
-    assert ct.serving_route(routes, "GET", "/crm/v8/Notes") is None  # no Notes module in Corral
+    assert ct.serving_route(routes, "GET", "/crm/v8/Activities") is None  # no such module
     assert ct.serving_route(routes, "GET", "/crm/v8/settings/tags") is None
     assert ct.serving_route(routes, "GET", "/crm/v8/Contacts") is not None
     assert ct.serving_route(routes, "GET", "/crm/v8/Contacts/{id}") is not None

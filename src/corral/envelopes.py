@@ -140,6 +140,13 @@ def render_value(f: Field, value: Any, *, tz: ZoneInfo, users: dict[int, Any],
     return value
 
 
+# Keys Zoho's notes carry that Corral has no feature behind (no voice notes, no attachments on
+# notes, no client portal): their "nothing here" values.
+NOTE_EXTRAS: dict[str, Any] = {"$attachments": None, "$voice_note": False, "$size": None,
+                               "$state": "save", "$is_shared_to_client": False,
+                               "$sharing_permission": "full_access"}
+
+
 def record_json(module: Module, rec: Any, *, tz: ZoneInfo, users: dict[int, Any],
                 names: dict[int, str | None], only: Iterable[str] | None = None,
                 tags: dict[int, Any] | None = None) -> dict[str, Any]:
@@ -162,6 +169,11 @@ def record_json(module: Module, rec: Any, *, tz: ZoneInfo, users: dict[int, Any]
         out["Tag"] = record_tags(rec.data.get("Tag"), tags)
     if "$se_module" in rec.data:
         out["$se_module"] = rec.data["$se_module"]
+        parent = out.get("Parent_Id")
+        if isinstance(parent, dict):  # a note's parent names its module (v8 shape)
+            parent["module"] = {"api_name": rec.data["$se_module"]}
+    if module.api_name == "Notes" and wanted is None:
+        out.update(NOTE_EXTRAS)
     if wanted is None or "$approval_state" in wanted:
         out["$approved"] = rec.approval_state == "approved"
         out["$approval_state"] = rec.approval_state
@@ -573,3 +585,33 @@ def delivery_json(row: Any, *, tz: ZoneInfo) -> dict[str, Any]:
             "last_status_code": row.last_status_code, "last_error": row.last_error,
             "created_time": format_time(row.created_time, tz),
             "delivered_time": format_time(row.delivered_time, tz), "payload": row.payload}
+
+
+# ----------------------------------------------------------------------------- related lists
+
+
+def related_list_json(parent: Module, rl: Any, sequence: int, related: Module | None, *,
+                      version: str) -> dict[str, Any]:
+    """One related list of `parent` as GET /settings/related_lists shows it: `module` is the
+    api_name in v2/v2.1 (the v2 SDK reads it so), `{api_name, id}` from v3 on (v8's OAS)."""
+    module: Any = rl.module
+    if version not in {"v2", "v2.1"}:
+        module = {"api_name": rl.module, "id": str(related.id) if related else None}
+    return {
+        "id": rl.id_for(parent.api_name), "sequence_number": str(sequence),
+        "display_label": rl.display_label, "api_name": rl.api_name, "module": module,
+        "name": rl.name or rl.api_name, "action": None,
+        "href": f"{parent.api_name}/{{ENTITYID}}/{rl.api_name}", "type": "default",
+        "connectedmodule": rl.module if rl.linkingmodule else None,
+        "linkingmodule": rl.linkingmodule, "visible": True, "customize_sort": False,
+        "customize_fields": False, "customize_display_label": False, "sort_by": None,
+        "sort_order": None, "fields": None, "status": "visible",
+    }
+
+
+def relation_result(linked: Any, *, removed: bool) -> dict[str, Any]:
+    """One entry of a link ("relation added") or unlink ("relation removed") answer."""
+    if linked.error is not None:
+        return error_body(linked.error)
+    return success("relation removed" if removed else "relation added",
+                   {"id": linked.related_id})

@@ -33,7 +33,9 @@ from corral.records.blueprints import BlueprintGuard, BlueprintService
 from corral.records.computed import ComputedFields
 from corral.records.conversion import ConversionService
 from corral.records.mass_update import MassUpdateJobs, MassUpdateService
+from corral.records.notes import NotesFollowParents
 from corral.records.query import RecordQuery
+from corral.records.related import RelatedRecords
 from corral.records.service import RecordService
 from corral.records.steps import DuplicateCheckPreference, Lookups, OwnerAndMandatory, UniqueKeys
 from corral.records.tags import RecordTags, TagService
@@ -73,6 +75,7 @@ def write_steps(registry: Registry) -> list[Step]:
         UniqueKeys(),                   # DUPLICATE_DATA on unique fields
         DuplicateCheckPreference(registry),  # Leads' duplicate check preference
         WorkflowActions(),              # webhooks to the outbox, tasks as follow-up writes
+        NotesFollowParents(registry),   # a deleted record's notes go to the recycle bin too
     ]
 
 
@@ -89,6 +92,7 @@ class Corral:
     auth: AuthService
     records: RecordService
     query: RecordQuery
+    related: RelatedRecords
     metadata: MetadataService
     preferences: PreferenceService
     conversion: ConversionService
@@ -115,6 +119,7 @@ class Corral:
         query = RecordQuery(db, registry, records)
         corral = cls(settings=settings, db=db, registry=registry, auth=auth,
                      records=records, query=query,
+                     related=RelatedRecords(registry, query, records),
                      mass_update=MassUpdateService(records, query),
                      jobs=JobRunner(db, registry, clock, job_handlers(records, auth)),
                      views=ViewService(query), territories=TerritoryService(db, clock),

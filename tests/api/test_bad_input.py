@@ -497,7 +497,9 @@ def _get_routes() -> list[str]:
             path = path.replace("/crm/{version}/", "").replace("{module}", "Leads")
             path = path.replace("{api_name}", "Leads").replace("{record_id}", "{lead}")
             path = path.replace("{field_id}", "{field}")
-            for other in ("{view_id}", "{user_id}", "{tag_id}", "{attachment_id}"):
+            path = path.replace("{related_list}", "Notes")
+            for other in ("{view_id}", "{user_id}", "{tag_id}", "{attachment_id}", "{list_id}",
+                          "{related_id}"):
                 path = path.replace(other, "1")
             paths.append(path)
     return paths

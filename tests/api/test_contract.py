@@ -150,7 +150,7 @@ class World:
         self.values = {"version": "v2", "module": "Leads", "api_name": "Leads",
                        "field_id": self.field_id, "view_id": self.view_id,
                        "user_id": self.user_id, "record_id": self.record_id,
-                       "id": self.record_id, "job_id": "1"}
+                       "id": self.record_id, "job_id": "1", "related_list": "Notes"}
 
     def url(self, template: str, **override: str) -> str:
         values = {**self.values, **override}

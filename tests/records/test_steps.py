@@ -39,6 +39,7 @@ from corral.records import validate as v
 from corral.records.blueprints import Blueprint, BlueprintGuard, Transition
 from corral.records.computed import ComputedFields
 from corral.records.keys import keys_of, normalise
+from corral.records.notes import NotesFollowParents
 from corral.records.steps import (
     ACTIVE_USERS,
     DuplicateCheckPreference,
@@ -170,12 +171,11 @@ def test_write_steps_registers_every_step_in_the_documented_order(seeded: Corral
     assert [s.name for s in steps] == [
         "record_tags", "blueprints", "validation", "approval_lock", "layout_rules",
         "workflow_field_updates", "computed_fields", "approval_entry", "lookups", "unique_keys",
-        "duplicate_check_preference", "workflow_actions"]
+        "duplicate_check_preference", "workflow_actions", "notes_follow_parents"]
     assert [type(s) for s in steps] == [
         RecordTags, BlueprintGuard, OwnerAndMandatory, ApprovalLock, LayoutRules,
         WorkflowFieldUpdates, ComputedFields, ApprovalEntry, Lookups, UniqueKeys,
-        DuplicateCheckPreference,
-        WorkflowActions]
+        DuplicateCheckPreference, WorkflowActions, NotesFollowParents]
     # The write service runs exactly this list.
     assert [type(s) for s in seeded.records.pipeline.steps] == [type(s) for s in steps]
     ops = {s.name: s.ops for s in steps}
@@ -903,3 +903,38 @@ def test_record_tags_turns_names_and_ids_into_stored_ids(seeded: Corral) -> None
     item = inserting(leads, 0, {"Last_Name": "A", "Tag": [f"t{i}" for i in range(11)]})
     assert error_of(step.check(item, batch_of(leads, context(seeded), [item],
                                               record_tags=many)))[0] == "LIMIT_EXCEEDED"
+
+
+# ---------------------------------------------------------------------------------- notes
+def test_notes_follow_parents_deletes_the_live_notes_of_deleted_records(corral: Corral) -> None:
+    leads, accounts = corral.registry.require("Leads"), corral.registry.require("Accounts")
+    notes = corral.registry.require("Notes")
+    gone = store(corral, leads, {"Last_Name": "Gone"}, created=NOW)
+    kept = store(corral, leads, {"Last_Name": "Kept"}, created=NOW)
+    mine = [store(corral, notes, {"Note_Content": f"n{i}", "Parent_Id": str(gone.id),
+                                  "$se_module": "Leads"}, created=NOW) for i in range(2)]
+    store(corral, notes, {"Note_Content": "other", "Parent_Id": str(kept.id),
+                          "$se_module": "Leads"}, created=NOW)
+    # same id, other module: not a note of the deleted lead
+    store(corral, notes, {"Note_Content": "acc", "Parent_Id": str(gone.id),
+                          "$se_module": "Accounts"}, created=NOW)
+    item = updating(gone, 0, {}, op="delete")
+    b = batch_of(leads, context(corral), [item])
+    step = NotesFollowParents(corral.registry)
+    assert step.ops == {"delete"}
+    with corral.db.read() as tx:
+        step.prepare(tx, b)
+    follow = step.effects([item], b)
+    assert follow is not None and follow.outbox == []
+    (write,) = follow.writes
+    assert (write.module, write.items, set(write.deletes)) == ("Notes", [], {n.id for n in mine})
+    assert step.effects([], b) is None
+    # nothing to do for Notes themselves, or for modules without deletes in the batch
+    nb = batch_of(notes, context(corral), [updating(mine[0], 0, {}, op="delete")])
+    with corral.db.read() as tx:
+        step.prepare(tx, nb)
+    assert "notes_of_deleted" not in nb.memo
+    ab = batch_of(accounts, context(corral), [inserting(accounts, 0, {"Account_Name": "A"})])
+    with corral.db.read() as tx:
+        step.prepare(tx, ab)
+    assert "notes_of_deleted" not in ab.memo

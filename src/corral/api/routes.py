@@ -7,6 +7,7 @@ from starlette.routing import Route
 from corral.api import actions as a
 from corral.api import attachments as att
 from corral.api import records as r
+from corral.api import related as rl
 from corral.api import settings as s
 from corral.api import tags as g
 from corral.api.http import Call, Handler, endpoint
@@ -14,6 +15,16 @@ from corral.errors import InvalidRequestMethod
 from corral.services import Corral
 
 CRM = "/crm/{version}"
+
+
+class Methods(dict[str, Handler]):
+    """Handlers by method, plus `other` for any other method: on a path with parameters only,
+    it decides whether the path is served at all before the method is refused."""
+
+    def __init__(self, handlers: dict[str, Handler], *, other: Handler) -> None:
+        super().__init__(handlers)
+        self.other = other
+
 
 # path -> {method: handler}; the first match wins, so fixed paths precede {module} ones.
 TABLE: list[tuple[str, dict[str, Handler]]] = [
@@ -30,6 +41,8 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
     (f"{CRM}/settings/custom_views", {"GET": s.list_views, "POST": a.create_view}),
     (f"{CRM}/settings/automation/webhook_deliveries", {"GET": a.webhook_deliveries}),
     *[(f"{CRM}/settings/automation/{key}", a.rule_handlers(key)) for key in a.RULE_KINDS],
+    (f"{CRM}/settings/related_lists", {"GET": rl.list_related_lists}),
+    (f"{CRM}/settings/related_lists/{{list_id}}", {"GET": rl.get_related_list}),
     (f"{CRM}/settings/blueprints", {"GET": a.list_blueprints, "POST": a.create_blueprint}),
     (f"{CRM}/settings/territories", {"GET": a.list_territories, "POST": a.create_territories}),
     (f"{CRM}/settings/custom_views/{{view_id}}", {"GET": s.get_view}),
@@ -60,6 +73,14 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
     (f"{CRM}/{{module}}/{{record_id}}/actions/approve", {"POST": a.approve_record}),
     (f"{CRM}/{{module}}/{{record_id}}/actions/blueprint",
      {"GET": a.get_record_blueprint, "PUT": a.update_record_blueprint}),
+    # Related records come after every fixed `/{module}/...` path (actions, search, deleted).
+    (f"{CRM}/{{module}}/{{record_id}}/{{related_list}}/{{related_id}}",
+     Methods({"GET": rl.get_related_record, "PUT": rl.update_related_record,
+              "DELETE": rl.delete_related_record}, other=rl.other_method)),
+    (f"{CRM}/{{module}}/{{record_id}}/{{related_list}}",
+     Methods({"GET": rl.get_related_records, "PUT": rl.update_related_records,
+              "DELETE": rl.delete_related_records, "POST": rl.add_notes},
+             other=rl.other_method)),
     (f"{CRM}/{{module}}/{{record_id}}",
      {"GET": r.get_record, "PUT": r.update_record, "DELETE": r.delete_record}),
     (f"{CRM}/{{module}}",
@@ -71,6 +92,8 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
 def _dispatch(handlers: dict[str, Handler]) -> Handler:
     def run(call: Call):  # type: ignore[no-untyped-def]
         handler = handlers.get(call.method)
+        if handler is None and isinstance(handlers, Methods):
+            handler = handlers.other
         if handler is None:
             raise InvalidRequestMethod()
         return handler(call)

@@ -96,7 +96,14 @@ def seed(db: Database, now: datetime, *, time_zone: str = "UTC") -> int | None:
     writer = SeedWriter()
     with db.read() as tx:
         if writer.is_seeded(tx):
-            return None
+            seeded = True
+            missing = [m for m in STANDARD_MODULES if not writer.has_module(tx, m["api_name"])]
+        else:
+            seeded, missing = False, []
+    if seeded:
+        if missing:
+            add_standard_modules(db, now, writer)
+        return None
     n_ids = 10 + sum(HEAD_IDS + len(COMMON_FIELDS) + len(m["fields"]) for m in STANDARD_MODULES)
     ids = db.new_ids(n_ids)
     org_id, admin_profile, std_profile, admin_id = ids[:4]
@@ -107,7 +114,8 @@ def seed(db: Database, now: datetime, *, time_zone: str = "UTC") -> int | None:
     for seq, spec in enumerate(STANDARD_MODULES, start=1):
         need = HEAD_IDS + len(COMMON_FIELDS) + len(spec["fields"])
         m, fs, vs = module_definitions(spec, ids[pos:pos + need], sequence=seq,
-                                       generated_type="default", now=now)
+                                       generated_type=spec.get("generated_type", "default"),
+                                       now=now)
         pos += need
         module_list.append(m)
         field_list.extend(fs)
@@ -129,3 +137,32 @@ def seed(db: Database, now: datetime, *, time_zone: str = "UTC") -> int | None:
             return None
         writer.write(tx, data)
     return admin_id
+
+
+def add_standard_modules(db: Database, now: datetime, writer: SeedWriter) -> list[str]:
+    """Standard modules a newer Corral knows (e.g. Notes) added to an already seeded database,
+    after its last module; a module whose api_name is taken (a custom one) is left alone.
+    Returns the api_names added."""
+    with db.write() as tx:
+        db.lock_global(tx)
+        missing = [m for m in STANDARD_MODULES if not writer.has_module(tx, m["api_name"])]
+        if not missing:
+            return []
+        ids = db.reserve_in(tx, sum(HEAD_IDS + len(COMMON_FIELDS) + len(m["fields"])
+                                    for m in missing))
+        sequence, pos = writer.last_module_sequence(tx), 0
+        modules: list[ModuleDefinition] = []
+        fields: list[FieldDefinition] = []
+        views: list[ViewDefinition] = []
+        for spec in missing:
+            need = HEAD_IDS + len(COMMON_FIELDS) + len(spec["fields"])
+            sequence += 1
+            m, fs, vs = module_definitions(spec, ids[pos:pos + need], sequence=sequence,
+                                           generated_type=spec.get("generated_type",
+                                                                   "default"), now=now)
+            pos += need
+            modules.append(m)
+            fields.extend(fs)
+            views.extend(vs)
+        writer.add_modules(tx, modules, fields, views)
+    return [m["api_name"] for m in missing]

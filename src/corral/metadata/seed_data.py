@@ -151,6 +151,11 @@ CARRIERS = ["-None-", "FedEX", "UPS", "USPS", "DHL", "BlueDart"]
 
 ORDER_STATUSES = ["-None-", "Created", "Approved", "Delivered", "Cancelled"]
 
+MEMBER_STATUSES = [
+    "-None-", "Planned", "Invited", "Sent", "Received", "Opened", "Responded", "Bounced",
+    "Opted Out",
+]
+
 WEEK_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 # Note on activity lookups: Who_Id points to Contacts; What_Id ("Related To") is a
@@ -670,6 +675,62 @@ STANDARD_MODULES: list[ModuleSpec] = [
             _pick("Service_Status", "Status", ["Active", "Inactive"]),
             _pick("Job_Sheet_Required", "Job Sheet Required", ["No", "Yes"]),
             _textarea("Description", "Description"),
+        ],
+    },
+    {
+        # Notes of any record: Parent_Id is a multi-module lookup like What_Id, its module
+        # named by `$se_module` (v2 body: `se_module`; v8 body: `Parent_Id.module.api_name`).
+        "api_name": "Notes",
+        "singular": "Note",
+        "plural": "Notes",
+        "scope": "notes",
+        "dup_check": None,
+        "fields": [
+            _text("Note_Title", "Note Title", 120),
+            _textarea("Note_Content", "Note Content", mandatory=True),
+            _lookup("Parent_Id", "Parent ID", "Leads", mandatory=True),
+        ],
+    },
+    # Linking modules: one record per link of a many-to-many related list, with the link's own
+    # fields (metadata.related_lists). Zoho keeps these links internally; Corral stores them as
+    # records so that linking and unlinking go through the write path and the change log.
+    {
+        "api_name": "Campaigns_X_Leads",
+        "singular": "Campaign Member (Lead)",
+        "plural": "Campaign Members (Leads)",
+        "scope": "campaigns_x_leads",
+        "dup_check": None,
+        "generated_type": "linking",
+        "fields": [
+            _lookup("Campaign", "Campaign", "Campaigns", mandatory=True),
+            _lookup("Lead", "Lead", "Leads", mandatory=True),
+            _pick("Member_Status", "Member Status", MEMBER_STATUSES),
+        ],
+    },
+    {
+        "api_name": "Campaigns_X_Contacts",
+        "singular": "Campaign Member (Contact)",
+        "plural": "Campaign Members (Contacts)",
+        "scope": "campaigns_x_contacts",
+        "dup_check": None,
+        "generated_type": "linking",
+        "fields": [
+            _lookup("Campaign", "Campaign", "Campaigns", mandatory=True),
+            _lookup("Contact", "Contact", "Contacts", mandatory=True),
+            _pick("Member_Status", "Member Status", MEMBER_STATUSES),
+        ],
+    },
+    {
+        "api_name": "Price_Books_X_Products",
+        "singular": "Price Book Product",
+        "plural": "Price Book Products",
+        "scope": "price_books_x_products",
+        "dup_check": None,
+        "generated_type": "linking",
+        "fields": [
+            _lookup("Price_Book", "Price Book", "Price_Books", mandatory=True),
+            _lookup("Product", "Product", "Products", mandatory=True),
+            _f("list_price", "List Price", "currency"),
         ],
     },
 ]

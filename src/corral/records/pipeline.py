@@ -231,6 +231,8 @@ class WritePipeline:
             plans = [Planned(i, self.check(module, raw, i, ctx))
                      for i, raw in enumerate(write.items)]
             mine_ids = [ids.pop() for _ in plans]
+            plans += [Planned(len(plans) + i, v.Checked(values={}), target=rid, op="delete")
+                      for i, rid in enumerate(write.deletes)]
             for outcome in self.run(tx, module, plans, ctx, ids=mine_ids):
                 if outcome.error is not None:
                     raise outcome.error

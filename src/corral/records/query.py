@@ -27,6 +27,7 @@ from corral.metadata.registry import Registry
 from corral.records import criteria as cr
 from corral.records.service import RecordService
 from corral.records.validate import format_utc, parse_record_id
+from corral.records.writes import lookup_target
 from corral.storage.database import Database
 from corral.storage.filters import (
     Always,
@@ -390,7 +391,7 @@ class RecordQuery:
                 for r in recs:
                     value = r.data.get(f.api_name)
                     if value:
-                        wanted.setdefault(f.lookup_module, set()).add(int(value))
+                        wanted.setdefault(lookup_target(f, r.data), set()).add(int(value))
         names: dict[int, str | None] = {}
         with self.db.read() as tx:
             for mod_name, ids in wanted.items():

@@ -37,10 +37,14 @@ SPECIAL_USE = ("arpa", "invalid", "local", "localhost", "onion", "test")
 ID_RE = re.compile(r"^[0-9]{1,19}$")
 
 # Keys the server maintains or that describe the request, never stored as field values.
-IGNORED_KEYS = frozenset({"id", "$append_values", "Layout", "$approved", "$se_module"})
+IGNORED_KEYS = frozenset({"id", "$append_values", "Layout", "$approved", "$se_module",
+                          "se_module"})
 # The record's tags: `[{"name"} | {"id"}]` on the wire; the write path's `RecordTags` step
 # (records/tags.py) turns names into the ids that are stored.
 TAG_KEY = "Tag"
+# Multi-module lookups: the module they point at is named by `$se_module` (Zoho's rule; a note's
+# parent may also name it as `se_module` (v2) or `Parent_Id.module.api_name` (v8)).
+POLYMORPHIC = ("What_Id", "Parent_Id")
 
 
 @dataclass
@@ -264,10 +268,23 @@ def check_record(module: Module, raw: Any, index: int, *, tz: ZoneInfo,
             out.error = err
             return out
         out.values[key] = converted
-    se_module = raw.get("$se_module")
-    if isinstance(se_module, str) and "What_Id" in module.by_name:
-        out.values["$se_module"] = se_module  # names the module What_Id points at
+    se_module = _se_module(raw)
+    if isinstance(se_module, str) and any(n in module.by_name for n in POLYMORPHIC):
+        out.values["$se_module"] = se_module  # names the module What_Id / Parent_Id points at
+        if se_module == module.api_name and out.values.get("Parent_Id") is not None:
+            out.error = invalid(module.by_name["Parent_Id"], index)  # notes have no notes
+    elif "Parent_Id" in out.values and out.values["Parent_Id"] is not None:
+        out.error = MandatoryNotFound(details={"api_name": "se_module",
+                                               "json_path": path(index, "se_module")})
     return out
+
+
+def _se_module(raw: dict[str, Any]) -> Any:
+    """`$se_module`, v2 notes' `se_module`, or v8 notes' `Parent_Id.module.api_name`."""
+    parent = raw.get("Parent_Id")
+    if isinstance(parent, dict) and isinstance(parent.get("module"), dict):
+        return parent["module"].get("api_name")
+    return raw.get("$se_module", raw.get("se_module"))
 
 
 def missing_mandatory(fields: Iterable[Field], data: dict[str, Any],

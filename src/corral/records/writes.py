@@ -185,11 +185,13 @@ class OutboxEntry:
 
 @dataclass(frozen=True)
 class FollowUpWrite:
-    """Records a step wants inserted in the same transaction, e.g. a workflow's tasks."""
+    """Records a step wants inserted (e.g. a workflow's tasks) or deleted (e.g. the notes of
+    a deleted record) in the same transaction."""
 
     module: str
     items: list[dict[str, Any]]
     tags: dict[int, str]  # item index -> the rule that made it
+    deletes: tuple[int, ...] = ()  # ids of records of `module` to delete
 
 
 @dataclass
@@ -215,7 +217,8 @@ class Step:
 
 
 def lookup_target(f: Field, values: dict[str, Any]) -> str:
-    """What_Id of activities points at the module named by `$se_module` (Zoho's rule)."""
-    if f.api_name == "What_Id" and isinstance(values.get("$se_module"), str):
+    """What_Id of activities and Parent_Id of notes point at the module named by
+    `$se_module` (Zoho's rule)."""
+    if f.api_name in v.POLYMORPHIC and isinstance(values.get("$se_module"), str):
         return str(values["$se_module"])
     return f.lookup_module or ""

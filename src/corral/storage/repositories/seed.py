@@ -36,6 +36,19 @@ class SeedWriter:
         """The seed is one transaction, so an org row means all of it is there."""
         return self._metadata.has_org(tx)
 
+    def has_module(self, tx: Tx, api_name: str) -> bool:
+        return self._metadata.module_api_name_taken(tx, api_name)
+
+    def last_module_sequence(self, tx: Tx) -> int:
+        return self._metadata.last_module_sequence(tx)
+
+    def add_modules(self, tx: Tx, modules: Sequence[ModuleDefinition],
+                    fields: Sequence[FieldDefinition], views: Sequence[ViewDefinition]) -> None:
+        """Modules added after the first seed; bumps the metadata version so every process
+        reloads its cache."""
+        self._metadata.add_modules(tx, modules, fields, views)
+        self._metadata.bump_version(tx)
+
     def write(self, tx: Tx, seed: Seed) -> None:
         self._metadata.add_org(tx, seed.org)
         self._auth.add_profiles(tx, seed.profiles)
