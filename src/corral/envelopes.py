@@ -19,11 +19,16 @@ def error_body(err: CorralError) -> dict[str, Any]:
     return {"code": err.code, "details": err.details, "message": err.message, "status": "error"}
 
 
+# Zoho wraps body errors in the request's array key (`{"data": [error]}`, v8 fields.json:
+# `{"fields": [error]}`); the duplicate check preference wraps one object instead.
+_LIST_WRAPS = frozenset({"data", "fields"})
+
+
 def error_envelope(err: CorralError) -> dict[str, Any]:
     """The top-level error object, or wrapped: `{"data": [error]}` / `{key: error}`."""
     body = error_body(err)
-    if err.wrap == "data":
-        return {"data": [body]}
+    if err.wrap in _LIST_WRAPS:
+        return {err.wrap: [body]}
     return {err.wrap: body} if err.wrap else body
 
 

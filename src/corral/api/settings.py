@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -13,6 +15,7 @@ from corral import envelopes
 from corral.api.http import Call, json_response
 from corral.auth.service import OAuthError, Principal
 from corral.errors import (
+    CorralError,
     InvalidData,
     InvalidModule,
     MandatoryNotFound,
@@ -127,15 +130,39 @@ def _unique_flag(value: Any) -> bool:
     raise InvalidData(details={"api_name": "unique", "json_path": "$.fields[0].unique"})
 
 
+@contextmanager
+def _body_errors() -> Iterator[None]:
+    """Errors about the body come back as Zoho's v8 fields.json shows them: `{"fields": [e]}`.
+
+    Request-level errors (token, scope, module parameter, URL id, unparsable JSON) are raised
+    before this and stay top-level, as on every Zoho API.
+    """
+    try:
+        yield
+    except CorralError as err:
+        err.wrap = err.wrap or "fields"
+        raise
+
+
+def _first_field(body: Any) -> dict[str, Any]:
+    items = body.get("fields") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items or not isinstance(items[0], dict):
+        raise MandatoryNotFound(details={"api_name": "fields", "json_path": "$.fields"})
+    return items[0]
+
+
 def create_field(call: Call) -> Response:
     principal = _settings_principal(call, "fields", "CREATE")
     _admin(principal)
     module = module_param(call)
     body = call.json()
-    items = body.get("fields") if isinstance(body, dict) else None
-    if not isinstance(items, list) or not items or not isinstance(items[0], dict):
-        raise MandatoryNotFound(details={"api_name": "fields", "json_path": "$.fields"})
-    spec_in = items[0]
+    with _body_errors():
+        f = _add_field(call, module, _first_field(body))
+    return json_response({"fields": [{"code": "SUCCESS", "details": {"id": str(f.id)},
+                                      "message": "field created", "status": "success"}]}, 201)
+
+
+def _add_field(call: Call, module: Module, spec_in: dict[str, Any]) -> Any:
     for key in ("field_label", "data_type"):
         if not spec_in.get(key):
             raise MandatoryNotFound(details={"api_name": key, "json_path": f"$.fields[0].{key}"})
@@ -158,8 +185,7 @@ def create_field(call: Call) -> Response:
     if spec["unique"] and not f.unique:
         f = call.corral.metadata.set_unique(call.corral.registry.require(module.api_name),
                                             f.api_name, True)
-    return json_response({"fields": [{"code": "SUCCESS", "details": {"id": str(f.id)},
-                                      "message": "field created", "status": "success"}]}, 201)
+    return f
 
 
 def update_field(call: Call) -> Response:
@@ -168,11 +194,10 @@ def update_field(call: Call) -> Response:
     module = module_param(call)
     f = _field_by_id(call, module)
     body = call.json()
-    items = body.get("fields") if isinstance(body, dict) else None
-    if not isinstance(items, list) or not items or not isinstance(items[0], dict):
-        raise MandatoryNotFound(details={"api_name": "fields", "json_path": "$.fields"})
-    if "unique" in items[0]:
-        call.corral.metadata.set_unique(module, f.api_name, _unique_flag(items[0]["unique"]))
+    with _body_errors():
+        change = _first_field(body)
+        if "unique" in change:
+            call.corral.metadata.set_unique(module, f.api_name, _unique_flag(change["unique"]))
     return json_response({"fields": [{"code": "SUCCESS", "details": {"id": str(f.id)},
                                       "message": "field updated", "status": "success"}]})
 
