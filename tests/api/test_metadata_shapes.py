@@ -8,6 +8,7 @@ comparator.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -15,6 +16,20 @@ import pytest
 from corral.services import Corral
 from tests.api.test_contract import EXACT_KEYS, assert_same_shape, golden
 from tests.conftest import Api, make_token
+from tests.contract.oas import oas_dir
+
+OAS = oas_dir()
+# Keys Zoho fills only when a feature is configured (tooltips, encryption, HIPAA, privacy,
+# history tracking, customisation); null in Corral, where none of these exist.
+FEATURE_KEYS = frozenset({"tooltip", "crypt", "hipaa_compliance", "private", "history_tracking",
+                          "customizable_properties", "created_time", "modified_time",
+                          "associated_module", "association_details", "external"})
+# Keys Corral sends that the v7 field sample lacks but v8's fields.json documents.
+FIELD_EXTRA = frozenset({"subform", "sequence_number", "default_value", "quick_sequence_number",
+                         "multiuserlookup", "private", "textarea", "blueprint_supported",
+                         "rollup_summary", "lookup"})
+ISSUE_FIELDS = ("Created_Time", "Modified_Time", "Email_Opt_Out", "Last_Activity_Time",
+                "Converted_Date_Time", "Converted__s")
 
 
 def _v8(api: Api) -> Api:
@@ -105,3 +120,121 @@ def test_request_level_errors_stay_top_level(corral: Corral, api: Api) -> None:
         assert r.status_code in {400, 403}, (code, r.text)
         assert set(r.json()) == {"code", "details", "message", "status"}, (code, r.text)
         assert r.json()["code"] == code
+
+
+# ----------------------------------------------------------------------------- item 4: fields
+def test_leads_fields_match_zoho_sample(api: Api) -> None:
+    ours = _fields(_v8(api))
+    for sample in golden("fields_leads_v7")["fields"]:
+        mine = ours[sample["api_name"]]
+        assert_same_shape(mine, sample, exact=EXACT_KEYS | {"data_type", "json_type", "ui_type",
+                                                            "display_type"},
+                          # which Lead field converts into what depends on the org's mapping
+                          extra=FIELD_EXTRA, loose=FEATURE_KEYS | {"Contacts", "Deals",
+                                                                   "Accounts"})
+
+
+def test_every_field_has_a_length_and_the_issue_fields_zoho_s(api: Api) -> None:
+    samples = {f["api_name"]: f for f in golden("fields_leads_v7")["fields"]}
+    for version in ("v2", "v8"):
+        api.version = version
+        for module in ("Leads", "Contacts", "Accounts", "Deals", "Products"):
+            for f in _fields(api, module).values():
+                assert isinstance(f["length"], int), (module, f["api_name"], f["length"])
+        leads = _fields(api)
+        for name in ISSUE_FIELDS:
+            assert (leads[name]["length"], leads[name]["ui_type"]) == (
+                samples[name]["length"], samples[name]["ui_type"]), name
+
+
+def test_field_profiles_are_the_org_profiles(corral: Corral, api: Api) -> None:
+    profiles = {str(p.id): p.name for p in corral.auth.profiles()}
+    assert set(profiles.values()) == {"Administrator", "Standard"}
+    fields = _fields(_v8(api))
+    for f in fields.values():
+        assert {p["id"]: p["name"] for p in f["profiles"]} == profiles
+    assert {p["permission_type"] for p in fields["Company"]["profiles"]} == {"read_write"}
+    assert {p["permission_type"] for p in fields["Converted__s"]["profiles"]} == {"read_only"}
+    layout = fields["Company"]["layout_associations"]
+    assert [(x["name"], x["id"]) for x in layout] == [
+        ("Standard", api.get("settings/layouts", params={"module": "Leads"}).json()
+         ["layouts"][0]["id"])]
+
+
+def test_v2_keeps_its_field_shapes(api: Api) -> None:
+    """The v2 SDK reads these (tests/e2e): new keys are added, nothing renamed or retyped."""
+    fields = _fields(api)
+    assert fields["Email"]["unique"] == {"casesensitive": "false"}
+    assert fields["Company"]["textarea"] is None
+    assert fields["Description"]["textarea"] == {"type": "large"}
+    assert "textarea" not in _fields(_v8(api))["Company"]
+
+
+# ----------------------------------------------------------------------------- item 4: modules
+def test_modules_match_zoho_sample(corral: Corral, api: Api) -> None:
+    (sample,) = golden("modules_leads_v7")["modules"]
+    for version in ("v2", "v8"):
+        api.version = version
+        mods = {m["api_name"]: m for m in api.get("settings/modules").json()["modules"]}
+        assert_same_shape(mods["Leads"], sample, exact=EXACT_KEYS | {"api_name"},
+                          extra=frozenset({"visible", "duplicate_check_field"}),
+                          loose=frozenset({"modified_time", "modified_by"}))
+        assert {p["name"] for p in mods["Leads"]["profiles"]} == {"Administrator", "Standard"}
+        assert mods["Leads"]["profile_count"] == len(corral.auth.profiles())
+
+
+def test_one_module_lists_its_fields(api: Api) -> None:
+    for version in ("v2", "v8"):
+        api.version = version
+        (leads,) = api.get("settings/modules/Leads").json()["modules"]
+        assert isinstance(leads["fields"], list)
+        assert [f["api_name"] for f in leads["fields"]] == list(_fields(api))
+        assert leads["fields"] == list(_fields(api).values())
+
+
+# ----------------------------------------------------------------------------- item 4: layouts
+def test_layout_profiles_carry_ids(corral: Corral, api: Api) -> None:
+    (sample,) = golden("layout_profile_v7")["profiles"]
+    (layout,) = _v8(api).get("settings/layouts", params={"module": "Leads"}).json()["layouts"]
+    assert {p["id"]: p["name"] for p in layout["profiles"]} == {
+        str(p.id): p.name for p in corral.auth.profiles()}
+    for profile in layout["profiles"]:
+        assert_same_shape(profile, sample)
+    mapping = layout["convert_mapping"]
+    assert set(mapping) == {"Contacts", "Deals", "Accounts"}
+    assert {f["api_name"] for f in mapping["Deals"]["fields"]} >= {"Deal_Name", "Stage"}
+
+
+# ----------------------------------------------------------------------------- item 4: views
+def test_one_custom_view_has_the_v8_keys(api: Api) -> None:
+    views = _v8(api).get("settings/custom_views", params={"module": "Leads"}).json()
+    assert_same_shape({"info": views["info"]}, golden("custom_views_info"))
+    r = api.get(f"settings/custom_views/{views['custom_views'][0]['id']}",
+                params={"module": "Leads"})
+    assert r.status_code == 200, r.text
+    assert_same_shape(r.json(), golden("custom_view_detail"),
+                      loose=frozenset({"created_by", "modified_by", "created_time",
+                                       "modified_time", "criteria", "last_accessed_time",
+                                       "sort_by"}))
+    (view,) = r.json()["custom_views"]
+    assert view["module"]["api_name"] == "Leads"
+    assert view["access_type"] == "public"
+    assert view["fields"][0] == {"api_name": "Full_Name", "id": _fields(api)["Full_Name"]["id"],
+                                 "_pin": False}
+
+
+def test_one_custom_view_in_v2_lists_columns_by_name(api: Api) -> None:
+    views = api.get("settings/custom_views", params={"module": "Leads"}).json()["custom_views"]
+    (view,) = api.get(f"settings/custom_views/{views[0]['id']}",
+                      params={"module": "Leads"}).json()["custom_views"]
+    assert view["fields"][:1] == ["Full_Name"]
+    # The list keeps Zoho's list shape: the single-view keys are not repeated there.
+    assert "sort_by" not in views[0]
+
+
+@pytest.mark.skipif(not OAS.is_dir(), reason=f"Zoho's OpenAPI v8 folder is missing: {OAS}")
+def test_custom_view_detail_golden_covers_the_oas_required_keys() -> None:
+    spec = json.loads((OAS / "custom_views.json").read_text())
+    required = set(spec["components"]["schemas"]["custom_views"]["required"])
+    (view,) = golden("custom_view_detail")["custom_views"]
+    assert set(view) == required

@@ -23,6 +23,7 @@ from corral.errors import (
     RequiredParamMissing,
 )
 from corral.metadata.model import Module
+from corral.records.conversion import STANDARD_MAPPING
 from corral.records.validate import parse_record_id
 from corral.storage import tables as t
 
@@ -65,7 +66,8 @@ def module_param(call: Call) -> Module:
 def list_modules(call: Call) -> Response:
     _settings_principal(call, "modules")
     call.corral.registry.refresh()
-    return json_response({"modules": [envelopes.module_json(m)
+    profiles = call.corral.auth.profiles()
+    return json_response({"modules": [envelopes.module_json(m, profiles=profiles)
                                       for m in call.corral.registry.modules()]})
 
 
@@ -75,7 +77,9 @@ def get_module(call: Call) -> Response:
     module = call.corral.registry.get(call.path_params["api_name"])
     if module is None:
         raise InvalidModule(details={"resource_path_index": 2})
-    return json_response({"modules": [envelopes.module_json(module, detail=True)]})
+    return json_response({"modules": [envelopes.module_json(
+        module, detail=True, version=call.version, profiles=call.corral.auth.profiles(),
+        convert=STANDARD_MAPPING)]})
 
 
 def create_module(call: Call) -> Response:
@@ -103,7 +107,10 @@ def create_module(call: Call) -> Response:
 def list_fields(call: Call) -> Response:
     _settings_principal(call, "fields")
     module = module_param(call)
-    return json_response({"fields": [envelopes.field_json(module, f, version=call.version)
+    profiles = call.corral.auth.profiles()
+    return json_response({"fields": [envelopes.field_json(module, f, version=call.version,
+                                                          profiles=profiles,
+                                                          convert=STANDARD_MAPPING)
                                      for f in module.fields]})
 
 
@@ -119,7 +126,9 @@ def get_field(call: Call) -> Response:
     _settings_principal(call, "fields")
     module = module_param(call)
     f = _field_by_id(call, module)
-    return json_response({"fields": [envelopes.field_json(module, f, version=call.version)]})
+    return json_response({"fields": [envelopes.field_json(
+        module, f, version=call.version, profiles=call.corral.auth.profiles(),
+        convert=STANDARD_MAPPING)]})
 
 
 def _unique_flag(value: Any) -> bool:
@@ -206,7 +215,11 @@ def update_field(call: Call) -> Response:
 def list_layouts(call: Call) -> Response:
     _settings_principal(call, "layouts")
     module = module_param(call)
-    return json_response({"layouts": [envelopes.layout_json(module, version=call.version)]})
+    reg = call.corral.registry
+    targets = [m for name in ("Contacts", "Deals", "Accounts") if (m := reg.get(name))]
+    return json_response({"layouts": [envelopes.layout_json(
+        module, version=call.version, profiles=call.corral.auth.profiles(),
+        convert_to=targets, convert=STANDARD_MAPPING)]})
 
 
 def list_views(call: Call) -> Response:
@@ -219,13 +232,7 @@ def list_views(call: Call) -> Response:
             if r.shared or r.owner_id in (None, principal.user.id)]
     views = [envelopes.custom_view_json(r, tz=tz, owner=users.get(r.owner_id or 0))
              for r in rows]
-    default = next((v["id"] for v in views if v["default"]), None)
-    info = {"per_page": 200, "default": default, "count": len(views),
-            "translation": {"public_views": "Public Views",
-                            "other_users_views": "Other Users' Views",
-                            "shared_with_me": "Shared With Me", "created_by_me": "Created By Me"},
-            "page": 1, "more_records": False}
-    return json_response({"custom_views": views, "info": info})
+    return json_response(envelopes.custom_views_page(views))
 
 
 def get_view(call: Call) -> Response:
@@ -238,12 +245,9 @@ def get_view(call: Call) -> Response:
         raise InvalidData("the id given seems to be invalid", {"resource_path_index": 2})
     if not row.shared and row.owner_id not in (None, principal.user.id):
         raise NoPermission("Customview not accessible")
-    body = envelopes.custom_view_json(row, tz=q.principal_tz(principal),
-                                      owner=q.users().get(row.owner_id or 0))
-    body["criteria"] = None
-    if row.criteria:
-        body["criteria"] = orjson.loads(row.criteria)
-    return json_response({"custom_views": [body]})
+    return json_response(envelopes.custom_view_detail(
+        row, module, tz=q.principal_tz(principal), owner=q.users().get(row.owner_id or 0),
+        criteria=orjson.loads(row.criteria) if row.criteria else None, version=call.version))
 
 
 # ----------------------------------------------------------------------------- users, org

@@ -61,6 +61,18 @@ class Principal:
         return frozenset(self.permissions.get("read_only_fields", {}).get(module, ()))
 
 
+@dataclass(frozen=True)
+class Profile:
+    """A profile of the org; field and layout metadata list every profile with its access."""
+
+    id: int
+    name: str
+    permissions: dict[str, Any]
+
+    def read_only_fields(self, module: str) -> frozenset[str]:
+        return frozenset(self.permissions.get("read_only_fields", {}).get(module, ()))
+
+
 class OAuthError(Exception):
     """Token endpoint failure; Zoho Accounts answers `{"error": code}`."""
 
@@ -89,6 +101,11 @@ class AuthService:
                 .join(t.profiles, t.profiles.c.id == t.users.c.profile_id)
                 .order_by(t.users.c.id)).all()
         return [user_from_row(r, r.profile_name) for r in rows]
+
+    def profiles(self) -> list[Profile]:
+        with self._db.read() as conn:
+            rows = conn.execute(sa.select(t.profiles).order_by(t.profiles.c.id)).all()
+        return [Profile(r.id, r.name, dict(r.permissions or {})) for r in rows]
 
     def user_by_email(self, email: str | None) -> User:
         users = self.users()
