@@ -495,7 +495,8 @@ def custom_view_detail(row: Any, module: Module, *, tz: ZoneInfo, owner: Any = N
     view = custom_view_json(row, tz=tz, owner=owner)
     columns = _view_columns(module)
     view.update({
-        "module": {"api_name": module.api_name, "id": str(module.id)},
+        "module": {"api_name": module.api_name, "name": module.plural_label,
+                   "id": str(module.id)},
         "criteria": criteria,
         # v2/v2.1 list the columns by api_name; v3+ as minified fields.
         "fields": ([f.api_name for f in columns] if version in {"v2", "v2.1"}
