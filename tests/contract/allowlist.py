@@ -194,8 +194,9 @@ class HandedOver:
 HANDED_OVER_5XX: tuple[HandedOver, ...] = ()
 
 HANDED_OVER_SHAPES: tuple[Quirk, ...] = (
-    Quirk("territories (api/actions.py create_territories, metadata/territories.py; issue 17 "
-          "owner of territories): an invalid value in one territory comes back top-level; v8 "
+    Quirk("territories, owned by the lead (api/actions.py create_territories) and the "
+          "storage helper (metadata/territories.py): an invalid value in one territory comes "
+          "back top-level; v8 "
           "territories.json wraps such errors as {\"territories\": [error]} "
           "(InvalidValueErrorWrapper), as item 3 does for fields. Reproduce: POST "
           "/crm/v8/settings/territories {\"territories\":[{\"name\":\"X\","
