@@ -163,8 +163,8 @@ SPEC_QUIRKS: tuple[Quirk, ...] = (
                      "association_details", "associated_module", "customizable_properties",
                      "default_value", "private", "created_by", "created_for", "modified_by",
                      "properties")),
-    Quirk("a view without a filter or sort order has none: Zoho's v2 custom-view sample shows "
-          "null; custom_views.json refs Criteria and sort_by without `nullable`",
+    Quirk("a view without a filter or a sort order has neither; custom_views.json refs Criteria "
+          "and sort_by without `nullable` (OAS 3.0 cannot mark a $ref nullable)",
           ("custom_views:GET /crm/v8/settings/custom_views/{id}",), "type", null=True,
           keys=_keys("criteria", "sort_by")),
     # --- users.json
