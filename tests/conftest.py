@@ -31,9 +31,20 @@ BACKENDS = ["sqlite", "postgresql"]
 _counter = itertools.count()
 
 
+_fuzz_requests: list[int] = []  # requests of the contract fuzzer (tests/contract), per test
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when == "call" and report.passed and "postgresql" in report.nodeid:
         touch_pg_marker()
+    if report.when == "call":  # reports reach the xdist controller, so the sum covers all workers
+        _fuzz_requests.extend(int(v) for k, v in report.user_properties if k == "fuzz_requests")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _fuzz_requests:
+        terminalreporter.write_line(f"contract fuzzer: {sum(_fuzz_requests)} requests in "
+                                    f"{len(_fuzz_requests)} operation runs")
 
 
 @pytest.fixture(scope="session")

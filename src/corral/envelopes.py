@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -33,10 +33,16 @@ def created(ref: Any, message: str) -> dict[str, Any]:
     return success(message, {"id": str(ref)})
 
 
+# Zoho wraps body errors in the request's array key (`{"data": [error]}`, v8 fields.json:
+# `{"fields": [error]}`, tags.json's Action_Wrapper `{"tags": [error]}`); the duplicate check
+# preference wraps one object instead.
+_LIST_WRAPS = frozenset({"data", "fields", "tags"})
+
+
 def error_envelope(err: CorralError) -> dict[str, Any]:
     """The top-level error object, or wrapped: `{"data": [error]}` / `{key: error}`."""
     body = error_body(err)
-    if err.wrap in {"data", "tags"}:  # tags: OAS v8 Action_Wrapper
+    if err.wrap in _LIST_WRAPS:
         return {err.wrap: [body]}
     return {err.wrap: body} if err.wrap else body
 
@@ -259,9 +265,42 @@ def deleted_json(rec: Any, module: Module, *, tz: ZoneInfo, users: dict[int, Any
 
 
 # ----------------------------------------------------------------------------- metadata
+# Keys Zoho's v8 metadata carries on every field, module and layout although Corral has nothing
+# to put in them (no privacy, HIPAA, encryption, tooltips, business cards): the values a
+# standard org without those features shows in Zoho's documented samples (v7 field-meta,
+# modules-api and layouts-meta pages). v2/v2.1 get the same keys: clients ignore extra ones.
 
 
-def field_json(module: Module, f: Field, *, version: str) -> dict[str, Any]:
+def profile_refs(profiles: Sequence[Any]) -> list[dict[str, Any]]:
+    return [{"name": p.name, "id": str(p.id)} for p in profiles]
+
+
+def _layout_ref(m: Module) -> dict[str, Any]:
+    return {"api_name": "Standard", "name": "Standard", "id": str(m.layout_id)}
+
+
+def _field_profiles(module: Module, f: Field, profiles: Sequence[Any]) -> list[dict[str, Any]]:
+    return [{"permission_type": ("read_only" if f.read_only
+                                 or f.api_name in p.read_only_fields(module.api_name)
+                                 else "read_write"),
+             "name": p.name, "id": str(p.id)} for p in profiles]
+
+
+# Lead conversion mapping: target module -> {Leads field -> field of the target module}.
+ConvertMapping = Mapping[str, Mapping[str, str]]
+
+
+def _convert_mapping(module: Module, f: Field, standard: ConvertMapping) -> dict[str, Any]:
+    # Zoho names the Contacts, Deals and Accounts field a Lead field converts into (or null).
+    if module.api_name != "Leads":
+        return {}
+    custom = dict(f.convert_mapping)
+    return {target: custom.get(target) or standard.get(target, {}).get(f.api_name)
+            for target in ("Contacts", "Deals", "Accounts")}
+
+
+def field_json(module: Module, f: Field, *, version: str, profiles: Sequence[Any] = (),
+               convert: ConvertMapping | None = None) -> dict[str, Any]:
     unique: dict[str, Any] = {}
     if f.unique:
         if version in {"v2", "v2.1"}:
@@ -284,7 +323,8 @@ def field_json(module: Module, f: Field, *, version: str) -> dict[str, Any]:
                   "id": str(f.id)}
     if f.data_type == "ownerlookup":
         lookup = {}
-    return {
+    writable = not (f.read_only or f.system or f.column is not None)
+    out: dict[str, Any] = {
         "api_name": f.api_name,
         "id": str(f.id),
         "field_label": f.label,
@@ -308,17 +348,19 @@ def field_json(module: Module, f: Field, *, version: str) -> dict[str, Any]:
         "currency": {},
         "formula": {},
         "multiselectlookup": {},
+        "multiuserlookup": {},
+        "multi_module_lookup": {},
+        "rollup_summary": {},
         "sortable": f.api_name in {"id", "Created_Time", "Modified_Time"} or f.column is None,
         "searchable": True,
         "filterable": True,
-        "textarea": {"type": f.textarea_type or "small"} if f.data_type == "textarea" else None,
         "type": "used",
         "operation_type": {"web_update": not f.system, "api_create": not f.read_only,
                            "web_create": not f.read_only, "api_update": not f.read_only},
         "view_type": {"view": True, "edit": not f.read_only, "quick_create": f.mandatory,
                       "create": not f.read_only},
         "sequence_number": f.sequence,
-        "convert_mapping": {},
+        "convert_mapping": _convert_mapping(module, f, convert or {}),
         "crypt": None,
         "tooltip": None,
         "created_source": "custom" if f.custom else "default",
@@ -326,7 +368,39 @@ def field_json(module: Module, f: Field, *, version: str) -> dict[str, Any]:
         "history_tracking": None,
         "default_value": None,
         "quick_sequence_number": str(f.sequence),
+        "ui_type": f.ui_type,
+        "display_type": -1,  # -1: a normal field (2 would be "select only")
+        "profiles": _field_profiles(module, f, profiles),
+        "layout_associations": [_layout_ref(module)],
+        # Corral keeps no per-field timestamps; Zoho's sample has null for standard fields too.
+        "created_time": None,
+        "modified_time": None,
+        "external": None,
+        "virtual_field": False,
+        "association_details": None,
+        "associated_module": None,
+        "email_parser": {"fields_update_supported": writable,
+                         "record_operations_supported": writable},
+        "hipaa_compliance": None,
+        "hipaa_compliance_enabled": False,
+        "private": None,
+        "businesscard_supported": False,
+        "colour_code_enabled_by_system": False,
+        "enable_colour_code": False,
+        # Customisation happens in Zoho's UI, which Corral does not have.
+        "customizable_properties": None,
+        "display_field": f.api_name == module.display_field,
+        "global_picklist": None,
+        "separator": False,
     }
+    if f.data_type == "picklist":  # blueprints run on picklists (Zoho's sample: picklists only)
+        out["blueprint_supported"] = True
+    # Zoho sends `textarea` on multi-line fields only; v2/v2.1 keep Corral's earlier null.
+    if f.data_type == "textarea":
+        out["textarea"] = {"type": f.textarea_type or "small"}
+    elif version in {"v2", "v2.1"}:
+        out["textarea"] = None
+    return out
 
 
 def _pick_id(f: Field, i: int) -> str:
@@ -334,7 +408,9 @@ def _pick_id(f: Field, i: int) -> str:
     return str(900_000_000_000_000_000 + (f.id % 10**14) * 1000 + i + 1)
 
 
-def module_json(m: Module, *, detail: bool = False) -> dict[str, Any]:
+def module_json(m: Module, *, detail: bool = False, version: str = "v2",
+                profiles: Sequence[Any] = (), convert: ConvertMapping | None = None,
+                ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "api_name": m.api_name,
         "module_name": m.api_name,
@@ -357,19 +433,55 @@ def module_json(m: Module, *, detail: bool = False) -> dict[str, Any]:
         "visible": True,
         "status": "visible",
         "presence_sub_menu": False,
+        "sub_menu_available": False,
         "modified_time": None,
         "modified_by": None,
-        "profiles": [],
+        "profiles": profile_refs(profiles),
+        "profile_count": len(profiles),
+        "has_more_profiles": False,
+        "private_profile": None,
+        "access_type": "org_based",
+        "description": None,
+        "web_link": None,
+        "arguments": [],
+        "parent_module": {},
+        "feeds_required": False,
+        "recycle_bin_on_delete": True,
+        "business_card_field_limit": 5,
         "duplicate_check_field": ({"api_name": m.dup_check_field} if m.dup_check_field
                                   else None),
     }
     if detail:
-        out["fields"] = None
+        out["fields"] = [field_json(m, f, version=version, profiles=profiles, convert=convert)
+                         for f in m.fields]
         out["display_field"] = {"api_name": m.display_field}
     return out
 
 
-def layout_json(m: Module, *, version: str) -> dict[str, Any]:
+# The Deals fields Zoho's Leads layout sample lists under convert_mapping.Deals.
+_DEAL_CONVERT_FIELDS = ("Amount", "Deal_Name", "Closing_Date", "Stage")
+
+
+def _layout_convert_mapping(m: Module, targets: Sequence[Module]) -> dict[str, Any]:
+    if m.api_name != "Leads":
+        return {}
+    out: dict[str, Any] = {}
+    for target in targets:
+        ref: dict[str, Any] = {"name": "Standard", "id": str(target.layout_id)}
+        if target.api_name == "Deals":
+            ref["fields"] = [{"api_name": f.api_name, "field_label": f.label, "id": str(f.id),
+                              "required": f.mandatory}
+                             for name in _DEAL_CONVERT_FIELDS if (f := target.field(name))]
+        out[target.api_name] = ref
+    return out
+
+
+def layout_json(m: Module, *, version: str, profiles: Sequence[Any] = (),
+                convert_to: Sequence[Module] = (), convert: ConvertMapping | None = None,
+                ) -> dict[str, Any]:
+    layout = _layout_ref(m)
+    view = {"name": layout["name"], "id": layout["id"], "type": "layout"}
+    section_id = 910_000_000_000_000_000 + (m.layout_id % 10**14) * 10 + 1
     return {
         "id": str(m.layout_id),
         "name": "Standard",
@@ -378,21 +490,45 @@ def layout_json(m: Module, *, version: str) -> dict[str, Any]:
         "status": "active",
         "visible": True,
         "generated_type": "default",
-        "profiles": [{"default": True, "name": "Administrator"},
-                     {"default": True, "name": "Standard"}],
-        "convert_mapping": {},
+        "source": "crm",
+        "created_time": None,
+        "created_by": None,
+        "created_for": None,
+        "modified_time": None,
+        "modified_by": None,
+        "has_more_profiles": False,
+        "show_business_card": False,
+        "actions_allowed": {"edit": False, "rename": False, "clone": False, "downgrade": False,
+                            "delete": False, "deactivate": False,
+                            "set_layout_permissions": False},
+        "profiles": [{"default": True, "name": p.name, "id": str(p.id), "_default_view": view,
+                      "_default_assignment_view": view} for p in profiles],
+        "convert_mapping": _layout_convert_mapping(m, convert_to),
         "sections": [{
             "display_label": f"{m.singular_label} Information",
             "api_name": f"{m.singular_label} Information",
             "name": f"{m.singular_label} Information",
+            "id": str(section_id),
             "sequence_number": 1,
             "column_count": 2,
-            "fields": [field_json(m, f, version=version) for f in m.fields],
+            "generated_type": "default",
+            "type": "used",
+            "isSubformSection": False,
+            "tab_traversal": "left_to_right",
+            "properties": None,
+            "fields": [{**field_json(m, f, version=version, profiles=profiles, convert=convert),
+                        "required": f.mandatory, "section_id": 1, "validation_rule": None}
+                       for f in m.fields],
         }],
     }
 
 
+_VIEW_TRANSLATION = {"public_views": "Public Views", "other_users_views": "Other Users' Views",
+                     "shared_with_me": "Shared With Me", "created_by_me": "Created By Me"}
+
+
 def custom_view_json(row: Any, *, tz: ZoneInfo, owner: Any = None) -> dict[str, Any]:
+    """A view as the list shows it (Zoho's v7 custom-view-meta sample: 14 keys)."""
     return {
         "display_value": row.name,
         "created_time": format_time(row.created_time, tz),
@@ -409,6 +545,51 @@ def custom_view_json(row: Any, *, tz: ZoneInfo, owner: Any = None) -> dict[str, 
         "locked": False,
         "favorite": None,
     }
+
+
+def custom_views_info(views: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return {"per_page": 200, "default": next((v["id"] for v in views if v["default"]), None),
+            "count": len(views), "translation": dict(_VIEW_TRANSLATION), "page": 1,
+            "more_records": False}
+
+
+def custom_views_page(views: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return {"custom_views": list(views), "info": custom_views_info(views)}
+
+
+def _view_columns(module: Module) -> list[Field]:
+    """The columns a view shows. Corral's views have no column set of their own: the record's
+    name, the mandatory fields and the owner, as Zoho's system views start with."""
+    names = [module.display_field, *(f.api_name for f in module.fields if f.mandatory),
+             module.dup_check_field, "Owner"]
+    seen: dict[str, Field] = {}
+    for name in names:
+        if name and name not in seen and (f := module.field(name)) is not None:
+            seen[name] = f
+    return list(seen.values())
+
+
+def custom_view_detail(row: Any, module: Module, *, tz: ZoneInfo, owner: Any = None,
+                       criteria: Any = None, version: str) -> dict[str, Any]:
+    """One view (GET /settings/custom_views/{id}): the list keys plus what v8 documents for a
+    single view: module, criteria, columns, sort, sharing."""
+    view = custom_view_json(row, tz=tz, owner=owner)
+    columns = _view_columns(module)
+    view.update({
+        "module": {"api_name": module.api_name, "name": module.plural_label,
+                   "id": str(module.id)},
+        "criteria": criteria,
+        # v2/v2.1 list the columns by api_name; v3+ as minified fields.
+        "fields": ([f.api_name for f in columns] if version in {"v2", "v2.1"}
+                   else [{"api_name": f.api_name, "id": str(f.id), "_pin": False}
+                         for f in columns]),
+        "sort_by": None,
+        "sort_order": None,
+        "access_type": "public" if row.shared else "only_to_me",
+        "shared_to": [],
+        "offline": False,
+    })
+    return {"custom_views": [view], "info": custom_views_info([view])}
 
 
 def user_json(u: Any, *, tz_name: str) -> dict[str, Any]:

@@ -77,22 +77,28 @@ EXACT_KEYS = frozenset({"code", "status", "message", "action", "duplicate_field"
 
 
 def assert_same_shape(actual: Any, golden: Any, path: str = "$", *,
-                      exact: frozenset[str] = EXACT_KEYS) -> None:
+                      exact: frozenset[str] = EXACT_KEYS, extra: frozenset[str] = frozenset(),
+                      loose: frozenset[str] = frozenset()) -> None:
     """Same keys at every level and the same JSON types as a documented Zoho sample.
 
     Concrete ids, times and names are ignored, but their formats are not: a golden digit string
     needs a digit string, a golden datetime a datetime with offset. Values under the keys in
-    `exact` (codes, messages, json paths ...) must be equal.
+    `exact` (codes, messages, json paths ...) must be equal. `extra` names keys the answer may
+    carry beyond the sample (documented by the OAS but absent from this sample); under the keys
+    in `loose` either side may be null (what Zoho fills only when a feature is configured).
     """
+    if path.rsplit(".", 1)[-1] in loose and (actual is None or golden is None):
+        return
     assert _kind(actual) == _kind(golden), f"{path}: {actual!r} is not like {golden!r}"
     if isinstance(golden, dict):
-        assert set(actual) == set(golden), (
-            f"{path}: keys differ; missing {sorted(set(golden) - set(actual))}, "
-            f"extra {sorted(set(actual) - set(golden))}")
+        missing, surplus = set(golden) - set(actual), set(actual) - set(golden) - extra
+        assert not missing and not surplus, (
+            f"{path}: keys differ; missing {sorted(missing)}, extra {sorted(surplus)}")
         for key, value in golden.items():
             if key in exact and not isinstance(value, dict | list):
                 assert actual[key] == value, f"{path}.{key}: {actual[key]!r} != {value!r}"
-            assert_same_shape(actual[key], value, f"{path}.{key}", exact=exact)
+            assert_same_shape(actual[key], value, f"{path}.{key}", exact=exact, extra=extra,
+                              loose=loose)
     elif isinstance(golden, list):
         if not golden:
             return
@@ -102,7 +108,7 @@ def assert_same_shape(actual: Any, golden: Any, path: str = "$", *,
             pairs = [(a, golden[0]) for a in actual]
         assert pairs, f"{path}: empty list where the sample has items"
         for i, (a, g) in enumerate(pairs):
-            assert_same_shape(a, g, f"{path}[{i}]", exact=exact)
+            assert_same_shape(a, g, f"{path}[{i}]", exact=exact, extra=extra, loose=loose)
     elif isinstance(golden, str):
         if golden.isdigit():
             assert actual.isdigit(), f"{path}: {actual!r} is not a digit string"
@@ -131,6 +137,20 @@ def test_shape_helper_catches_differences() -> None:
     for bad in bads:
         with pytest.raises(AssertionError):
             assert_same_shape(bad, sample)
+    # `extra` admits named keys only; `loose` lets a named key be null on either side.
+    assert_same_shape(extra_key, sample, extra=frozenset({"extra"}))
+    with pytest.raises(AssertionError):
+        assert_same_shape(extra_key, sample, extra=frozenset({"other"}))
+    null_by = json.loads(json.dumps(sample))
+    null_by["data"][0]["details"]["Created_By"] = None
+    assert_same_shape(null_by, sample, loose=frozenset({"Created_By"}))
+    assert_same_shape(sample, null_by, loose=frozenset({"Created_By"}))
+    with pytest.raises(AssertionError):
+        assert_same_shape(null_by, sample, loose=frozenset({"Modified_By"}))
+    text_by = json.loads(json.dumps(sample))
+    text_by["data"][0]["details"]["Created_By"] = "Patricia"
+    with pytest.raises(AssertionError):
+        assert_same_shape(text_by, sample, loose=frozenset({"Created_By"}))
 
 
 # ----------------------------------------------------------------------------- sweep helpers

@@ -28,6 +28,17 @@ def _error(r: Any, status: int, code: str) -> dict[str, Any]:
     return body
 
 
+def _field_error(r: Any, status: int, code: str) -> dict[str, Any]:
+    """A body error of POST/PATCH /settings/fields, wrapped as v8 fields.json shows it."""
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert set(body) == {"fields"}, body
+    (entry,) = body["fields"]
+    assert set(entry) == {"code", "details", "message", "status"}, body
+    assert (entry["code"], entry["status"]) == (code, "error"), body
+    return dict(entry)
+
+
 def fields_of(api: Api, module: str = "Leads", version: str | None = None) -> dict[str, Any]:
     path = f"/crm/{version}/settings/fields" if version else "settings/fields"
     r = api.get(path, params={"module": module}) if not version else api.client.get(
@@ -272,10 +283,10 @@ def test_create_field_with_explicit_api_name(api: Api) -> None:
 
 def test_create_field_twice_is_duplicate(api: Api) -> None:
     add_field(api, {"field_label": "Customer Code", "data_type": "text"})
-    _error(create_field(api, {"field_label": "Customer Code", "data_type": "text"}), 400,
-           "DUPLICATE_DATA")
-    _error(create_field(api, {"field_label": "Last Name", "data_type": "text"}), 400,
-           "DUPLICATE_DATA")
+    _field_error(create_field(api, {"field_label": "Customer Code", "data_type": "text"}), 400,
+                 "DUPLICATE_DATA")
+    _field_error(create_field(api, {"field_label": "Last Name", "data_type": "text"}), 400,
+                 "DUPLICATE_DATA")
 
 
 def test_create_picklist_field(api: Api) -> None:
@@ -287,8 +298,8 @@ def test_create_picklist_field(api: Api) -> None:
             for p in f["pick_list_values"]] == [("Gold", "Gold", 1), ("Silver", "Silver", 2)]
     (rid,) = api.insert("Leads", {"Last_Name": "A", "Tier": "Silver"})
     assert api.get(f"Leads/{rid}").json()["data"][0]["Tier"] == "Silver"
-    body = _error(create_field(api, {"field_label": "Level", "data_type": "picklist"}), 400,
-                  "INVALID_DATA")
+    body = _field_error(create_field(api, {"field_label": "Level", "data_type": "picklist"}),
+                        400, "INVALID_DATA")
     assert body["details"]["api_name"] == "pick_list_values"
 
 
@@ -304,21 +315,19 @@ def test_create_lookup_field(api: Api) -> None:
     (rid,) = api.insert("Leads", {"Last_Name": "A", "Referrer": {"id": cid}})
     assert api.get(f"Leads/{rid}").json()["data"][0]["Referrer"] == {
         "name": "Patricia Boyle", "id": cid}
-    body = _error(create_field(api, {"field_label": "Bad", "data_type": "lookup",
-                                     "lookup": {"module": {"api_name": "Nope"}}}), 400,
-                  "INVALID_DATA")
+    body = _field_error(create_field(api, {"field_label": "Bad", "data_type": "lookup",
+                                           "lookup": {"module": {"api_name": "Nope"}}}), 400,
+                        "INVALID_DATA")
     assert body["details"]["api_name"] == "lookup"
-    _error(create_field(api, {"field_label": "Bad", "data_type": "lookup"}), 400, "INVALID_DATA")
+    _field_error(create_field(api, {"field_label": "Bad", "data_type": "lookup"}), 400,
+                 "INVALID_DATA")
 
 
 @pytest.mark.parametrize("data_type", ["varchar", "subform", "formula", "", 5])
 def test_create_field_with_invalid_data_type(api: Api, data_type: Any) -> None:
     r = create_field(api, {"field_label": "X", "data_type": data_type})
-    assert r.status_code == 400
-    assert r.json()["code"] in {"INVALID_DATA", "MANDATORY_NOT_FOUND"}
+    body = _field_error(r, 400, "INVALID_DATA" if data_type else "MANDATORY_NOT_FOUND")
     if data_type:
-        body = r.json()
-        assert body["code"] == "INVALID_DATA"
         assert body["details"]["api_name"] == "data_type"
         assert "text" in body["details"]["supported_values"]
     assert "X" not in fields_of(api)
@@ -335,7 +344,8 @@ def test_create_field_with_invalid_data_type(api: Api, data_type: Any) -> None:
 ])
 def test_create_field_with_bad_spec_is_a_4xx_error(api: Api, spec: dict[str, Any]) -> None:
     r = create_field(api, spec)
-    body = _error(r, 400, r.json().get("code", "?"))
+    (entry,) = r.json()["fields"]
+    body = _field_error(r, 400, entry["code"])
     assert body["code"] in {"INVALID_DATA", "MANDATORY_NOT_FOUND"}
     assert set(fields_of(api)) == set(fields_of(api, "Leads"))
     assert "X" not in fields_of(api)
@@ -346,7 +356,7 @@ def test_unique_on_an_ineligible_type_is_not_allowed(api: Api, data_type: str) -
     spec: dict[str, Any] = {"field_label": "Notes X", "data_type": data_type, "unique": True}
     if data_type == "picklist":
         spec["pick_list_values"] = [{"display_value": "A"}]
-    _error(create_field(api, spec), 400, "NOT_ALLOWED")
+    _field_error(create_field(api, spec), 400, "NOT_ALLOWED")
     assert "Notes_X" not in fields_of(api)
 
 
@@ -356,7 +366,7 @@ def test_patch_unique_on_an_ineligible_field_is_not_allowed(api: Api, api_name: 
     fid = fields_of(api)[api_name]["id"]
     r = api.patch(f"settings/fields/{fid}", params={"module": "Leads"},
                   json={"fields": [{"unique": True}]})
-    _error(r, 400, "NOT_ALLOWED")
+    _field_error(r, 400, "NOT_ALLOWED")
     assert fields_of(api)[api_name]["unique"] == {}
 
 
@@ -367,10 +377,7 @@ def test_patch_unique_refused_while_duplicates_exist(api: Api) -> None:
                           {"Last_Name": "C", "Customer_Code": "k1 "})
     r = api.patch(f"settings/fields/{fid}", params={"module": "Leads"},
                   json={"fields": [{"unique": True}]})
-    assert r.status_code == 400, r.text
-    body = r.json()
-    assert set(body) == {"code", "details", "message", "status"}
-    assert body["status"] == "error"
+    body = _field_error(r, 400, "DUPLICATE_DATA")
     named = {d["id"] for d in body["details"]["duplicate_records"]}
     assert named == {a, c}
     # Nothing changed: still not unique, duplicates still accepted.
@@ -413,8 +420,8 @@ def test_patch_unique_on_unknown_field_or_module(api: Api) -> None:
     fid = fields_of(api)["Company"]["id"]
     _error(api.patch(f"settings/fields/{fid}", params={"module": "Nope"},
                      json={"fields": [{"unique": True}]}), 400, "INVALID_MODULE")
-    _error(api.patch(f"settings/fields/{fid}", params={"module": "Leads"},
-                     json={"fields": []}), 400, "MANDATORY_NOT_FOUND")
+    _field_error(api.patch(f"settings/fields/{fid}", params={"module": "Leads"},
+                           json={"fields": []}), 400, "MANDATORY_NOT_FOUND")
 
 
 # ----------------------------------------------------------------------------- custom modules
@@ -588,8 +595,8 @@ def test_email_unique_flag_can_be_dropped_and_restored(api: Api) -> None:
     assert r["data"][0]["details"]["id"] in {a, b}
     r = api.patch(f"settings/fields/{fid}", params={"module": "Leads"},
                   json={"fields": [{"unique": True}]})
-    assert r.status_code == 400
-    assert {d["id"] for d in r.json()["details"]["duplicate_records"]} == {a, b}
+    body = _field_error(r, 400, "DUPLICATE_DATA")
+    assert {d["id"] for d in body["details"]["duplicate_records"]} == {a, b}
     assert fields_of(api)["Email"]["unique"] == {}
     assert api.delete(f"Leads/{b}").status_code == 200
     _ok(api.patch(f"settings/fields/{fid}", params={"module": "Leads"},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -11,6 +13,7 @@ from corral import envelopes
 from corral.api.http import Call, json_response
 from corral.auth.service import OAuthError, Principal
 from corral.errors import (
+    CorralError,
     InvalidData,
     InvalidModule,
     MandatoryNotFound,
@@ -18,6 +21,7 @@ from corral.errors import (
     RequiredParamMissing,
 )
 from corral.metadata.model import Module
+from corral.records.conversion import STANDARD_MAPPING
 from corral.records.validate import parse_record_id
 
 
@@ -59,7 +63,8 @@ def module_param(call: Call) -> Module:
 def list_modules(call: Call) -> Response:
     _settings_principal(call, "modules")
     call.corral.registry.refresh()
-    return json_response({"modules": [envelopes.module_json(m)
+    profiles = call.corral.auth.profiles()
+    return json_response({"modules": [envelopes.module_json(m, profiles=profiles)
                                       for m in call.corral.registry.modules()]})
 
 
@@ -69,7 +74,9 @@ def get_module(call: Call) -> Response:
     module = call.corral.registry.get(call.path_params["api_name"])
     if module is None:
         raise InvalidModule(details={"resource_path_index": 2})
-    return json_response({"modules": [envelopes.module_json(module, detail=True)]})
+    return json_response({"modules": [envelopes.module_json(
+        module, detail=True, version=call.version, profiles=call.corral.auth.profiles(),
+        convert=STANDARD_MAPPING)]})
 
 
 def create_module(call: Call) -> Response:
@@ -97,7 +104,10 @@ def create_module(call: Call) -> Response:
 def list_fields(call: Call) -> Response:
     _settings_principal(call, "fields")
     module = module_param(call)
-    return json_response({"fields": [envelopes.field_json(module, f, version=call.version)
+    profiles = call.corral.auth.profiles()
+    return json_response({"fields": [envelopes.field_json(module, f, version=call.version,
+                                                          profiles=profiles,
+                                                          convert=STANDARD_MAPPING)
                                      for f in module.fields]})
 
 
@@ -113,7 +123,9 @@ def get_field(call: Call) -> Response:
     _settings_principal(call, "fields")
     module = module_param(call)
     f = _field_by_id(call, module)
-    return json_response({"fields": [envelopes.field_json(module, f, version=call.version)]})
+    return json_response({"fields": [envelopes.field_json(
+        module, f, version=call.version, profiles=call.corral.auth.profiles(),
+        convert=STANDARD_MAPPING)]})
 
 
 def _unique_flag(value: Any) -> bool:
@@ -124,15 +136,39 @@ def _unique_flag(value: Any) -> bool:
     raise InvalidData(details={"api_name": "unique", "json_path": "$.fields[0].unique"})
 
 
+@contextmanager
+def _body_errors() -> Iterator[None]:
+    """Errors about the body come back as Zoho's v8 fields.json shows them: `{"fields": [e]}`.
+
+    Request-level errors (token, scope, module parameter, URL id, unparsable JSON) are raised
+    before this and stay top-level, as on every Zoho API.
+    """
+    try:
+        yield
+    except CorralError as err:
+        err.wrap = err.wrap or "fields"
+        raise
+
+
+def _first_field(body: Any) -> dict[str, Any]:
+    items = body.get("fields") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items or not isinstance(items[0], dict):
+        raise MandatoryNotFound(details={"api_name": "fields", "json_path": "$.fields"})
+    return items[0]
+
+
 def create_field(call: Call) -> Response:
     principal = _settings_principal(call, "fields", "CREATE")
     _admin(principal)
     module = module_param(call)
     body = call.json()
-    items = body.get("fields") if isinstance(body, dict) else None
-    if not isinstance(items, list) or not items or not isinstance(items[0], dict):
-        raise MandatoryNotFound(details={"api_name": "fields", "json_path": "$.fields"})
-    spec_in = items[0]
+    with _body_errors():
+        f = _add_field(call, module, _first_field(body))
+    return json_response({"fields": [{"code": "SUCCESS", "details": {"id": str(f.id)},
+                                      "message": "field created", "status": "success"}]}, 201)
+
+
+def _add_field(call: Call, module: Module, spec_in: dict[str, Any]) -> Any:
     for key in ("field_label", "data_type"):
         if not spec_in.get(key):
             raise MandatoryNotFound(details={"api_name": key, "json_path": f"$.fields[0].{key}"})
@@ -155,8 +191,7 @@ def create_field(call: Call) -> Response:
     if spec["unique"] and not f.unique:
         f = call.corral.metadata.set_unique(call.corral.registry.require(module.api_name),
                                             f.api_name, True)
-    return json_response({"fields": [{"code": "SUCCESS", "details": {"id": str(f.id)},
-                                      "message": "field created", "status": "success"}]}, 201)
+    return f
 
 
 def update_field(call: Call) -> Response:
@@ -165,11 +200,10 @@ def update_field(call: Call) -> Response:
     module = module_param(call)
     f = _field_by_id(call, module)
     body = call.json()
-    items = body.get("fields") if isinstance(body, dict) else None
-    if not isinstance(items, list) or not items or not isinstance(items[0], dict):
-        raise MandatoryNotFound(details={"api_name": "fields", "json_path": "$.fields"})
-    if "unique" in items[0]:
-        call.corral.metadata.set_unique(module, f.api_name, _unique_flag(items[0]["unique"]))
+    with _body_errors():
+        change = _first_field(body)
+        if "unique" in change:
+            call.corral.metadata.set_unique(module, f.api_name, _unique_flag(change["unique"]))
     return json_response({"fields": [{"code": "SUCCESS", "details": {"id": str(f.id)},
                                       "message": "field updated", "status": "success"}]})
 
@@ -178,7 +212,11 @@ def update_field(call: Call) -> Response:
 def list_layouts(call: Call) -> Response:
     _settings_principal(call, "layouts")
     module = module_param(call)
-    return json_response({"layouts": [envelopes.layout_json(module, version=call.version)]})
+    reg = call.corral.registry
+    targets = [m for name in ("Contacts", "Deals", "Accounts") if (m := reg.get(name))]
+    return json_response({"layouts": [envelopes.layout_json(
+        module, version=call.version, profiles=call.corral.auth.profiles(),
+        convert_to=targets, convert=STANDARD_MAPPING)]})
 
 
 def list_views(call: Call) -> Response:
@@ -191,13 +229,7 @@ def list_views(call: Call) -> Response:
             if r.shared or r.owner_id in (None, principal.user.id)]
     views = [envelopes.custom_view_json(r, tz=tz, owner=users.get(r.owner_id or 0))
              for r in rows]
-    default = next((v["id"] for v in views if v["default"]), None)
-    info = {"per_page": 200, "default": default, "count": len(views),
-            "translation": {"public_views": "Public Views",
-                            "other_users_views": "Other Users' Views",
-                            "shared_with_me": "Shared With Me", "created_by_me": "Created By Me"},
-            "page": 1, "more_records": False}
-    return json_response({"custom_views": views, "info": info})
+    return json_response(envelopes.custom_views_page(views))
 
 
 def get_view(call: Call) -> Response:
@@ -210,12 +242,9 @@ def get_view(call: Call) -> Response:
         raise InvalidData("the id given seems to be invalid", {"resource_path_index": 2})
     if not row.shared and row.owner_id not in (None, principal.user.id):
         raise NoPermission("Customview not accessible")
-    body = envelopes.custom_view_json(row, tz=q.principal_tz(principal),
-                                      owner=q.users().get(row.owner_id or 0))
-    body["criteria"] = None
-    if row.criteria:
-        body["criteria"] = orjson.loads(row.criteria)
-    return json_response({"custom_views": [body]})
+    return json_response(envelopes.custom_view_detail(
+        row, module, tz=q.principal_tz(principal), owner=q.users().get(row.owner_id or 0),
+        criteria=orjson.loads(row.criteria) if row.criteria else None, version=call.version))
 
 
 # ----------------------------------------------------------------------------- users, org

@@ -65,6 +65,18 @@ class Principal:
         return frozenset(self.permissions.get("read_only_fields", {}).get(module, ()))
 
 
+@dataclass(frozen=True)
+class Profile:
+    """A profile of the org; field and layout metadata list every profile with its access."""
+
+    id: int
+    name: str
+    permissions: dict[str, Any]
+
+    def read_only_fields(self, module: str) -> frozenset[str]:
+        return frozenset(self.permissions.get("read_only_fields", {}).get(module, ()))
+
+
 class OAuthError(Exception):
     """Token endpoint failure; Zoho Accounts answers `{"error": code}`."""
 
@@ -92,6 +104,11 @@ class AuthService:
         with self._db.read() as tx:
             stored = self._repo.all_users(tx)
         return [user_from_stored(u) for u in stored]
+
+    def profiles(self) -> list[Profile]:
+        with self._db.read() as tx:
+            stored = self._repo.all_profiles(tx)
+        return [Profile(p.id, p.name, p.permissions) for p in stored]
 
     def user_by_email(self, email: str | None) -> User:
         users = self.users()

@@ -21,6 +21,22 @@ DEFAULT_LENGTHS: dict[str, int] = {
     "text": 255, "email": 100, "phone": 30, "website": 255, "picklist": 120,
     "multiselectpicklist": 2000, "integer": 9, "bigint": 18, "double": 16, "currency": 16,
     "decimal": 16, "percent": 5, "lookup": 120, "ownerlookup": 120,
+    # Zoho's field metadata gives every field a length, these too (v7 field-meta sample:
+    # Created_Time 120, Email_Opt_Out 5); values are never checked against them.
+    "datetime": 120, "boolean": 5, "date": 20,
+}
+# data_type -> `ui_type` of Zoho's field metadata, as its v7 field-meta sample shows them.
+UI_TYPES: dict[str, int] = {
+    "text": 1, "textarea": 3, "email": 25, "phone": 33, "website": 21, "picklist": 2,
+    "multiselectpicklist": 100, "integer": 32, "bigint": 52, "double": 38, "decimal": 38,
+    "currency": 36, "percent": 34, "boolean": 301, "date": 24, "datetime": 333, "lookup": 133,
+    "ownerlookup": 8, "subform": 500,
+}
+# Standard fields whose ui_type in that sample differs from their data type's.
+STANDARD_UI_TYPES: dict[str, int] = {
+    "Created_By": 20, "Modified_By": 20, "Created_Time": 200, "Modified_Time": 200,
+    "Last_Activity_Time": 786, "First_Name": 27, "Last_Name": 127, "Fax": 35, "Skype_ID": 37,
+    "Twitter": 22,
 }
 # Fields kept in record columns rather than in the JSON document.
 COLUMN_FIELDS: dict[str, str] = {
@@ -71,6 +87,14 @@ class Field:
         if self.data_type == "textarea":
             return 32000 if self.textarea_type == "large" else 2000
         return DEFAULT_LENGTHS.get(self.data_type)
+
+    @property
+    def ui_type(self) -> int:
+        if not self.custom and self.api_name in STANDARD_UI_TYPES:
+            return STANDARD_UI_TYPES[self.api_name]
+        if self.data_type == "textarea" and self.textarea_type == "small":
+            return 110
+        return UI_TYPES[self.data_type]
 
     @property
     def unique_eligible(self) -> bool:

@@ -137,6 +137,10 @@ class AuthRepository:
         row = tx.execute(sa.select(t.profiles.c.id).where(t.profiles.c.name == name)).first()
         return None if row is None else int(row[0])
 
+    def all_profiles(self, tx: Tx) -> list[Profile]:
+        return [Profile(r.id, r.name, dict(r.permissions or {}))
+                for r in tx.execute(sa.select(t.profiles).order_by(t.profiles.c.id))]
+
     def add_profiles(self, tx: Tx, profiles: Sequence[Profile]) -> None:
         if profiles:
             tx.execute(sa.insert(t.profiles), [
