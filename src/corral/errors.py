@@ -235,3 +235,65 @@ class RecordLocked(CorralError):
 def stored_error(err: CorralError) -> dict[str, Any]:
     """How an error is kept in the database (a job item's failure): code, message, details."""
     return {"code": err.code, "message": err.message, "details": err.details}
+
+
+# ----------------------------------------------------------------------------- users, currencies
+class InvalidRequest(CorralError):
+    code = "INVALID_REQUEST"
+    status = 400
+    default_message = "invalid request"
+
+
+class IdAlreadyDeleted(CorralError):
+    code = "ID_ALREADY_DELETED"
+    status = 400
+    default_message = "User is already deleted"
+
+
+class IdAlreadyDeactivated(CorralError):
+    code = "ID_ALREADY_DEACTIVATED"
+    status = 400
+    default_message = "User is already deactivated"
+
+
+class IdAlreadyActive(CorralError):
+    code = "ID_ALREADY_ACTIVE"
+    status = 400
+    default_message = "User is already active"
+
+
+class CannotUpdateDeletedUser(CorralError):
+    code = "CANNOT_UPDATE_DELETED_USER"
+    status = 400
+    default_message = "Deleted user cannot be updated"
+
+
+class EmailUpdateNotAllowed(CorralError):
+    code = "EMAIL_UPDATE_NOT_ALLOWED"
+    status = 400
+    default_message = "Cannot update email of a confirmed CRM User"
+
+
+class AlreadyEnabled(CorralError):
+    code = "ALREADY_ENABLED"
+    status = 400
+    default_message = "The multi-currency is already enabled"
+
+
+class CurrenciesNotEnabled(CorralError):
+    code = "CURRENCIES_NOT_ENABLED"
+    status = 403
+    default_message = "Multi currency is not enabled"
+
+
+class FeatureNotEnabled(CorralError):
+    code = "FEATURE_NOT_ENABLED"
+    status = 403
+    default_message = "The multi-currency feature is not enabled."
+
+
+class ActiveStateLimitExceeded(CorralError):
+    code = "ACTIVE_STATE_LIMIT_EXCEEDED"
+    status = 400
+    default_message = ("Allowed active currency limit 10 reached. Please deactivate any one of "
+                       "the existing active currencies to create this currency")

@@ -37,6 +37,7 @@ from corral.metadata.model import Field, Module
 from corral.records import criteria as cr
 from corral.records import validate as v
 from corral.records.blueprints import Blueprint, BlueprintGuard, Transition
+from corral.records.currency import CurrencyDefaults
 from corral.records.keys import keys_of, normalise
 from corral.records.steps import (
     ACTIVE_USERS,
@@ -165,20 +166,21 @@ def error_of(decision: Decision | None) -> tuple[str, dict[str, Any]]:
 def test_write_steps_registers_every_step_in_the_documented_order(seeded: Corral) -> None:
     steps = write_steps(seeded.registry)
     assert [s.name for s in steps] == [
-        "blueprints", "validation", "approval_lock", "layout_rules", "workflow_field_updates",
-        "approval_entry", "lookups", "unique_keys", "duplicate_check_preference",
-        "workflow_actions"]
+        "blueprints", "validation", "currency", "approval_lock", "layout_rules",
+        "workflow_field_updates", "approval_entry", "lookups", "unique_keys",
+        "duplicate_check_preference", "workflow_actions"]
     assert [type(s) for s in steps] == [
-        BlueprintGuard, OwnerAndMandatory, ApprovalLock, LayoutRules, WorkflowFieldUpdates,
-        ApprovalEntry, Lookups, UniqueKeys, DuplicateCheckPreference, WorkflowActions]
+        BlueprintGuard, OwnerAndMandatory, CurrencyDefaults, ApprovalLock, LayoutRules,
+        WorkflowFieldUpdates, ApprovalEntry, Lookups, UniqueKeys, DuplicateCheckPreference,
+        WorkflowActions]
     # The write service runs exactly this list.
     assert [type(s) for s in seeded.records.pipeline.steps] == [type(s) for s in steps]
     ops = {s.name: s.ops for s in steps}
     assert ops["blueprints"] == ops["approval_lock"] == {"update"}
     assert ops["workflow_actions"] == {"insert", "update", "delete"}
     assert all(ops[n] == {"insert", "update"} for n in (
-        "validation", "layout_rules", "workflow_field_updates", "approval_entry", "lookups",
-        "unique_keys", "duplicate_check_preference"))
+        "validation", "currency", "layout_rules", "workflow_field_updates", "approval_entry",
+        "lookups", "unique_keys", "duplicate_check_preference"))
 
 
 def test_order_blueprint_refuses_before_mandatory_fields_are_looked_at(corral: Corral) -> None:

@@ -7,7 +7,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -66,6 +69,7 @@ class Call:
     body: bytes
     request_id: str
     principal: Principal | None = None
+    scheme: str = "http"
     _json: Any = field(default=None, repr=False)
 
     @property
@@ -84,6 +88,28 @@ class Call:
                     raise UnableToParseDataType() from None
         return self._json
 
+    def form(self) -> dict[str, str]:
+        """Query parameters plus a form body: urlencoded (Python, Java SDKs, curl) or
+        multipart/form-data (the Node.js SDK posts a FormData to the token endpoint)."""
+        values = dict(self.query)
+        content_type = self.headers.get("content-type", "")
+        if content_type.lower().startswith("multipart/form-data"):
+            values.update(_multipart_fields(content_type, self.body))
+        elif self.body:
+            values.update(parse_qsl(self.body.decode("utf-8", "replace")))
+        return values
+
+    @property
+    def base_url(self) -> str:
+        """Corral's own base URL as clients reach it: `--public-url`, else the request's
+        scheme (uvicorn applies a local proxy's X-Forwarded-Proto) and Host."""
+        configured = self.corral.settings.public_url
+        if configured:
+            return configured.rstrip("/")
+        settings = self.corral.settings
+        host = self.headers.get("host") or f"{settings.host}:{settings.port}"
+        return f"{self.scheme}://{host}"
+
     def authenticate(self) -> Principal:
         if self.principal is None:
             self.principal = self.corral.auth.authenticate(self.headers.get("authorization"))
@@ -91,6 +117,22 @@ class Call:
 
 
 Handler = Callable[[Call], Response]
+
+
+def _multipart_fields(content_type: str, body: bytes) -> dict[str, str]:
+    """The text fields of a multipart/form-data body (files are ignored); {} when malformed."""
+    try:
+        message = BytesParser(policy=HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+        out: dict[str, str] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            value = part.get_content()
+            if isinstance(name, str) and isinstance(value, str):
+                out[name] = value
+        return out
+    except Exception:  # a malformed body is no form at all, never a server error
+        return {}
 
 
 def endpoint(handler: Handler, corral: Corral) -> Callable[[Request], Any]:
@@ -109,7 +151,7 @@ def endpoint(handler: Handler, corral: Corral) -> Callable[[Request], Any]:
         call = Call(corral=corral, method=request.method, path_params=dict(request.path_params),
                     query=dict(request.query_params),
                     headers={k.lower(): v for k, v in request.headers.items()}, body=body,
-                    request_id=request_id)
+                    request_id=request_id, scheme=request.url.scheme)
         try:
             return await run_in_threadpool(handler, call)
         except CorralError as err:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from corral.api import actions as a
+from corral.api import oauth as o
+from corral.api import org as g
 from corral.api import records as r
 from corral.api import settings as s
 from corral.api.http import Call, Handler, endpoint
@@ -15,7 +17,9 @@ CRM = "/crm/{version}"
 
 # path -> {method: handler}; the first match wins, so fixed paths precede {module} ones.
 TABLE: list[tuple[str, dict[str, Handler]]] = [
-    ("/oauth/v2/token", {"POST": s.oauth_token}),
+    ("/oauth/v2/token", {"POST": o.oauth_token}),
+    ("/oauth/v2/token/revoke", {"POST": o.revoke}),
+    ("/oauth/v2/auth", {"GET": o.authorize}),
     (f"{CRM}/settings/modules", {"GET": s.list_modules, "POST": s.create_module}),
     (f"{CRM}/settings/modules/{{api_name}}", {"GET": s.get_module}),
     (f"{CRM}/settings/fields", {"GET": s.list_fields, "POST": s.create_field}),
@@ -31,9 +35,26 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
     (f"{CRM}/settings/blueprints", {"GET": a.list_blueprints, "POST": a.create_blueprint}),
     (f"{CRM}/settings/territories", {"GET": a.list_territories, "POST": a.create_territories}),
     (f"{CRM}/settings/custom_views/{{view_id}}", {"GET": s.get_view}),
-    (f"{CRM}/users", {"GET": s.list_users}),
-    (f"{CRM}/users/{{user_id}}", {"GET": s.get_user}),
-    (f"{CRM}/org", {"GET": s.get_org}),
+    (f"{CRM}/settings/roles",
+     {"GET": g.list_roles, "POST": g.create_role, "PUT": g.update_role}),
+    (f"{CRM}/settings/roles/{{role_id}}",
+     {"GET": g.get_role, "PUT": g.update_role, "DELETE": g.delete_role}),
+    (f"{CRM}/settings/profiles", {"GET": g.list_profiles}),
+    (f"{CRM}/settings/profiles/{{profile_id}}/actions/clone", {"POST": g.clone_profile}),
+    (f"{CRM}/settings/profiles/{{profile_id}}",
+     {"GET": g.get_profile, "PUT": g.update_profile, "DELETE": g.delete_profile}),
+    (f"{CRM}/users",
+     {"GET": g.list_users, "POST": g.create_user, "PUT": g.update_user}),
+    (f"{CRM}/users/actions/count", {"GET": g.count_users}),
+    (f"{CRM}/users/{{user_id}}",
+     {"GET": g.get_user, "PUT": g.update_user, "DELETE": g.delete_user}),
+    (f"{CRM}/org", {"GET": g.get_org}),
+    (f"{CRM}/org/currencies",
+     {"GET": g.list_currencies, "POST": g.add_currencies, "PUT": g.update_currencies}),
+    (f"{CRM}/org/currencies/actions/enable",
+     {"POST": g.enable_currencies, "PUT": g.update_base_currency}),
+    (f"{CRM}/org/currencies/{{currency_id}}",
+     {"GET": g.get_currency, "PUT": g.update_currencies}),
     (f"{CRM}/{{module}}/upsert", {"POST": r.upsert_records}),
     (f"{CRM}/{{module}}/search", {"GET": r.search_records}),
     (f"{CRM}/{{module}}/deleted", {"GET": r.deleted_records}),
