@@ -53,18 +53,22 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--no-worker", is_flag=True, default=False,
               help="Do not run the background worker (jobs, webhooks) in this process.")
+@click.option("--public-url", envvar="CORRAL_PUBLIC_URL", default=None,
+              help="Base URL clients reach Corral at, reported as the token endpoint's "
+                   "api_domain (default: the request's scheme and Host).")
 @click.option("--max-body", type=click.IntRange(min=1), envvar="CORRAL_MAX_BODY", default=None,
               metavar="BYTES", help=f"Largest request body accepted; larger ones get 413 "
               f"FILE_TOO_LARGE unread (default {DEFAULT_MAX_BODY}).")
 def serve(database_url: str | None, host: str, port: int, no_worker: bool,
-          max_body: int | None) -> None:
+          max_body: int | None, public_url: str | None) -> None:
     """Migrate, seed on first start, and serve HTTP."""
     import uvicorn
 
     from corral.app import create_app
 
     settings = Settings.from_env(database_url=database_url, host=host, port=port,
-                                 run_worker=not no_worker, max_body=max_body)
+                                 run_worker=not no_worker, max_body=max_body,
+                                 public_url=public_url)
     corral = Corral.open(settings)
     token = corral.seed()
     if token:
@@ -361,14 +365,18 @@ def user() -> None:
 @click.option("--last-name", required=True)
 @click.option("--first-name", default=None)
 @click.option("--profile", default="Standard", show_default=True)
+@click.option("--role", default=None, help="Role name (default: Manager).")
 @click.option("--time-zone", default="UTC", show_default=True)
+@click.option("--unconfirmed", is_flag=True, default=False,
+              help="Has not accepted the invitation (listed by type=NotConfirmedUsers).")
 def user_add(database_url: str | None, email: str, last_name: str, first_name: str | None,
-             profile: str, time_zone: str) -> None:
+             profile: str, role: str | None, time_zone: str, unconfirmed: bool) -> None:
     """Add a user; prints its id."""
     corral = _open(database_url)
     try:
         created = corral.auth.create_user(email, last_name, first_name=first_name,
-                                          profile=profile, time_zone=time_zone)
+                                          profile=profile, role=role, time_zone=time_zone,
+                                          confirmed=not unconfirmed)
         click.echo(str(created.id))
     except LookupError as exc:
         _fail(str(exc))

@@ -22,8 +22,10 @@ class Settings:
     port: int = 8000
     # Seconds an access token lives (Zoho: one hour).
     access_token_ttl: int = 3600
-    # Public base URL reported as api_domain by the token endpoint.
-    api_domain: str | None = None
+    # Corral's public base URL (`--public-url`, CORRAL_PUBLIC_URL): reported as `api_domain` by
+    # the token endpoint and as `accounts-server` by the authorize endpoint. None: the
+    # request's own scheme and Host.
+    public_url: str | None = None
     run_worker: bool = True
     worker_poll_seconds: float = 0.5
     # Largest request body in bytes; a larger one gets 413 FILE_TOO_LARGE unread.
@@ -49,5 +51,10 @@ class Settings:
             except ValueError:
                 raise ValueError(f"CORRAL_MAX_BODY must be a number of bytes, not {env_body!r}"
                                  ) from None
+        public_url = os.environ.get("CORRAL_PUBLIC_URL")
+        if public_url:
+            values["public_url"] = public_url
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if isinstance(values.get("public_url"), str):
+            values["public_url"] = str(values["public_url"]).rstrip("/") or None
         return cls(**values)  # type: ignore[arg-type]

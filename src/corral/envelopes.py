@@ -34,9 +34,10 @@ def created(ref: Any, message: str) -> dict[str, Any]:
 
 
 # Zoho wraps body errors in the request's array key (`{"data": [error]}`, v8 fields.json:
-# `{"fields": [error]}`, tags.json's Action_Wrapper `{"tags": [error]}`); the duplicate check
-# preference wraps one object instead.
-_LIST_WRAPS = frozenset({"data", "fields", "tags"})
+# `{"fields": [error]}`, tags.json's Action_Wrapper `{"tags": [error]}`, users.json
+# `{"users": [error]}` ...); the duplicate check preference and the base currency wrap one
+# object instead.
+_LIST_WRAPS = frozenset({"data", "fields", "tags", "users", "roles", "profiles", "currencies"})
 
 
 def error_envelope(err: CorralError) -> dict[str, Any]:
@@ -592,41 +593,85 @@ def custom_view_detail(row: Any, module: Module, *, tz: ZoneInfo, owner: Any = N
     return {"custom_views": [view], "info": custom_views_info([view])}
 
 
-def user_json(u: Any, *, tz_name: str) -> dict[str, Any]:
-    return {
+def _minified(user: Any) -> dict[str, Any] | None:
+    return None if user is None else {"name": user.full_name, "id": str(user.id)}
+
+
+def user_json(u: Any, *, tz: ZoneInfo, users: dict[int, Any],
+              attribute_defaults: dict[str, Any]) -> dict[str, Any]:
+    """A user as GET /users shows it (v8 keys); `users` names creators and modifiers."""
+    out: dict[str, Any] = {
         "id": str(u.id),
         "first_name": u.first_name,
         "last_name": u.last_name,
         "full_name": u.full_name,
         "email": u.email,
-        "zuid": u.zuid,
-        "role": {"name": u.role, "id": str(u.profile_id + 1)},
+        # A user who has not accepted the invitation has no ZUID yet (Zoho shows null).
+        "zuid": u.zuid if u.confirmed else None,
+        "role": {"name": u.role, "id": str(u.role_id)},
         "profile": {"name": u.profile_name, "id": str(u.profile_id)},
         "status": u.status,
+        "confirm": u.confirmed,
         "time_zone": u.time_zone,
-        "locale": "en_US",
-        "country_locale": "en_US",
-        "date_format": "MM/dd/yyyy",
-        "time_format": "hh:mm a",
-        "confirm": True,
-        "language": "en_US",
-        "country": "US",
+        "type__s": "Regular User",
+        "created_time": format_time(u.created_time, tz),
+        "created_by": _minified(users.get(u.created_by or 0)),
+        "Modified_Time": format_time(u.modified_time or u.created_time, tz),
+        "Modified_By": _minified(users.get(u.modified_by or u.created_by or 0)),
+        "Reporting_To": None,
+        "Isonline": False,
+        "microsoft": False,
+        "personal_account": False,
+        "sandboxDeveloper": False,
+        "offset": _offset_ms(u.time_zone),
+        "status_reason__s": None,
+        "default_tab_group": "0",
+        "$shift_effective_from": None,
+        "$current_shift": None,
+        "$next_shift": None,
+        "customize_info": dict(_CUSTOMIZE_INFO),
+        "theme": {"normal_tab": dict(_TAB), "selected_tab": dict(_TAB), "new_background": None,
+                  "background": "#F3F0EB", "screen": "fixed", "type": "default"},
     }
+    out.update({key: u.attributes.get(key, default)
+                for key, default in attribute_defaults.items()})
+    return out
 
 
-def org_json(row: Any, *, primary_email: str, tz: ZoneInfo) -> dict[str, Any]:
+# Display preferences Corral does not keep: Zoho's defaults.
+_CUSTOMIZE_INFO = {"notes_desc": None, "show_right_panel": None, "bc_view": None,
+                   "show_home": False, "show_detail_view": True, "show_left_panel": True,
+                   "unpin_recent_item": None}
+_TAB = {"font_color": "#FFFFFF", "background": "#222222"}
+
+
+def _offset_ms(tz_name: str) -> int:
+    """The time zone's offset from UTC now, in milliseconds (Zoho's `offset`)."""
+    offset = datetime.now(ZoneInfo(tz_name)).utcoffset()
+    return int(offset.total_seconds() * 1000) if offset is not None else 0
+
+
+def users_page(users: Sequence[dict[str, Any]], *, page: int, per_page: int,
+               more: bool) -> dict[str, Any]:
+    return {"users": list(users), "info": {"per_page": per_page, "count": len(users),
+                                           "page": page, "more_records": more}}
+
+
+def org_json(row: Any, *, primary_email: str, tz: ZoneInfo,
+             base_currency: Any = None) -> dict[str, Any]:
+    """GET /org; `base_currency`: the home currency once multi-currency is enabled."""
     return {
         "id": str(row.id),
         "company_name": row.company_name,
         "time_zone": row.time_zone,
         "currency": row.currency,
-        "currency_symbol": "$",
+        "currency_symbol": base_currency.symbol if base_currency is not None else "$",
         "iso_code": row.currency,
         "primary_email": primary_email,
         "domain_name": f"org{row.id}",
         "zgid": str(row.id % 10**9),
         "country_code": "US",
-        "mc_status": False,
+        "mc_status": base_currency is not None,
         "gapps_enabled": False,
         "privacy_settings": False,
         "zia_portal_id": None,
@@ -634,6 +679,78 @@ def org_json(row: Any, *, primary_email: str, tz: ZoneInfo) -> dict[str, Any]:
         "type": "production",
         "license_details": {"paid": True, "paid_type": "enterprise", "users_license_purchased": 100,
                             "trial_type": None, "trial_expiry": None, "paid_expiry": None},
+    }
+
+
+def role_json(role: Any, *, tz: ZoneInfo, roles: dict[int, Any],
+              users: dict[int, Any]) -> dict[str, Any]:
+    """A role (GET /settings/roles, v8 shape)."""
+    superior = roles.get(role.reporting_to or 0)
+    return {
+        "display_label": role.name,
+        "forecast_manager": _minified(users.get(role.forecast_manager or 0)),
+        "share_with_peers": role.share_with_peers,
+        "modified_by__s": _minified(users.get(role.modified_by or 0)),
+        "description": role.description,
+        "id": str(role.id),
+        "reporting_to": (None if superior is None
+                         else {"name": superior.name, "id": str(superior.id)}),
+        "name": role.name,
+        "modified_time__s": format_time(role.modified_time, tz),
+        "created_by__s": _minified(users.get(role.created_by or 0)),
+        "created_time__s": format_time(role.created_time, tz),
+        # The top of the hierarchy is the administrator's role.
+        "admin_user": role.reporting_to is None,
+    }
+
+
+def profile_json(profile: Any, *, tz: ZoneInfo, users: dict[int, Any],
+                 permissions: Sequence[Any] | None = None) -> dict[str, Any]:
+    """A profile; `permissions` (one profile only, as Zoho) adds `permissions_details` and
+    the `sections` that group them by module."""
+    out: dict[str, Any] = {
+        "display_label": profile.name,
+        "created_time": format_time(profile.created_time, tz),
+        "modified_time": format_time(profile.modified_time, tz),
+        "custom": profile.custom,
+        "name": profile.name,
+        "modified_by": _minified(users.get(profile.modified_by or 0)),
+        "description": profile.description,
+        "id": str(profile.id),
+        "created_by": _minified(users.get(profile.created_by or 0)),
+        "type": "normal_profile",
+        "default": profile.name == "Standard",
+        "category": False,
+    }
+    if permissions is not None:
+        out["permissions_details"] = [
+            {"display_label": p.action.title(), "module": p.module.api_name, "name": p.name,
+             "id": str(p.id), "enabled": p.enabled} for p in permissions]
+        by_module: dict[str, list[Any]] = {}
+        for p in permissions:
+            by_module.setdefault(p.module.api_name, []).append(p)
+        out["sections"] = [{"name": "data_access", "categories": [
+            {"display_label": ps[0].module.plural_label, "name": name, "module": name,
+             "permissions_details": [str(p.id) for p in ps]}
+            for name, ps in by_module.items()]}]
+    return out
+
+
+def currency_json(c: Any, *, tz: ZoneInfo, users: dict[int, Any]) -> dict[str, Any]:
+    return {
+        "symbol": c.symbol,
+        "created_time": format_time(c.created_time, tz),
+        "is_active": c.is_active,
+        "exchange_rate": c.exchange_rate,
+        "format": dict(c.format),
+        "created_by": _minified(users.get(c.created_by)),
+        "prefix_symbol": c.prefix_symbol,
+        "is_base": c.is_base,
+        "modified_time": format_time(c.modified_time, tz),
+        "name": c.name,
+        "modified_by": _minified(users.get(c.modified_by)),
+        "id": str(c.id),
+        "iso_code": c.iso_code,
     }
 
 

@@ -273,3 +273,64 @@ class DownloadNotAllowed(CorralError):
     code = "DOWNLOAD_NOT_ALLOWED"
     status = 400
     default_message = "link attachments cannot be downloaded"
+
+# ----------------------------------------------------------------------------- users, currencies
+class InvalidRequest(CorralError):
+    code = "INVALID_REQUEST"
+    status = 400
+    default_message = "invalid request"
+
+
+class IdAlreadyDeleted(CorralError):
+    code = "ID_ALREADY_DELETED"
+    status = 400
+    default_message = "User is already deleted"
+
+
+class IdAlreadyDeactivated(CorralError):
+    code = "ID_ALREADY_DEACTIVATED"
+    status = 400
+    default_message = "User is already deactivated"
+
+
+class IdAlreadyActive(CorralError):
+    code = "ID_ALREADY_ACTIVE"
+    status = 400
+    default_message = "User is already active"
+
+
+class CannotUpdateDeletedUser(CorralError):
+    code = "CANNOT_UPDATE_DELETED_USER"
+    status = 400
+    default_message = "Deleted user cannot be updated"
+
+
+class EmailUpdateNotAllowed(CorralError):
+    code = "EMAIL_UPDATE_NOT_ALLOWED"
+    status = 400
+    default_message = "Cannot update email of a confirmed CRM User"
+
+
+class AlreadyEnabled(CorralError):
+    code = "ALREADY_ENABLED"
+    status = 400
+    default_message = "The multi-currency is already enabled"
+
+
+class CurrenciesNotEnabled(CorralError):
+    code = "CURRENCIES_NOT_ENABLED"
+    status = 403
+    default_message = "Multi currency is not enabled"
+
+
+class FeatureNotEnabled(CorralError):
+    code = "FEATURE_NOT_ENABLED"
+    status = 403
+    default_message = "The multi-currency feature is not enabled."
+
+
+class ActiveStateLimitExceeded(CorralError):
+    code = "ACTIVE_STATE_LIMIT_EXCEEDED"
+    status = 400
+    default_message = ("Allowed active currency limit 10 reached. Please deactivate any one of "
+                       "the existing active currencies to create this currency")

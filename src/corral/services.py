@@ -23,15 +23,19 @@ from corral.automation.steps import (
 from corral.automation.webhooks import WebhookDeliverer
 from corral.config import Settings
 from corral.jobs.runner import JobHandler, JobRunner, Worker
+from corral.metadata.currencies import CurrencyService
 from corral.metadata.preferences import PreferenceService
 from corral.metadata.registry import Registry
+from corral.metadata.roles import ProfileService, RoleService
 from corral.metadata.seed import seed
 from corral.metadata.service import MetadataService
 from corral.metadata.territories import TerritoryService
+from corral.metadata.users import UserAdminService
 from corral.records.attachments import AttachmentService
 from corral.records.blueprints import BlueprintGuard, BlueprintService
 from corral.records.computed import ComputedFields
 from corral.records.conversion import ConversionService
+from corral.records.currency import CurrencyDefaults
 from corral.records.mass_update import MassUpdateJobs, MassUpdateService
 from corral.records.notes import NotesFollowParents
 from corral.records.query import RecordQuery
@@ -66,6 +70,7 @@ def write_steps(registry: Registry) -> list[Step]:
         RecordTags(),                   # Tag names/ids given on insert/update -> stored ids
         BlueprintGuard(),               # RECORD_IN_BLUEPRINT
         OwnerAndMandatory(),            # owner is an active user; MANDATORY_NOT_FOUND
+        CurrencyDefaults(),             # multi-currency: Currency and Exchange_Rate defaults
         ApprovalLock(),                 # a record waiting for approval is locked
         LayoutRules(),                  # apply_feature_execution: layout_rules
         WorkflowFieldUpdates(),         # field updates of workflow rules that fire
@@ -105,6 +110,10 @@ class Corral:
     webhooks: WebhookDeliverer
     tags: TagService
     attachments: AttachmentService
+    users: UserAdminService
+    roles: RoleService
+    profiles: ProfileService
+    currencies: CurrencyService
     clock: Callable[[], datetime]
 
     @classmethod
@@ -130,7 +139,10 @@ class Corral:
                      attachments=AttachmentService(records, clock),
                      metadata=MetadataService(db, registry, clock, records.rebuild_keys),
                      preferences=PreferenceService(db, registry, clock),
-                     conversion=ConversionService(records), clock=clock)
+                     conversion=ConversionService(records),
+                     users=UserAdminService(db, clock), roles=RoleService(db, clock),
+                     profiles=ProfileService(db, registry, clock),
+                     currencies=CurrencyService(db, registry, clock), clock=clock)
         return corral
 
     def seed(self) -> str | None:

@@ -493,13 +493,14 @@ def _get_routes() -> list[str]:
 
     paths = []
     for path, handlers in TABLE:
-        if "GET" in handlers:
+        # The accounts role (/oauth/...) answers accounts-style {"error": ...}, not Zoho JSON.
+        if "GET" in handlers and not path.startswith("/oauth"):
             path = path.replace("/crm/{version}/", "").replace("{module}", "Leads")
             path = path.replace("{api_name}", "Leads").replace("{record_id}", "{lead}")
             path = path.replace("{field_id}", "{field}")
             path = path.replace("{related_list}", "Notes")
             for other in ("{view_id}", "{user_id}", "{tag_id}", "{attachment_id}", "{list_id}",
-                          "{related_id}"):
+                          "{related_id}", "{role_id}", "{profile_id}", "{currency_id}"):
                 path = path.replace(other, "1")
             paths.append(path)
     return paths

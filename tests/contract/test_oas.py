@@ -22,7 +22,6 @@ def test_served_operations_find_their_route(method: str, path: str, route: str) 
 
 
 @pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/crm/v8/settings/profiles"),  # would reach {module}/{record_id} as module "settings"
     ("PATCH", "/crm/v8/settings/fields"),  # route exists, method does not
     ("DELETE", "/crm/v8/settings/fields/{field}"),
     ("GET", "/crm/v8/Contacts/roles"),  # a literal where Corral expects a record id

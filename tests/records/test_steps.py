@@ -38,6 +38,7 @@ from corral.records import criteria as cr
 from corral.records import validate as v
 from corral.records.blueprints import Blueprint, BlueprintGuard, Transition
 from corral.records.computed import ComputedFields
+from corral.records.currency import CurrencyDefaults
 from corral.records.keys import keys_of, normalise
 from corral.records.notes import NotesFollowParents
 from corral.records.steps import (
@@ -169,12 +170,12 @@ def error_of(decision: Decision | None) -> tuple[str, dict[str, Any]]:
 def test_write_steps_registers_every_step_in_the_documented_order(seeded: Corral) -> None:
     steps = write_steps(seeded.registry)
     assert [s.name for s in steps] == [
-        "record_tags", "blueprints", "validation", "approval_lock", "layout_rules",
+        "record_tags", "blueprints", "validation", "currency", "approval_lock", "layout_rules",
         "workflow_field_updates", "computed_fields", "approval_entry", "lookups", "unique_keys",
         "duplicate_check_preference", "workflow_actions", "notes_follow_parents"]
     assert [type(s) for s in steps] == [
-        RecordTags, BlueprintGuard, OwnerAndMandatory, ApprovalLock, LayoutRules,
-        WorkflowFieldUpdates, ComputedFields, ApprovalEntry, Lookups, UniqueKeys,
+        RecordTags, BlueprintGuard, OwnerAndMandatory, CurrencyDefaults, ApprovalLock,
+        LayoutRules, WorkflowFieldUpdates, ComputedFields, ApprovalEntry, Lookups, UniqueKeys,
         DuplicateCheckPreference, WorkflowActions, NotesFollowParents]
     # The write service runs exactly this list.
     assert [type(s) for s in seeded.records.pipeline.steps] == [type(s) for s in steps]
@@ -182,7 +183,7 @@ def test_write_steps_registers_every_step_in_the_documented_order(seeded: Corral
     assert ops["blueprints"] == ops["approval_lock"] == {"update"}
     assert ops["workflow_actions"] == {"insert", "update", "delete"}
     assert all(ops[n] == {"insert", "update"} for n in (
-        "record_tags", "validation", "layout_rules", "workflow_field_updates",
+        "record_tags", "validation", "currency", "layout_rules", "workflow_field_updates",
         "computed_fields", "approval_entry", "lookups", "unique_keys",
         "duplicate_check_preference"))
 

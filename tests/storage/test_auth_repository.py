@@ -18,6 +18,7 @@ from corral.storage.repositories.auth import (
     StoredClient,
     StoredToken,
 )
+from corral.storage.repositories.roles import RoleRepository
 
 repo = AuthRepository()
 NOW = datetime(2026, 12, 1, 8, 0, 0)
@@ -27,10 +28,11 @@ def _add_user(corral: Corral, email: str, *, profile: str = "Standard") -> int:
     uid = corral.db.new_id()
     with corral.db.write() as tx:
         pid = repo.profile_id_named(tx, profile)
-        assert pid is not None
+        role = RoleRepository().find_named(tx, "Manager")
+        assert pid is not None and role is not None
         repo.add_user(tx, NewUser(id=uid, zuid=str(uid % 10**9), email=email,
                                   first_name="Ann", last_name="Lee", profile_id=pid,
-                                  role="Member", time_zone="UTC", status="active",
+                                  role_id=role.id, time_zone="UTC", status="active",
                                   created_time=NOW))
     return uid
 

@@ -220,6 +220,7 @@ class Call:
     request_id: str
     principal: Principal | None = None
     upload: Upload | None = None  # a multipart body, for handlers that `reads_upload`
+    scheme: str = "http"
     _json: Any = field(default=None, repr=False)
 
     @property
@@ -254,6 +255,17 @@ class Call:
         if self.body:
             form.update(form_fields(self.headers.get("content-type", ""), self.body))
         return form
+
+    @property
+    def base_url(self) -> str:
+        """Corral's own base URL as clients reach it: `--public-url`, else the request's
+        scheme (uvicorn applies a local proxy's X-Forwarded-Proto) and Host."""
+        configured = self.corral.settings.public_url
+        if configured:
+            return configured.rstrip("/")
+        settings = self.corral.settings
+        host = self.headers.get("host") or f"{settings.host}:{settings.port}"
+        return f"{self.scheme}://{host}"
 
     def authenticate(self) -> Principal:
         if self.principal is None:
@@ -311,7 +323,8 @@ def endpoint(handler: Handler, corral: Corral) -> Callable[[Request], Any]:
         call = Call(corral=corral, method=request.method, path_params=dict(request.path_params),
                     query=dict(request.query_params),
                     headers={k.lower(): v for k, v in request.headers.items()}, body=body,
-                    request_id=request_id, upload=upload)
+                    request_id=request_id, upload=upload,
+                    scheme=request.url.scheme)
         del body, upload
         return await run_in_threadpool(_answer, handler, call)
 

@@ -6,10 +6,12 @@ from starlette.routing import Route
 
 from corral.api import actions as a
 from corral.api import attachments as att
+from corral.api import oauth as o
+from corral.api import org as g
 from corral.api import records as r
 from corral.api import related as rl
 from corral.api import settings as s
-from corral.api import tags as g
+from corral.api import tags as tg
 from corral.api.http import Call, Handler, endpoint
 from corral.errors import InvalidRequestMethod
 from corral.services import Corral
@@ -28,7 +30,9 @@ class Methods(dict[str, Handler]):
 
 # path -> {method: handler}; the first match wins, so fixed paths precede {module} ones.
 TABLE: list[tuple[str, dict[str, Handler]]] = [
-    ("/oauth/v2/token", {"POST": s.oauth_token}),
+    ("/oauth/v2/token", {"POST": o.oauth_token}),
+    ("/oauth/v2/token/revoke", {"POST": o.revoke}),
+    ("/oauth/v2/auth", {"GET": o.authorize}),
     (f"{CRM}/settings/modules", {"GET": s.list_modules, "POST": s.create_module}),
     (f"{CRM}/settings/modules/{{api_name}}", {"GET": s.get_module}),
     (f"{CRM}/settings/fields", {"GET": s.list_fields, "POST": s.create_field}),
@@ -47,23 +51,40 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
     (f"{CRM}/settings/territories", {"GET": a.list_territories, "POST": a.create_territories}),
     (f"{CRM}/settings/custom_views/{{view_id}}", {"GET": s.get_view}),
     (f"{CRM}/settings/tags",
-     {"GET": g.list_tags, "POST": g.create_tags, "PUT": g.update_tags}),
-    (f"{CRM}/settings/tags/{{tag_id}}", {"PUT": g.update_tag, "DELETE": g.delete_tag}),
-    (f"{CRM}/settings/tags/{{tag_id}}/actions/merge", {"POST": g.merge_tags}),
-    (f"{CRM}/settings/tags/{{tag_id}}/actions/records_count", {"GET": g.records_count}),
-    (f"{CRM}/users", {"GET": s.list_users}),
-    (f"{CRM}/users/{{user_id}}", {"GET": s.get_user}),
-    (f"{CRM}/org", {"GET": s.get_org}),
+     {"GET": tg.list_tags, "POST": tg.create_tags, "PUT": tg.update_tags}),
+    (f"{CRM}/settings/tags/{{tag_id}}", {"PUT": tg.update_tag, "DELETE": tg.delete_tag}),
+    (f"{CRM}/settings/tags/{{tag_id}}/actions/merge", {"POST": tg.merge_tags}),
+    (f"{CRM}/settings/tags/{{tag_id}}/actions/records_count", {"GET": tg.records_count}),
+    (f"{CRM}/settings/roles",
+     {"GET": g.list_roles, "POST": g.create_role, "PUT": g.update_role}),
+    (f"{CRM}/settings/roles/{{role_id}}",
+     {"GET": g.get_role, "PUT": g.update_role, "DELETE": g.delete_role}),
+    (f"{CRM}/settings/profiles", {"GET": g.list_profiles}),
+    (f"{CRM}/settings/profiles/{{profile_id}}/actions/clone", {"POST": g.clone_profile}),
+    (f"{CRM}/settings/profiles/{{profile_id}}",
+     {"GET": g.get_profile, "PUT": g.update_profile, "DELETE": g.delete_profile}),
+    (f"{CRM}/users",
+     {"GET": g.list_users, "POST": g.create_user, "PUT": g.update_user}),
+    (f"{CRM}/users/actions/count", {"GET": g.count_users}),
+    (f"{CRM}/users/{{user_id}}",
+     {"GET": g.get_user, "PUT": g.update_user, "DELETE": g.delete_user}),
+    (f"{CRM}/org", {"GET": g.get_org}),
+    (f"{CRM}/org/currencies",
+     {"GET": g.list_currencies, "POST": g.add_currencies, "PUT": g.update_currencies}),
+    (f"{CRM}/org/currencies/actions/enable",
+     {"POST": g.enable_currencies, "PUT": g.update_base_currency}),
+    (f"{CRM}/org/currencies/{{currency_id}}",
+     {"GET": g.get_currency, "PUT": g.update_currencies}),
     (f"{CRM}/{{module}}/upsert", {"POST": r.upsert_records}),
     (f"{CRM}/{{module}}/search", {"GET": r.search_records}),
     (f"{CRM}/{{module}}/deleted", {"GET": r.deleted_records}),
     (f"{CRM}/{{module}}/actions/count", {"GET": r.count_records}),
     (f"{CRM}/{{module}}/actions/mass_update", {"POST": a.mass_update, "GET": a.mass_update_status}),
     (f"{CRM}/{{module}}/actions/assign_territories", {"POST": a.assign_territories}),
-    (f"{CRM}/{{module}}/actions/add_tags", {"POST": g.add_tags}),
-    (f"{CRM}/{{module}}/actions/remove_tags", {"POST": g.remove_tags}),
-    (f"{CRM}/{{module}}/{{record_id}}/actions/add_tags", {"POST": g.add_tags_to_record}),
-    (f"{CRM}/{{module}}/{{record_id}}/actions/remove_tags", {"POST": g.remove_tags_from_record}),
+    (f"{CRM}/{{module}}/actions/add_tags", {"POST": tg.add_tags}),
+    (f"{CRM}/{{module}}/actions/remove_tags", {"POST": tg.remove_tags}),
+    (f"{CRM}/{{module}}/{{record_id}}/actions/add_tags", {"POST": tg.add_tags_to_record}),
+    (f"{CRM}/{{module}}/{{record_id}}/actions/remove_tags", {"POST": tg.remove_tags_from_record}),
     (f"{CRM}/{{module}}/{{record_id}}/Attachments",
      {"POST": att.upload_attachment, "GET": att.list_attachments,
       "DELETE": att.delete_attachments}),

@@ -1,4 +1,4 @@
-"""Metadata API handlers: modules, fields, layouts, custom views, users, org; OAuth token."""
+"""Metadata API handlers: modules, fields, layouts, custom views."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from corral import envelopes
 from corral.api.http import Call, json_response
-from corral.auth.service import OAuthError, Principal
+from corral.auth.service import Principal
 from corral.errors import (
     CorralError,
     InvalidData,
@@ -247,66 +247,3 @@ def get_view(call: Call) -> Response:
         criteria=orjson.loads(row.criteria) if row.criteria else None, version=call.version))
 
 
-# ----------------------------------------------------------------------------- users, org
-USER_TYPES = ("AllUsers", "ActiveUsers", "DeactiveUsers", "ConfirmedUsers", "NotConfirmedUsers",
-              "DeletedUsers", "ActiveConfirmedUsers", "AdminUsers", "ActiveConfirmedAdmins",
-              "CurrentUser")
-
-
-def list_users(call: Call) -> Response:
-    principal = call.authenticate()
-    principal.require_scope("ZohoCRM.users.READ")
-    kind = call.query.get("type") or "AllUsers"
-    if kind not in USER_TYPES:
-        raise InvalidData(details={"param_name": "type", "supported_values": list(USER_TYPES)})
-    users = list(call.corral.query.users().values())
-    if kind == "CurrentUser":
-        users = [u for u in users if u.id == principal.user.id]
-    elif kind in {"DeactiveUsers", "DeletedUsers", "NotConfirmedUsers"}:
-        users = [u for u in users if u.status != "active"]
-    elif kind in {"AdminUsers", "ActiveConfirmedAdmins"}:
-        users = [u for u in users if u.profile_name == "Administrator"]
-    elif kind != "AllUsers":
-        users = [u for u in users if u.status == "active"]
-    if not users:
-        return json_response(None, 204)
-    users.sort(key=lambda u: u.id)
-    return json_response({"users": [envelopes.user_json(u, tz_name=u.time_zone) for u in users],
-                          "info": {"per_page": 200, "count": len(users), "page": 1,
-                                   "more_records": False}})
-
-
-def get_user(call: Call) -> Response:
-    principal = call.authenticate()
-    principal.require_scope("ZohoCRM.users.READ")
-    uid = parse_record_id(call.path_params["user_id"])
-    user = call.corral.query.users().get(uid or 0)
-    if user is None:
-        raise InvalidData("the id given seems to be invalid", {"resource_path_index": 1})
-    return json_response({"users": [envelopes.user_json(user, tz_name=user.time_zone)]})
-
-
-def get_org(call: Call) -> Response:
-    principal = call.authenticate()
-    principal.require_scope("ZohoCRM.org.READ")
-    org = call.corral.metadata.org()
-    admins = [u for u in call.corral.query.users().values() if u.profile_name == "Administrator"]
-    return json_response({"org": [envelopes.org_json(
-        org, primary_email=admins[0].email if admins else "",
-        tz=call.corral.query.principal_tz(principal))]})
-
-
-# ----------------------------------------------------------------------------- OAuth
-def oauth_token(call: Call) -> Response:
-    form = call.form()
-    if any("\x00" in key or "\x00" in value for key, value in form.items()):
-        # No client, code or token holds NUL, and PostgreSQL cannot even compare one.
-        return json_response({"error": "invalid_request"}, 200)
-    try:
-        values = call.corral.auth.token_endpoint(form)
-    except OAuthError as exc:
-        # Zoho Accounts answers errors with HTTP 200 and an `error` key (facts §8.1).
-        return json_response({"error": exc.error}, 200)
-    host = call.headers.get("host", "127.0.0.1")
-    api_domain = call.corral.settings.api_domain or f"http://{host}"
-    return json_response(envelopes.oauth_token_json(values, api_domain))

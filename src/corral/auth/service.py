@@ -18,6 +18,7 @@ from corral.storage.repositories.auth import (
     StoredToken,
     StoredUser,
 )
+from corral.storage.repositories.roles import RoleRepository
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,16 @@ class User:
     time_zone: str
     profile_id: int
     profile_name: str
-    role: str
-    status: str
+    role: str  # the role's name
+    status: str  # active | disabled | deleted
+    role_id: int = 0
+    confirmed: bool = True
+    is_admin: bool = False  # the profile has admin rights
+    created_time: datetime | None = None
+    created_by: int | None = None
+    modified_by: int | None = None
+    modified_time: datetime | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
 
     @property
     def full_name(self) -> str:
@@ -85,11 +94,28 @@ class OAuthError(Exception):
         self.error = error
 
 
+# Zoho's authorization codes live two minutes (Zoho Accounts, "Authorization Request").
+AUTH_CODE_TTL = 120
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """Where the authorize endpoint sends the browser back: a code, or an OAuth error code."""
+
+    redirect_uri: str
+    code: str | None = None
+    error: str | None = None
+
+
 def user_from_stored(stored: StoredUser) -> User:
     return User(id=stored.id, email=stored.email, first_name=stored.first_name,
                 last_name=stored.last_name, zuid=stored.zuid, time_zone=stored.time_zone,
                 profile_id=stored.profile_id, profile_name=stored.profile_name,
-                role=stored.role, status=stored.status)
+                role=stored.role, status=stored.status, role_id=stored.role_id,
+                confirmed=stored.confirmed, is_admin=bool(stored.permissions.get("admin")),
+                created_time=stored.created_time, created_by=stored.created_by,
+                modified_by=stored.modified_by, modified_time=stored.modified_time,
+                attributes=dict(stored.attributes))
 
 
 class AuthService:
@@ -98,6 +124,7 @@ class AuthService:
         self._clock = clock
         self._access_ttl = access_ttl
         self._repo = AuthRepository()
+        self._roles = RoleRepository()
 
     # --- users -------------------------------------------------------------------------------
     def users(self) -> list[User]:
@@ -112,8 +139,8 @@ class AuthService:
 
     def user_by_email(self, email: str | None) -> User:
         users = self.users()
-        if email is None:
-            admins = [u for u in users if u.profile_name == "Administrator"]
+        if email is None:  # the org's first active administrator
+            admins = [u for u in users if u.is_admin and u.status == "active"]
             return (admins or users)[0]
         for u in users:
             if u.email.lower() == email.lower():
@@ -121,23 +148,32 @@ class AuthService:
         raise LookupError(f"no user with email {email}")
 
     def create_user(self, email: str, last_name: str, *, first_name: str | None = None,
-                    profile: str = "Standard", time_zone: str = "UTC") -> User:
-        """A new active user; `UniqueViolation` when the email is taken."""
+                    profile: str = "Standard", role: str | None = None,
+                    time_zone: str = "UTC", confirmed: bool = True) -> User:
+        """A new active user (role: the one named, else "Manager", else the top role);
+        `UniqueViolation` when the email is taken."""
         user_id = self._db.new_id()
         with self._db.write() as tx:
             profile_id = self._repo.profile_id_named(tx, profile)
             if profile_id is None:
                 raise LookupError(f"no profile named {profile}")
+            found = self._roles.find_named(tx, role or "Manager")
+            if found is None and role is None:
+                found = next(iter(self._roles.all(tx)), None)
+            if found is None:
+                raise LookupError(f"no role named {role}")
             self._repo.add_user(tx, NewUser(
                 id=user_id, zuid=str(user_id % 10**9), email=email, first_name=first_name,
-                last_name=last_name, profile_id=profile_id, role="Member", time_zone=time_zone,
-                status="active", created_time=self._clock()))
+                last_name=last_name, profile_id=profile_id, role_id=found.id,
+                time_zone=time_zone, status="active", created_time=self._clock(),
+                confirmed=confirmed))
         return self.user_by_email(email)
 
     # --- tokens ------------------------------------------------------------------------------
     def _store(self, tx: Tx, token: str, kind: str, user_id: int, scopes: str, *,
                client_id: str | None = None, expires_in: int | None = None,
-               redirect_uri: str | None = None, parent: str | None = None) -> None:
+               redirect_uri: str | None = None, parent: str | None = None,
+               access_type: str | None = None) -> None:
         now = self._clock()
         self._repo.store_token(tx, StoredToken(
             token_hash=hash_token(token), kind=kind, client_id=client_id, user_id=user_id,
@@ -145,7 +181,7 @@ class AuthService:
             # None means no expiry (refresh tokens); 0 or less is already expired.
             expires_time=(None if expires_in is None
                           else now + timedelta(seconds=expires_in)),
-            used=False))
+            used=False, access_type=access_type))
 
     def create_access_token(self, user_id: int, scopes: str | list[str], *,
                             expires_in: int | None = None, client_id: str | None = None) -> str:
@@ -193,7 +229,8 @@ class AuthService:
         return client_id, secret
 
     def create_grant(self, client_id: str, scopes: str, *, user_email: str | None = None,
-                     redirect_uri: str | None = None, expires_in: int = 600) -> str:
+                     redirect_uri: str | None = None, expires_in: int = 600,
+                     access_type: str | None = None) -> str:
         canonical = sc.canonical_scopes(scopes)
         with self._db.read() as tx:
             client = self._repo.find_client(tx, client_id)
@@ -203,8 +240,49 @@ class AuthService:
         code = new_token()
         with self._db.write() as tx:
             self._store(tx, code, "grant", user.id if user else client.user_id, canonical,
-                        client_id=client_id, expires_in=expires_in, redirect_uri=redirect_uri)
+                        client_id=client_id, expires_in=expires_in, redirect_uri=redirect_uri,
+                        access_type=access_type)
         return code
+
+    def authorize(self, form: dict[str, str]) -> Authorization:
+        """GET /oauth/v2/auth. Corral shows no consent page: a known client with a matching
+        redirect URI gets, at once, a grant code for the user who owns the client.
+
+        An unknown client or a redirect URI other than the registered one raises OAuthError
+        (the browser must not be sent there); other failures go back to the redirect URI as
+        `error=...`. A client registered without a redirect URI accepts any http(s) one.
+        """
+        with self._db.read() as tx:
+            client = self._repo.find_client(tx, form.get("client_id") or "")
+            owner = None if client is None else self._repo.find_user(tx, client.user_id)
+        if client is None:
+            raise OAuthError("invalid_client")
+        redirect = form.get("redirect_uri") or client.redirect_uri or ""
+        if (not redirect.startswith(("http://", "https://"))
+                or (client.redirect_uri and redirect != client.redirect_uri)):
+            raise OAuthError("invalid_redirect_uri")
+        if form.get("response_type") != "code":
+            return Authorization(redirect, error="unsupported_response_type")
+        try:
+            scopes = sc.canonical_scopes(form.get("scope") or "")
+        except sc.ScopeError:
+            return Authorization(redirect, error="invalid_scope")
+        if owner is None or owner.status != "active":
+            return Authorization(redirect, error="access_denied")
+        access_type = "offline" if form.get("access_type") == "offline" else "online"
+        code = new_token()
+        with self._db.write() as tx:
+            self._store(tx, code, "grant", owner.id, scopes, client_id=client.client_id,
+                        expires_in=AUTH_CODE_TTL, redirect_uri=redirect,
+                        access_type=access_type)
+        return Authorization(redirect, code=code)
+
+    def revoke(self, token: str) -> None:
+        """POST /oauth/v2/token/revoke: a refresh token and the access tokens issued from it
+        (or one access token) stop working. OAuthError("invalid_token") when unknown."""
+        with self._db.write() as tx:
+            if not token or not self._repo.revoke(tx, hash_token(token)):
+                raise OAuthError("invalid_token")
 
     def _check_client(self, tx: Tx, client_id: str | None,
                       secret: str | None) -> StoredClient:
@@ -218,56 +296,54 @@ class AuthService:
     def token_endpoint(self, form: dict[str, str]) -> dict[str, Any]:
         """POST /oauth/v2/token: authorization_code, refresh_token, client_credentials."""
         grant_type = form.get("grant_type")
-        now = self._clock()
         with self._db.write() as tx:
             client = self._check_client(tx, form.get("client_id"), form.get("client_secret"))
             if grant_type == "authorization_code":
-                code = form.get("code") or ""
-                grant = self._repo.find_token(tx, hash_token(code), "grant")
-                if (grant is None or grant.used or grant.client_id != client.client_id
-                        or (grant.expires_time is not None and grant.expires_time <= now)):
-                    raise OAuthError("invalid_code")
-                # Zoho Accounts refuses a redirect_uri other than the one the code was issued
-                # for (`invalid_redirect_uri`, HTTP 200); self clients may omit it.
-                expected_uri = grant.redirect_uri or client.redirect_uri
-                given_uri = form.get("redirect_uri")
-                if expected_uri and given_uri and given_uri != expected_uri:
-                    raise OAuthError("invalid_redirect_uri")
-                # Of two concurrent exchanges of one code only one burns it.
-                if not self._repo.use_grant(tx, grant.token_hash):
-                    raise OAuthError("invalid_code")
-                refresh = new_token()
-                self._store(tx, refresh, "refresh", grant.user_id, grant.scopes,
-                            client_id=client.client_id)
-                access = new_token()
-                self._store(tx, access, "access", grant.user_id, grant.scopes,
-                            client_id=client.client_id, expires_in=self._access_ttl,
-                            parent=hash_token(refresh))
-                return {"access_token": access, "refresh_token": refresh,
-                        "scope": grant.scopes.replace(",", " "), "api_domain": None,
-                        "token_type": "Bearer", "expires_in": self._access_ttl}
+                return self._exchange_code(tx, client, form)
             if grant_type == "refresh_token":
                 token = form.get("refresh_token") or ""
                 stored = self._repo.find_token(tx, hash_token(token), "refresh")
                 if stored is None or stored.client_id != client.client_id:
                     raise OAuthError("invalid_code")
-                access = new_token()
-                self._store(tx, access, "access", stored.user_id, stored.scopes,
-                            client_id=client.client_id, expires_in=self._access_ttl,
-                            parent=stored.token_hash)
-                return {"access_token": access, "scope": stored.scopes.replace(",", " "),
-                        "api_domain": None, "token_type": "Bearer",
-                        "expires_in": self._access_ttl}
+                return self._issue(tx, client, stored.user_id, stored.scopes,
+                                   parent=stored.token_hash)
             if grant_type == "client_credentials":
-                scope_text = form.get("scope") or ""
                 try:
-                    canonical = sc.canonical_scopes(scope_text)
+                    canonical = sc.canonical_scopes(form.get("scope") or "")
                 except sc.ScopeError:
                     raise OAuthError("invalid_scope") from None
-                access = new_token()
-                self._store(tx, access, "access", client.user_id, canonical,
-                            client_id=client.client_id, expires_in=self._access_ttl)
-                return {"access_token": access, "scope": canonical.replace(",", " "),
-                        "api_domain": None, "token_type": "Bearer",
-                        "expires_in": self._access_ttl}
+                return self._issue(tx, client, client.user_id, canonical)
         raise OAuthError("unsupported_grant_type")
+
+    def _exchange_code(self, tx: Tx, client: StoredClient,
+                       form: dict[str, str]) -> dict[str, Any]:
+        grant = self._repo.find_token(tx, hash_token(form.get("code") or ""), "grant")
+        if (grant is None or grant.used or grant.client_id != client.client_id
+                or (grant.expires_time is not None and grant.expires_time <= self._clock())):
+            raise OAuthError("invalid_code")
+        # Zoho Accounts refuses a redirect_uri other than the one the code was issued
+        # for (`invalid_redirect_uri`, HTTP 200); self clients may omit it.
+        expected_uri = grant.redirect_uri or client.redirect_uri
+        given_uri = form.get("redirect_uri")
+        if expected_uri and given_uri and given_uri != expected_uri:
+            raise OAuthError("invalid_redirect_uri")
+        # Of two concurrent exchanges of one code only one burns it.
+        if not self._repo.use_grant(tx, grant.token_hash):
+            raise OAuthError("invalid_code")
+        if grant.access_type == "online":  # access_type=online: no refresh token (Zoho)
+            return self._issue(tx, client, grant.user_id, grant.scopes)
+        refresh = new_token()
+        self._store(tx, refresh, "refresh", grant.user_id, grant.scopes,
+                    client_id=client.client_id)
+        issued = self._issue(tx, client, grant.user_id, grant.scopes,
+                             parent=hash_token(refresh))
+        return {**issued, "refresh_token": refresh}
+
+    def _issue(self, tx: Tx, client: StoredClient, user_id: int, scopes: str, *,
+               parent: str | None = None) -> dict[str, Any]:
+        """A new access token; `api_domain` is filled in by the API (it knows the URL)."""
+        access = new_token()
+        self._store(tx, access, "access", user_id, scopes, client_id=client.client_id,
+                    expires_in=self._access_ttl, parent=parent)
+        return {"access_token": access, "scope": scopes.replace(",", " "), "api_domain": None,
+                "token_type": "Bearer", "expires_in": self._access_ttl}

@@ -14,9 +14,13 @@ from corral.storage.repositories.metadata import (
     Org,
     ViewDefinition,
 )
+from corral.storage.repositories.roles import Role
 from corral.storage.repositories.seed import Seed, SeedWriter
 
 ADMIN_EMAIL = "admin@corral.local"
+# A new Zoho org's role hierarchy: the CEO, and a Manager reporting to the CEO.
+TOP_ROLE = "CEO"
+DEFAULT_ROLE = "Manager"
 
 # Fields every module has; they live in record columns (see metadata.model.COLUMN_FIELDS).
 COMMON_FIELDS: list[dict[str, Any]] = [
@@ -106,7 +110,7 @@ def seed(db: Database, now: datetime, *, time_zone: str = "UTC") -> int | None:
         return None
     n_ids = 10 + sum(HEAD_IDS + len(COMMON_FIELDS) + len(m["fields"]) for m in STANDARD_MODULES)
     ids = db.new_ids(n_ids)
-    org_id, admin_profile, std_profile, admin_id = ids[:4]
+    org_id, admin_profile, std_profile, admin_id, ceo_role, manager_role = ids[:6]
     pos = 10
     module_list: list[ModuleDefinition] = []
     field_list: list[FieldDefinition] = []
@@ -127,9 +131,13 @@ def seed(db: Database, now: datetime, *, time_zone: str = "UTC") -> int | None:
                           permissions=_profile_permissions(admin=True)),
                   Profile(id=std_profile, name="Standard",
                           permissions=_profile_permissions(admin=False))],
+        roles=[Role(id=ceo_role, name=TOP_ROLE, share_with_peers=True),
+               Role(id=manager_role, name=DEFAULT_ROLE, reporting_to=ceo_role,
+                    share_with_peers=True)],
         admin=NewUser(id=admin_id, zuid=str(admin_id % 10**9), email=ADMIN_EMAIL,
                       first_name="Corral", last_name="Admin", profile_id=admin_profile,
-                      role="CEO", time_zone=time_zone, status="active", created_time=now),
+                      role_id=ceo_role, time_zone=time_zone, status="active",
+                      created_time=now),
         modules=module_list, fields=field_list, views=view_list)
     with db.write() as tx:
         db.lock_global(tx)

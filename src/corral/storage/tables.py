@@ -30,6 +30,28 @@ profiles = sa.Table(
     # {"modules": {"*" | api_name: ["view","create","edit","delete"]},
     #  "read_only_fields": {api_name: [field api_name, ...]}, "admin": bool}
     sa.Column("permissions", sa.JSON, nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("custom", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Null for the profiles of the seed, as Zoho shows its built-in ones.
+    sa.Column("created_by", sa.BigInteger, nullable=True),
+    sa.Column("created_time", sa.DateTime, nullable=True),
+    sa.Column("modified_by", sa.BigInteger, nullable=True),
+    sa.Column("modified_time", sa.DateTime, nullable=True),
+)
+
+# The role hierarchy: each role reports to another (null: the top, e.g. CEO).
+roles = sa.Table(
+    "roles", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("reporting_to", sa.BigInteger, nullable=True),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("share_with_peers", sa.Boolean, nullable=False),
+    sa.Column("forecast_manager", sa.BigInteger, nullable=True),  # a user id
+    sa.Column("created_by", sa.BigInteger, nullable=True),
+    sa.Column("created_time", sa.DateTime, nullable=True),
+    sa.Column("modified_by", sa.BigInteger, nullable=True),
+    sa.Column("modified_time", sa.DateTime, nullable=True),
 )
 
 users = sa.Table(
@@ -40,10 +62,35 @@ users = sa.Table(
     sa.Column("first_name", sa.String(100), nullable=True),
     sa.Column("last_name", sa.String(100), nullable=False),
     sa.Column("profile_id", sa.BigInteger, sa.ForeignKey("profiles.id"), nullable=False),
-    sa.Column("role", sa.String(100), nullable=False),
+    sa.Column("role_id", sa.BigInteger, sa.ForeignKey("roles.id"), nullable=False),
     sa.Column("time_zone", sa.String(64), nullable=False),
-    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # active | disabled | deleted
+    sa.Column("confirmed", sa.Boolean, nullable=False, server_default=sa.true()),
+    # Further user fields set through PUT /users (phone, dob, locale, formats ...).
+    sa.Column("attributes", sa.JSON, nullable=True),
     sa.Column("created_time", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.BigInteger, nullable=True),
+    sa.Column("modified_by", sa.BigInteger, nullable=True),
+    sa.Column("modified_time", sa.DateTime, nullable=True),
+)
+
+# The org's currencies once multi-currency is enabled (none before): one is the home
+# (base) currency. Exchange rates are decimal text, exactly as given.
+currencies = sa.Table(
+    "currencies", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("iso_code", sa.String(8), nullable=False, unique=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("symbol", sa.String(20), nullable=False),
+    sa.Column("exchange_rate", sa.String(32), nullable=False),
+    sa.Column("is_active", sa.Boolean, nullable=False),
+    sa.Column("is_base", sa.Boolean, nullable=False),
+    sa.Column("prefix_symbol", sa.Boolean, nullable=False),
+    sa.Column("format", sa.JSON, nullable=False),
+    sa.Column("created_by", sa.BigInteger, nullable=False),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+    sa.Column("modified_by", sa.BigInteger, nullable=False),
+    sa.Column("modified_time", sa.DateTime, nullable=False),
 )
 
 modules = sa.Table(
@@ -289,6 +336,8 @@ oauth_tokens = sa.Table(
     sa.Column("created_time", sa.DateTime, nullable=False),
     sa.Column("expires_time", sa.DateTime, nullable=True),
     sa.Column("used", sa.Boolean, nullable=False, default=False),
+    # Grant codes of the authorize endpoint: "online" | "offline" (null: offline).
+    sa.Column("access_type", sa.String(10), nullable=True),
 )
 
 counters = sa.Table(

@@ -7,7 +7,7 @@ never sees a token in clear.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,7 @@ from corral.storage.database import Tx
 
 @dataclass(frozen=True)
 class StoredUser:
-    """A user joined with its profile (name and permissions)."""
+    """A user joined with its profile (name and permissions) and role (name)."""
 
     id: int
     zuid: str
@@ -28,12 +28,18 @@ class StoredUser:
     last_name: str
     profile_id: int
     profile_name: str
-    role: str
+    role: str  # the role's name
     time_zone: str
-    status: str
+    status: str  # active | disabled | deleted
     created_time: datetime
     # {"modules": {"*" | api_name: [action, ...]}, "read_only_fields": {...}, "admin": bool}
     permissions: dict[str, Any]
+    role_id: int = 0
+    confirmed: bool = True
+    attributes: dict[str, Any] = field(default_factory=dict)
+    created_by: int | None = None
+    modified_by: int | None = None
+    modified_time: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -44,10 +50,18 @@ class NewUser:
     first_name: str | None
     last_name: str
     profile_id: int
-    role: str
+    role_id: int
     time_zone: str
     status: str
     created_time: datetime
+    confirmed: bool = True
+    attributes: dict[str, Any] = field(default_factory=dict)
+    created_by: int | None = None
+
+
+# Columns of `users` a user update may set (the service decides who may set which).
+USER_COLUMNS = frozenset({"first_name", "last_name", "email", "profile_id", "role_id",
+                          "time_zone", "status", "attributes"})
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,12 @@ class Profile:
     id: int
     name: str
     permissions: dict[str, Any]
+    description: str | None = None
+    custom: bool = False
+    created_by: int | None = None
+    created_time: datetime | None = None
+    modified_by: int | None = None
+    modified_time: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -81,18 +101,37 @@ class StoredToken:
     created_time: datetime
     expires_time: datetime | None  # None: never expires
     used: bool = False
+    # Grants made by the authorize endpoint: "online" (no refresh token) or "offline".
+    # None (grants from `corral grant create`): offline.
+    access_type: str | None = None
 
 
 _USER_COLUMNS = (t.users, t.profiles.c.name.label("profile_name"),
-                 t.profiles.c.permissions)
+                 t.profiles.c.permissions, t.roles.c.name.label("role_name"))
+
+
+def _users_select() -> sa.Select[Any]:
+    return (sa.select(*_USER_COLUMNS)
+            .join(t.profiles, t.profiles.c.id == t.users.c.profile_id)
+            .join(t.roles, t.roles.c.id == t.users.c.role_id))
 
 
 def _user(row: Any) -> StoredUser:
     return StoredUser(
         id=row.id, zuid=row.zuid, email=row.email, first_name=row.first_name,
         last_name=row.last_name, profile_id=row.profile_id, profile_name=row.profile_name,
-        role=row.role, time_zone=row.time_zone, status=row.status,
-        created_time=row.created_time, permissions=dict(row.permissions or {}))
+        role=row.role_name, time_zone=row.time_zone, status=row.status,
+        created_time=row.created_time, permissions=dict(row.permissions or {}),
+        role_id=row.role_id, confirmed=bool(row.confirmed),
+        attributes=dict(row.attributes or {}), created_by=row.created_by,
+        modified_by=row.modified_by, modified_time=row.modified_time)
+
+
+def _profile(row: Any) -> Profile:
+    return Profile(id=row.id, name=row.name, permissions=dict(row.permissions or {}),
+                   description=row.description, custom=bool(row.custom),
+                   created_by=row.created_by, created_time=row.created_time,
+                   modified_by=row.modified_by, modified_time=row.modified_time)
 
 
 def _client(row: Any) -> StoredClient:
@@ -105,24 +144,18 @@ def _token(row: Any) -> StoredToken:
     return StoredToken(
         token_hash=row.token_hash, kind=row.kind, client_id=row.client_id, user_id=row.user_id,
         scopes=row.scopes, redirect_uri=row.redirect_uri, parent_hash=row.parent_hash,
-        created_time=row.created_time, expires_time=row.expires_time, used=bool(row.used))
+        created_time=row.created_time, expires_time=row.expires_time, used=bool(row.used),
+        access_type=row.access_type)
 
 
 class AuthRepository:
     # --- users and profiles ----------------------------------------------------------------
     def all_users(self, tx: Tx) -> list[StoredUser]:
         """Every user (any status), in id order."""
-        rows = tx.execute(
-            sa.select(*_USER_COLUMNS)
-            .join(t.profiles, t.profiles.c.id == t.users.c.profile_id)
-            .order_by(t.users.c.id))
-        return [_user(r) for r in rows]
+        return [_user(r) for r in tx.execute(_users_select().order_by(t.users.c.id))]
 
     def find_user(self, tx: Tx, user_id: int) -> StoredUser | None:
-        row = tx.execute(
-            sa.select(*_USER_COLUMNS)
-            .join(t.profiles, t.profiles.c.id == t.users.c.profile_id)
-            .where(t.users.c.id == user_id)).first()
+        row = tx.execute(_users_select().where(t.users.c.id == user_id)).first()
         return None if row is None else _user(row)
 
     def user_ids(self, tx: Tx) -> set[int]:
@@ -133,25 +166,62 @@ class AuthRepository:
         return {int(r[0]) for r in tx.execute(
             sa.select(t.users.c.id).where(t.users.c.status == "active"))}
 
+    def email_taken(self, tx: Tx, email: str, *, besides: int | None = None) -> bool:
+        """Whether another user has this email (compared case-insensitively)."""
+        query = sa.select(t.users.c.id).where(sa.func.lower(t.users.c.email) == email.lower())
+        if besides is not None:
+            query = query.where(t.users.c.id != besides)
+        return tx.execute(query.limit(1)).first() is not None
+
     def profile_id_named(self, tx: Tx, name: str) -> int | None:
         row = tx.execute(sa.select(t.profiles.c.id).where(t.profiles.c.name == name)).first()
         return None if row is None else int(row[0])
 
-    def all_profiles(self, tx: Tx) -> list[Profile]:
-        return [Profile(r.id, r.name, dict(r.permissions or {}))
-                for r in tx.execute(sa.select(t.profiles).order_by(t.profiles.c.id))]
-
     def add_profiles(self, tx: Tx, profiles: Sequence[Profile]) -> None:
         if profiles:
             tx.execute(sa.insert(t.profiles), [
-                {"id": p.id, "name": p.name, "permissions": p.permissions} for p in profiles])
+                {f.name: getattr(p, f.name) for f in fields(Profile)} for p in profiles])
+
+    def all_profiles(self, tx: Tx) -> list[Profile]:
+        return [_profile(r) for r in tx.execute(sa.select(t.profiles).order_by(t.profiles.c.id))]
+
+    def find_profile(self, tx: Tx, profile_id: int) -> Profile | None:
+        row = tx.execute(sa.select(t.profiles).where(t.profiles.c.id == profile_id)).first()
+        return None if row is None else _profile(row)
+
+    def profile_name_taken(self, tx: Tx, name: str, *, besides: int | None = None) -> bool:
+        query = sa.select(t.profiles.c.id).where(
+            sa.func.lower(t.profiles.c.name) == name.lower())
+        if besides is not None:
+            query = query.where(t.profiles.c.id != besides)
+        return tx.execute(query.limit(1)).first() is not None
+
+    def update_profile(self, tx: Tx, profile: Profile) -> None:
+        """Store the profile's name, description, permissions and modification stamp."""
+        tx.execute(sa.update(t.profiles).where(t.profiles.c.id == profile.id).values(
+            name=profile.name, description=profile.description,
+            permissions=profile.permissions, modified_by=profile.modified_by,
+            modified_time=profile.modified_time))
+
+    def delete_profile(self, tx: Tx, profile_id: int, transfer_to: int) -> None:
+        """Move the profile's users to `transfer_to`, then delete it."""
+        tx.execute(sa.update(t.users).where(t.users.c.profile_id == profile_id)
+                   .values(profile_id=transfer_to))
+        tx.execute(sa.delete(t.profiles).where(t.profiles.c.id == profile_id))
 
     def add_user(self, tx: Tx, user: NewUser) -> None:
         """`Database.write()` raises `UniqueViolation` when the email is taken."""
         tx.execute(sa.insert(t.users).values(
-            id=user.id, zuid=user.zuid, email=user.email, first_name=user.first_name,
-            last_name=user.last_name, profile_id=user.profile_id, role=user.role,
-            time_zone=user.time_zone, status=user.status, created_time=user.created_time))
+            {f.name: getattr(user, f.name) for f in fields(NewUser)}))
+
+    def update_user(self, tx: Tx, user_id: int, changes: dict[str, Any], *,
+                    modified_by: int, modified_time: datetime) -> None:
+        """Set the given columns (names from USER_COLUMNS) and the modification stamp."""
+        unknown = set(changes) - USER_COLUMNS
+        if unknown:
+            raise ValueError(f"not user columns: {sorted(unknown)}")
+        tx.execute(sa.update(t.users).where(t.users.c.id == user_id).values(
+            **changes, modified_by=modified_by, modified_time=modified_time))
 
     # --- OAuth clients -----------------------------------------------------------------------
     def add_client(self, tx: Tx, client: StoredClient) -> None:
@@ -171,7 +241,7 @@ class AuthRepository:
             token_hash=token.token_hash, kind=token.kind, client_id=token.client_id,
             user_id=token.user_id, scopes=token.scopes, redirect_uri=token.redirect_uri,
             parent_hash=token.parent_hash, created_time=token.created_time,
-            expires_time=token.expires_time, used=token.used))
+            expires_time=token.expires_time, used=token.used, access_type=token.access_type))
 
     def find_token(self, tx: Tx, token_hash: str, kind: str) -> StoredToken | None:
         """The token of that kind with that hash (expired or used ones included)."""
@@ -190,3 +260,15 @@ class AuthRepository:
                                   t.oauth_tokens.c.used.is_(False))
                            .values(used=True))
         return burnt.rowcount == 1
+
+    def revoke(self, tx: Tx, token_hash: str) -> bool:
+        """Delete a refresh or access token and every access token issued from it; False when
+        no such token exists."""
+        tokens = t.oauth_tokens
+        gone = tx.execute(sa.delete(tokens).where(tokens.c.token_hash == token_hash,
+                                                  tokens.c.kind.in_(("refresh", "access"))))
+        if gone.rowcount != 1:
+            return False
+        tx.execute(sa.delete(tokens).where(tokens.c.parent_hash == token_hash,
+                                           tokens.c.kind == "access"))
+        return True

@@ -212,3 +212,11 @@ class MetadataRepository:
         tx.execute(sa.update(t.fields).where(t.fields.c.id == field_id)
                    .values(is_unique=unique, modified_time=modified_time))
 
+
+    def set_pick_lists(self, tx: Tx, field_ids: Iterable[int], values: Sequence[str], *,
+                       modified_time: datetime) -> None:
+        """The same pick list values for every given field (the multi-currency `Currency`)."""
+        ids = list(field_ids)
+        if ids:
+            tx.execute(sa.update(t.fields).where(t.fields.c.id.in_(ids))
+                       .values(pick_list=list(values), modified_time=modified_time))

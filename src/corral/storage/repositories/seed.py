@@ -15,12 +15,14 @@ from corral.storage.repositories.metadata import (
     Org,
     ViewDefinition,
 )
+from corral.storage.repositories.roles import Role, RoleRepository
 
 
 @dataclass(frozen=True)
 class Seed:
     org: Org
     profiles: Sequence[Profile]
+    roles: Sequence[Role]
     admin: NewUser
     modules: Sequence[ModuleDefinition]
     fields: Sequence[FieldDefinition]
@@ -30,6 +32,7 @@ class Seed:
 class SeedWriter:
     def __init__(self) -> None:
         self._auth = AuthRepository()
+        self._roles = RoleRepository()
         self._metadata = MetadataRepository()
 
     def is_seeded(self, tx: Tx) -> bool:
@@ -52,6 +55,7 @@ class SeedWriter:
     def write(self, tx: Tx, seed: Seed) -> None:
         self._metadata.add_org(tx, seed.org)
         self._auth.add_profiles(tx, seed.profiles)
+        self._roles.add(tx, seed.roles)
         self._auth.add_user(tx, seed.admin)
         self._metadata.add_modules(tx, seed.modules, seed.fields, seed.views)
         self._metadata.start_version(tx)
