@@ -44,8 +44,11 @@ def webhook_payload(module: Module, rec: Any, rule: Rule, event: str,
             "data": {n: rec.data.get(n) for n in names}}
 
 
+_NO_RULES = Rules()
+
+
 def _rules(batch: Batch) -> Rules:
-    rules: Rules = batch.memo.get(RULES) or Rules()
+    rules: Rules = batch.memo.get(RULES) or _NO_RULES
     return rules
 
 
