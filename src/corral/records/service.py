@@ -20,7 +20,7 @@ from corral.metadata.model import Field, Module
 from corral.metadata.registry import Registry
 from corral.records import validate as v
 from corral.records.dedup import check_order
-from corral.records.keys import keys_of, normalise
+from corral.records.keys import normalise
 from corral.records.pipeline import WritePipeline
 from corral.records.writes import Outcome, Planned, Step, WriteContext
 from corral.storage.database import Database, Tx
@@ -187,8 +187,3 @@ class RecordService:
             seen[key] = rec
             rows.append(KeyRow(f.id, key, rec.id, True))
         keys.replace_field(tx, f.id, rows)
-
-    @staticmethod
-    def record_keys(module: Module, rec: StoredRecord) -> dict[int, str]:
-        """field id -> normalised key for the record's key fields that have a value."""
-        return keys_of(module, rec)
