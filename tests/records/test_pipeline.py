@@ -221,3 +221,14 @@ def test_the_worker_dispatches_jobs_by_kind(corral: Corral, kind: str) -> None:
         assert echo.status == "COMPLETED"
         assert repo.item_counts(tx, 11) == {"updated": 2, "failed": 1}
         assert orphan.status == "FAILED" and repo.item_counts(tx, 12) == {"failed": 3}
+
+
+def test_a_plan_copy_keeps_every_field() -> None:
+    import dataclasses
+
+    from corral.records import validate as v
+    from corral.records.writes import Planned
+    plan = Planned(3, v.Checked(values={"A": 1}), target=7, duplicate_field="Email",
+                   op="delete", approval_state="approved")
+    assert all(getattr(plan, f.name) not in (None, 0) for f in dataclasses.fields(Planned))
+    assert plan.copy() == plan and plan.copy() is not plan

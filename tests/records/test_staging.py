@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 from corral.auth.service import Principal, User
 from corral.metadata.model import Module
 from corral.records import validate as v
-from corral.records.staging import Staged, changes_of
-from corral.records.writes import Batch, Change, Item, Planned, WriteContext
+from corral.records.staging import Staged
+from corral.records.writes import Batch, Change, Item, Planned, WriteContext, changes_of
 from corral.storage.repositories.records import StoredRecord
 
 NOW = datetime(2026, 3, 2, 9, 30)

@@ -75,7 +75,7 @@ def test_records_insert_update_and_load_round_trip(db: Database, leads: Module) 
         converted=True, approval_state="approval_process_pending")
     gone = replace(a, deleted_time=at(6), deleted_by=8, modified_time=at(6))
     with db.write() as tx:
-        repo.update_many(tx, [changed, gone])
+        repo.update_many(tx, [changed, gone], with_state=True)
         repo.update_many(tx, [])
     with db.read() as tx:
         # Every mutable column is written; who created it and when are not.
@@ -560,3 +560,32 @@ def test_classify_contention(db: Database, second_engine: sa.Engine) -> None:
             else:
                 conn.execute(counter.with_for_update(nowait=True))
     assert isinstance(classify(info.value), Contention)
+
+
+def test_records_update_many_leaves_state_columns_unless_asked(db: Database,
+                                                               leads: Module) -> None:
+    repo = RecordRepository()
+    a = rec(leads, 1, {"Last_Name": "A"})
+    with db.write() as tx:
+        repo.insert_many(tx, [a])
+        # A plain update of a record another writer deleted does not bring it back.
+        repo.update_many(tx, [replace(a, deleted_time=at(6), deleted_by=8)], with_state=True)
+        repo.update_many(tx, [replace(a, data={"Last_Name": "B"}, converted=True)])
+    with db.read() as tx:
+        stored = repo.load(tx, leads.id, [1], live_only=False)[1]
+    assert stored.data == {"Last_Name": "B"}
+    assert (stored.deleted_time, stored.deleted_by, stored.converted) == (at(6), 8, False)
+
+
+def test_a_modified_copy_keeps_every_other_field(leads: Module) -> None:
+    import dataclasses
+    # Every field set away from its default, so a field the copy forgets shows up.
+    full = StoredRecord(id=1, module_id=leads.id, data={"Last_Name": "A"}, owner_id=2,
+                        created_by=3, modified_by=4, created_time=at(1), modified_time=at(2),
+                        converted=True, approval_state="approval_process_pending",
+                        deleted_time=at(3), deleted_by=5)
+    assert all(getattr(full, f.name) != f.default for f in dataclasses.fields(StoredRecord))
+    copy = full.modified(9, at(7))
+    assert copy == replace(full, modified_by=9, modified_time=at(7))
+    copy.data["City"] = "Pune"
+    assert full.data == {"Last_Name": "A"}

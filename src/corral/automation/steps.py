@@ -84,6 +84,9 @@ class LayoutRules(AutomationStep):
 
     name = "layout_rules"
 
+    def active(self, batch: Batch) -> bool:
+        return batch.ctx.layout_rules and bool(_rules(batch).layout_rules)
+
     def check(self, item: Item, batch: Batch) -> Decision | None:
         rules = _rules(batch).layout_rules
         if not rules or not batch.ctx.layout_rules:
@@ -103,6 +106,9 @@ class WorkflowFieldUpdates(AutomationStep):
     """Workflow rules that fire: field updates now, other actions kept for `effects`."""
 
     name = "workflow_field_updates"
+
+    def active(self, batch: Batch) -> bool:
+        return batch.ctx.runs("workflow") and bool(_rules(batch).workflows)
 
     def check(self, item: Item, batch: Batch) -> Decision | None:
         rules = _rules(batch).workflows
@@ -131,6 +137,9 @@ class ApprovalEntry(AutomationStep):
     """A record that meets an approval process waits for approval."""
 
     name = "approval_entry"
+
+    def active(self, batch: Batch) -> bool:
+        return batch.ctx.runs("approval") and bool(_rules(batch).approvals)
 
     def check(self, item: Item, batch: Batch) -> Decision | None:
         rules = _rules(batch).approvals

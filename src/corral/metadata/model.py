@@ -153,3 +153,7 @@ class Module:
     @cached_property
     def unique_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if f.unique)
+
+    @cached_property
+    def mandatory_fields(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.mandatory)

@@ -83,6 +83,9 @@ class BlueprintGuard(Step):
         active = not ctx.blueprint_transition and ctx.runs("blueprint")
         batch.memo[self.name] = load_blueprints(tx, batch.module) if active else []
 
+    def active(self, batch: Batch) -> bool:
+        return bool(batch.memo[self.name])
+
     def check(self, item: Item, batch: Batch) -> Decision | None:
         old, values = item.old, item.values
         assert old is not None

@@ -131,6 +131,9 @@ class ComputedFields(Step):
 
     name = "computed_fields"
 
+    def active(self, batch: Batch) -> bool:
+        return batch.module.api_name in ("Deals", "Calls") or batch.module.api_name in LINE_ITEMS
+
     def check(self, item: Item, batch: Batch) -> Decision | None:
         module = batch.module.api_name
         if module == "Deals":

@@ -28,6 +28,9 @@ class CurrencyDefaults(Step):
             return
         batch.memo[MEMO] = {c.iso_code: c for c in CurrencyRepository().all(tx)}
 
+    def active(self, batch: Batch) -> bool:
+        return bool(batch.memo.get(MEMO))
+
     def check(self, item: Item, batch: Batch) -> Decision | None:
         known: dict[str, Currency] = batch.memo.get(MEMO) or {}
         if not known:

@@ -60,13 +60,14 @@ class WritePipeline:
             plan_only: bool = False) -> list[Outcome]:
         """Apply the plans in input order; one outcome per plan. With `plan_only`, run every
         check and return what would happen, writing nothing and consuming no id."""
-        work = [replace(p) for p in plans]
+        work = [p.copy() for p in plans]  # the pipeline sets target and duplicate_field
         batch = Batch(module=module, ctx=ctx, now=self.clock(), tz=ZoneInfo(ctx.user.time_zone),
                       plans=work)
         outcomes = {p.index: Outcome(p.index, error=p.checked.error)
                     for p in work if p.checked.error is not None}
         live = [p for p in work if p.checked.error is None]
         self._prefetch(tx, batch, live)
+        checks = self._checks(batch)
         fresh_ids: Iterator[int] = iter(ids) if not plan_only else (-n for n in count(1))
         staged = Staged(module, ctx, batch.now)
         accepted: list[Item] = []
@@ -76,7 +77,7 @@ class WritePipeline:
                 outcomes[p.index] = Outcome(p.index, error=item_or_error)
                 continue
             item = item_or_error
-            err = self._judge(tx, item, batch)
+            err = self._judge(tx, item, batch, checks[item.op])
             if err is not None:
                 outcomes[p.index] = Outcome(p.index, error=err)
                 continue
@@ -109,6 +110,12 @@ class WritePipeline:
         batch.keys = {rid: batch.keys_of(r) for rid, r in batch.current.items()}
         for step in self.steps:
             step.prepare(tx, batch)
+
+    def _checks(self, batch: Batch) -> dict[str, list[Step]]:
+        """Per operation, the steps whose `check` can decide something in this batch."""
+        active = [s for s in self.steps if s.active(batch)]
+        return {op: [s for s in active if op in s.ops]
+                for op in ("insert", "update", "delete", "convert")}
 
     # ------------------------------------------------------------------ one record
     def _resolve(self, p: Planned, batch: Batch, match_order: Sequence[Field] | None,
@@ -145,7 +152,7 @@ class WritePipeline:
                                owner_id=ctx.user.id, created_by=ctx.user.id,
                                modified_by=ctx.user.id, created_time=now, modified_time=now)
         else:
-            new = replace(old, data=dict(old.data), modified_by=ctx.user.id, modified_time=now)
+            new = old.modified(ctx.user.id, now)
         if p.operation == "delete":
             new.deleted_time, new.deleted_by = now, ctx.user.id
             return new
@@ -166,12 +173,11 @@ class WritePipeline:
             new.data["Full_Name"] = v.full_name(new.data)
         return new
 
-    def _judge(self, tx: Tx, item: Item, batch: Batch) -> CorralError | None:
-        """Run the registered steps in order; the first error, or the duplicate clashes."""
+    def _judge(self, tx: Tx, item: Item, batch: Batch,
+               steps: list[Step]) -> CorralError | None:
+        """Run the batch's active steps in order; the first error, or the duplicate clashes."""
         clashes: list[Clash] = []
-        for step in self.steps:
-            if item.op not in step.ops:
-                continue
+        for step in steps:
             decision = step.check(item, batch)
             if decision is None:
                 continue

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from corral.metadata.model import Module
-from corral.records.writes import Batch, Change, Item, Outcome, WriteContext
+from corral.records.writes import Batch, Change, Item, Outcome, WriteContext, changes_of
 from corral.storage.database import Tx
 from corral.storage.repositories.change_log import ChangeEntry, ChangeLogRepository
 from corral.storage.repositories.keys import KeyRepository, KeyRow
@@ -17,21 +17,6 @@ from corral.storage.repositories.records import RecordRepository, StoredRecord
 STATE_FIELDS = ("$approval_state", "Owner")
 
 
-def changes_of(old: StoredRecord | None, new: StoredRecord) -> dict[str, Change]:
-    """Every field (and owner / approval state) whose value differs, with both full values."""
-    if old is None:
-        return {name: Change(None, value) for name, value in new.data.items()}
-    out: dict[str, Change] = {}
-    if old.approval_state != new.approval_state:
-        out["$approval_state"] = Change(old.approval_state, new.approval_state)
-    if old.owner_id != new.owner_id:
-        out["Owner"] = Change(str(old.owner_id), str(new.owner_id))
-    for name in sorted(set(old.data) | set(new.data)):
-        if old.data.get(name) != new.data.get(name):
-            out[name] = Change(old.data.get(name), new.data.get(name))
-    return out
-
-
 class Staged:
     def __init__(self, module: Module, ctx: WriteContext, now: datetime) -> None:
         self.module = module
@@ -39,6 +24,7 @@ class Staged:
         self.now = now
         self.inserts: dict[int, StoredRecord] = {}
         self.updates: dict[int, StoredRecord] = {}
+        self.state_changed: set[int] = set()  # updated records deleted, restored or converted
         self.orig_keys: dict[int, dict[int, str]] = {}
         self.final_keys: dict[int, dict[int, str]] = {}
         self.deleted: list[int] = []
@@ -55,13 +41,18 @@ class Staged:
             self.inserts[new.id] = new
         else:
             self.updates[new.id] = new
+            if (old.deleted_time, old.deleted_by, old.converted) != (
+                    new.deleted_time, new.deleted_by, new.converted):
+                self.state_changed.add(new.id)
         if op == "delete":
             self.deleted.append(new.id)
         elif op == "convert":
             self.converted.append(new.id)
-        changes = changes_of(old, new) if op != "delete" else {}
-        self.log += self._entries(item, changes)
-        return Outcome(item.index, record=new, action=op, changes=changes,
+        # An insert logs the whole record; its per-field changes are computed only if asked.
+        changes = changes_of(old, new) if old is not None and op != "delete" else None
+        self.log += self._entries(item, changes or {})
+        return Outcome(item.index, record=new, action=op, before=old,
+                       known_changes={} if op == "delete" else changes,
                        duplicate_field=item.plan.duplicate_field if op == "update" else None)
 
     def _entry(self, rid: int, operation: str, name: str | None, old: Any, new: Any,
@@ -109,7 +100,10 @@ class Staged:
                       for fid, key in final.items() if orig.get(fid) != key]
         keys.apply(tx, removed, [])
         records.insert_many(tx, list(self.inserts.values()))
-        records.update_many(tx, list(self.updates.values()))
+        records.update_many(tx, [r for rid, r in self.updates.items()
+                                 if rid not in self.state_changed])
+        records.update_many(tx, [self.updates[rid] for rid in self.state_changed],
+                            with_state=True)
         keys.apply(tx, [], added)
         keys.release(tx, self.deleted)
         keys.mark_converted(tx, self.converted)

@@ -46,8 +46,8 @@ class OwnerAndMandatory(Step):
         if "Owner" in values and owner is None and item.old is not None:
             return Decision(error=MandatoryNotFound(details={
                 "api_name": "Owner", "json_path": v.path(p.index, "Owner")}))
-        fields = module.fields if item.old is None else [
-            f for f in module.fields if f.api_name in values and f.api_name != "Owner"]
+        fields = module.mandatory_fields if item.old is None else [
+            f for f in module.mandatory_fields if f.api_name in values and f.api_name != "Owner"]
         err = v.missing_mandatory(fields, item.new.data, p.index)
         return Decision(error=err) if err is not None else None
 
@@ -96,6 +96,9 @@ class UniqueKeys(Step):
     """A unique field's value may be held by one live record only."""
 
     name = "unique_keys"
+
+    def active(self, batch: Batch) -> bool:
+        return bool(batch.module.unique_fields)
 
     def check(self, item: Item, batch: Batch) -> Decision | None:
         new = item.new
@@ -158,6 +161,9 @@ class DuplicateCheckPreference(Step):
         view.info = RecordRepository().created_and_owner(tx, rids)
         batch.memo[self.name] = view
         batch.memo["owners_of_holders"] = {rid: owner for rid, (_c, owner) in view.info.items()}
+
+    def active(self, batch: Batch) -> bool:
+        return self.name in batch.memo
 
     def check(self, item: Item, batch: Batch) -> Decision | None:
         view: _PreferenceView | None = batch.memo.get(self.name)

@@ -336,6 +336,9 @@ class RecordTags(Step):
         if any(TAG_FIELD in p.checked.values for p in batch.plans):
             batch.memo[self.name] = TagRepository().of_module(tx, batch.module.id)
 
+    def active(self, batch: Batch) -> bool:
+        return self.name in batch.memo
+
     def check(self, item: Item, batch: Batch) -> Decision | None:
         given = item.values.get(TAG_FIELD)
         if given is None:

@@ -47,7 +47,7 @@ TAG_KEY = "Tag"
 POLYMORPHIC = ("What_Id", "Parent_Id")
 
 
-@dataclass
+@dataclass(slots=True)
 class Checked:
     """Validated changes of one record: field api_name -> stored value."""
 

@@ -48,7 +48,7 @@ class WriteContext:
         return self.principal.user
 
 
-@dataclass
+@dataclass(slots=True)
 class Planned:
     """One requested write: insert (target None), update, delete or conversion of `target`."""
 
@@ -59,6 +59,11 @@ class Planned:
     op: Op | None = None  # None: insert without target, update with one
     approval_state: str | None = None  # an approval decision sets the record's state
 
+    def copy(self) -> Planned:
+        """A shallow copy (dataclasses.replace, without its per-call introspection)."""
+        return Planned(self.index, self.checked, self.target, self.duplicate_field, self.op,
+                       self.approval_state)
+
     @property
     def operation(self) -> Op:
         if self.op is not None:
@@ -66,7 +71,7 @@ class Planned:
         return "insert" if self.target is None else "update"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     old: Any
     new: Any
@@ -81,18 +86,43 @@ class PlanEntry:
     changes: dict[str, Change]
 
 
-@dataclass
+def changes_of(old: StoredRecord | None, new: StoredRecord) -> dict[str, Change]:
+    """Every field (and owner / approval state) whose value differs, with both full values."""
+    if old is None:
+        return {name: Change(None, value) for name, value in new.data.items()}
+    out: dict[str, Change] = {}
+    if old.approval_state != new.approval_state:
+        out["$approval_state"] = Change(old.approval_state, new.approval_state)
+    if old.owner_id != new.owner_id:
+        out["Owner"] = Change(str(old.owner_id), str(new.owner_id))
+    for name in sorted(set(old.data) | set(new.data)):
+        if old.data.get(name) != new.data.get(name):
+            out[name] = Change(old.data.get(name), new.data.get(name))
+    return out
+
+
+@dataclass(slots=True)
 class Outcome:
     index: int
     error: CorralError | None = None
     record: StoredRecord | None = None
     action: str | None = None  # insert | update | delete | convert
     duplicate_field: str | None = None
-    changes: dict[str, Change] = field(default_factory=dict)
+    before: StoredRecord | None = None
+    known_changes: dict[str, Change] | None = None  # None: not computed yet
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def changes(self) -> dict[str, Change]:
+        """The record's changed fields with old and new values (every field of an insert);
+        computed on first use, as most callers never ask for an insert's."""
+        if self.known_changes is None:
+            self.known_changes = ({} if self.record is None or self.action == "delete"
+                                  else changes_of(self.before, self.record))
+        return self.known_changes
 
     @property
     def plan(self) -> PlanEntry:
@@ -112,7 +142,7 @@ class Clash:
     holders: tuple[int, ...]
 
 
-@dataclass
+@dataclass(slots=True)
 class Decision:
     """A step's verdict on one record. Changes apply before the next step runs."""
 
@@ -123,7 +153,7 @@ class Decision:
     tags: dict[str, str] = field(default_factory=dict)  # field -> "workflow:<id>" ...
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     """One record on its way through the pipeline."""
 
@@ -214,6 +244,11 @@ class Step:
 
     def effects(self, accepted: list[Item], batch: Batch) -> FollowUp | None:
         return None
+
+    def active(self, batch: Batch) -> bool:
+        """After `prepare`: whether `check` can decide anything in this batch. A step with
+        nothing to do (no rules, no blueprints, no currencies ...) leaves the per-record loop."""
+        return type(self).check is not Step.check
 
 
 def lookup_target(f: Field, values: dict[str, Any]) -> str:

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
 from corral.storage import tables as t
+from corral.storage.bulk import execute_many
 from corral.storage.database import Tx
 
 
-@dataclass(frozen=True)
-class ChangeEntry:
+class ChangeEntry(NamedTuple):
     """`old_value`/`new_value` hold the field's full values; for an insert `new_value` is the
     whole record, for a delete `old_value` is (the before-image a revert restores)."""
 
@@ -31,14 +30,19 @@ class ChangeEntry:
     automation: str | None
 
 
-_COLUMNS = tuple(f.name for f in fields(ChangeEntry))
+
+
+_INSERT = sa.insert(t.change_log)
 
 
 class ChangeLogRepository:
     def append(self, tx: Tx, entries: Sequence[ChangeEntry]) -> None:
-        if entries:  # shallow: asdict() would deep-copy every logged value
-            tx.execute(sa.insert(t.change_log),
-                       [{n: getattr(e, n) for n in _COLUMNS} for e in entries])
+        if entries:
+            execute_many(tx, _INSERT, [
+                {"record_id": e.record_id, "module_id": e.module_id, "operation": e.operation,
+                 "field": e.field, "old_value": e.old_value, "new_value": e.new_value,
+                 "user_id": e.user_id, "at": e.at, "request_id": e.request_id,
+                 "job_id": e.job_id, "automation": e.automation} for e in entries])
 
     def of_record(self, tx: Tx, record_id: int) -> list[ChangeEntry]:
         rows = tx.execute(sa.select(t.change_log).where(t.change_log.c.record_id == record_id)

@@ -7,18 +7,22 @@ sharing a unique value; `KeyRepository` is the only writer of these rows.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
 from corral.storage import tables as t
+from corral.storage.bulk import execute_many
 from corral.storage.database import Tx
 
 CHUNK = 500
+_INSERT = sa.insert(t.record_keys)
+_DELETE = sa.delete(t.record_keys).where(t.record_keys.c.record_id == sa.bindparam("r"),
+                                         t.record_keys.c.field_id == sa.bindparam("f"),
+                                         t.record_keys.c.value == sa.bindparam("v"))
 
 
-@dataclass(frozen=True)
-class KeyRow:
+class KeyRow(NamedTuple):
     field_id: int
     value: str
     record_id: int
@@ -50,13 +54,8 @@ class KeyRepository:
         gone = [{"r": r, "f": f, "v": v} for r, f, v in removed]
         new = [{"field_id": k.field_id, "value": k.value, "record_id": k.record_id,
                 "is_unique": k.is_unique} for k in added]
-        if gone:
-            tx.execute(sa.delete(t.record_keys).where(
-                t.record_keys.c.record_id == sa.bindparam("r"),
-                t.record_keys.c.field_id == sa.bindparam("f"),
-                t.record_keys.c.value == sa.bindparam("v")), gone)
-        if new:
-            tx.execute(sa.insert(t.record_keys), new)
+        execute_many(tx, _DELETE, gone)
+        execute_many(tx, _INSERT, new)
 
     def release(self, tx: Tx, record_ids: Collection[int]) -> None:
         """Every key of the given records (deleted records hold none)."""

@@ -10,10 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from corral.storage import tables as t
+from corral.storage.bulk import execute_many
 from corral.storage.database import Tx
 
 
-@dataclass
+@dataclass(slots=True)
 class StoredRecord:
     """One record as stored: field values in `data`, audit columns beside them."""
 
@@ -29,6 +30,16 @@ class StoredRecord:
     approval_state: str = "approved"
     deleted_time: datetime | None = None
     deleted_by: int | None = None
+
+
+    def modified(self, by: int, at: datetime) -> StoredRecord:
+        """A copy with its own `data` dict, stamped as modified by `by` at `at` (what
+        dataclasses.replace would give, without its per-call introspection)."""
+        return StoredRecord(id=self.id, module_id=self.module_id, data=dict(self.data),
+                            owner_id=self.owner_id, created_by=self.created_by,
+                            modified_by=by, created_time=self.created_time, modified_time=at,
+                            converted=self.converted, approval_state=self.approval_state,
+                            deleted_time=self.deleted_time, deleted_by=self.deleted_by)
 
 
 def record_from_row(row: Any) -> StoredRecord:
@@ -47,6 +58,17 @@ def _row_values(rec: StoredRecord) -> dict[str, Any]:
             "modified_time": rec.modified_time, "deleted_time": rec.deleted_time,
             "deleted_by": rec.deleted_by, "converted": rec.converted,
             "approval_state": rec.approval_state}
+
+
+_INSERT = sa.insert(t.records)
+_UPDATE = (sa.update(t.records).where(t.records.c.id == sa.bindparam("rid"))
+           .values(data=sa.bindparam("data"), owner_id=sa.bindparam("owner_id"),
+                   modified_by=sa.bindparam("modified_by"),
+                   modified_time=sa.bindparam("modified_time"),
+                   approval_state=sa.bindparam("approval_state")))
+_UPDATE_WITH_STATE = _UPDATE.values(converted=sa.bindparam("converted"),
+                                    deleted_time=sa.bindparam("deleted_time"),
+                                    deleted_by=sa.bindparam("deleted_by"))
 
 
 class RecordRepository:
@@ -80,25 +102,25 @@ class RecordRepository:
 
     def insert_many(self, tx: Tx, recs: Sequence[StoredRecord]) -> None:
         if recs:
-            tx.execute(sa.insert(t.records), [_row_values(r) for r in recs])
+            execute_many(tx, _INSERT, [_row_values(r) for r in recs])
 
-    def update_many(self, tx: Tx, recs: Sequence[StoredRecord]) -> None:
-        """Write every mutable column of the given records (one executemany)."""
+    def update_many(self, tx: Tx, recs: Sequence[StoredRecord], *,
+                    with_state: bool = False) -> None:
+        """Write the data, owner, modification and approval columns of the given records (one
+        executemany); `with_state` also the deleted and converted columns."""
         if not recs:
             return
-        tx.execute(
-            sa.update(t.records).where(t.records.c.id == sa.bindparam("rid"))
-            .values(data=sa.bindparam("data"), owner_id=sa.bindparam("owner_id"),
-                    modified_by=sa.bindparam("modified_by"),
-                    modified_time=sa.bindparam("modified_time"),
-                    approval_state=sa.bindparam("approval_state"),
-                    converted=sa.bindparam("converted"),
-                    deleted_time=sa.bindparam("deleted_time"),
-                    deleted_by=sa.bindparam("deleted_by")),
-            [{"rid": r.id, "data": r.data, "owner_id": r.owner_id,
-              "modified_by": r.modified_by, "modified_time": r.modified_time,
-              "approval_state": r.approval_state, "converted": r.converted,
-              "deleted_time": r.deleted_time, "deleted_by": r.deleted_by} for r in recs])
+        if with_state:
+            execute_many(tx, _UPDATE_WITH_STATE, [
+                {"rid": r.id, "data": r.data, "owner_id": r.owner_id,
+                 "modified_by": r.modified_by, "modified_time": r.modified_time,
+                 "approval_state": r.approval_state, "converted": r.converted,
+                 "deleted_time": r.deleted_time, "deleted_by": r.deleted_by} for r in recs])
+            return
+        execute_many(tx, _UPDATE, [
+            {"rid": r.id, "data": r.data, "owner_id": r.owner_id, "modified_by": r.modified_by,
+             "modified_time": r.modified_time, "approval_state": r.approval_state}
+            for r in recs])
 
     def earliest_by_key(self, tx: Tx, field_id: int, key: str) -> StoredRecord | None:
         """The earliest created live, unconverted record holding `key` in the field."""
