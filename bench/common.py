@@ -548,3 +548,50 @@ def report_raw(title: str, elapsed: float, cpu: float, records: int,
 
 def dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
+
+
+# ----------------------------------------------------------------------------- plain sqlite3
+def plain_sqlite3(preload_rows: Sequence[dict[str, Any]],
+                  batches: Sequence[Sequence[dict[str, Any]]]) -> float:
+    """The physical limit, in this process: the stdlib `sqlite3` module, no SQLAlchemy, a
+    temp file in WAL mode with synchronous=NORMAL, one table `leads(id, email_key UNIQUE, data
+    JSON)`. `preload_rows` go in first (untimed); then each batch is one transaction of one
+    executemany `INSERT ... ON CONFLICT(email_key) DO UPDATE` (an upsert by the lower-cased
+    Email; an insert when every Email is new). Returns records/s of the timed part."""
+    import sqlite3
+
+    with tempfile.TemporaryDirectory(prefix="corral-plain-") as tmp:
+        con = sqlite3.connect(os.path.join(tmp, "plain.db"), isolation_level=None)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            con.execute("CREATE TABLE leads (id INTEGER PRIMARY KEY, email_key TEXT NOT NULL, "
+                        "data TEXT NOT NULL)")
+            con.execute("CREATE UNIQUE INDEX leads_email ON leads (email_key)")
+            sql = ("INSERT INTO leads (email_key, data) VALUES (?, ?) ON CONFLICT (email_key) "
+                   "DO UPDATE SET data = excluded.data")
+
+            def rows(batch: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+                return [(email_key(r["Email"]), json.dumps(r)) for r in batch]
+
+            for i in range(0, len(preload_rows), 5000):
+                con.execute("BEGIN")
+                con.executemany(sql, rows(preload_rows[i:i + 5000]))
+                con.execute("COMMIT")
+            n = 0
+            t0 = time.perf_counter()
+            for batch in batches:
+                con.execute("BEGIN")
+                con.executemany(sql, rows(batch))
+                con.execute("COMMIT")
+                n += len(batch)
+            return n / (time.perf_counter() - t0)
+        finally:
+            con.close()
+
+
+def print_plain_ratio(label: str, http_rate: float, plain_rate: float) -> None:
+    print(f"{label}")
+    print(f"  throughput   {plain_rate:,.0f} records/s")
+    print(f"ratio HTTP/plain sqlite3: {http_rate / plain_rate:.3f} "
+          f"(plain sqlite3 is {plain_rate / http_rate:.1f}x faster)")

@@ -103,6 +103,11 @@ def main(argv: list[str] | None = None) -> None:
                     load = c.run_http(server, "POST", path, bodies,
                                       args.clients)
                 http_rate = c.report_http("HTTP insert (corral serve)", load, args.calls * size)
+                plain = c.plain_sqlite3(
+                    [c.lead(i, f"{tag}pre{i:08d}@example.com") for i in range(args.preload)],
+                    batches("plain-" + tag, args.calls, size))
+                c.print_plain_ratio("plain sqlite3 insert (executemany, one table)", http_rate,
+                                    plain)
                 if args.skip_raw:
                     return
                 work = batches("raw-" + tag, args.calls, size)

@@ -202,6 +202,11 @@ def main(argv: list[str] | None = None) -> None:
                                       args.clients)
                 http_rate = c.report_http("HTTP upsert (corral serve)", load,
                                           args.calls * size)
+                # The same logical records, the same batches, through plain sqlite3.
+                plain = c.plain_sqlite3([c.lead(i, preload_email(i)) for i in range(args.preload)],
+                                        http_work)
+                c.print_plain_ratio("plain sqlite3 upsert (executemany ON CONFLICT, one table)",
+                                    http_rate, plain)
                 if args.skip_raw:
                     return
                 elapsed, cpu, lat, counts = raw_upsert(engine, meta, raw_work, args.clients)
