@@ -621,7 +621,8 @@ async function sdkAction(call) {
 const PAGE_TOKEN_RECORDS = 2500;
 
 // 2,500 Leads inserted 100 per call, then GET /Leads 200 per page following
-// info.next_page_token while more_records; the ids read are compared by the test.
+// info.next_page_token while more_records, 100 more Leads inserted after the third page; the
+// ids read are compared by the test.
 async function stepPageToken(ctx, results) {
   const ops = new R.RecordOperations(MODULE);
   const inserted = [];
@@ -654,6 +655,13 @@ async function stepPageToken(ctx, results) {
     for (const r of got.data || []) if (r.Company === "Paging Inc") read.push(String(r.id));
     token = info.next_page_token ?? null;
     if (!info.more_records || token === null) break;
+    if (pages.length === 3) { // records inserted meanwhile must not shift the listing
+      const late = [];
+      for (let i = 0; i < 100; i++) {
+        late.push(lead({ Last_Name: `Late${String(i).padStart(3, "0")}`, Company: "Paging Inc" }));
+      }
+      results.pt_late = idsOf(reply(await ops.createRecords(body(late)))).map(String);
+    }
   }
   results.pt_pages = pages;
   results.pt_read = read;

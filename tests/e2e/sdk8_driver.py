@@ -671,7 +671,8 @@ PAGE_TOKEN_RECORDS = 2500
 
 def step_page_token(ctx, results):
     """2,500 Leads inserted 100 per call, then GET /Leads 200 per page following
-    info.next_page_token while more_records; the ids read are compared by the test."""
+    info.next_page_token while more_records, 100 more Leads inserted after the third page; the
+    ids read are compared by the test."""
     ops = RecordOperations(MODULE)
     inserted = []
     for start in range(0, PAGE_TOKEN_RECORDS, 100):
@@ -699,6 +700,10 @@ def step_page_token(ctx, results):
         token = info.get("next_page_token")
         if not info.get("more_records") or token is None:
             break
+        if len(pages) == 3:  # records inserted meanwhile must not shift the listing
+            late = reply(ops.create_records(body([
+                lead(Last_Name=f"Late{i:03d}", Company="Paging Inc") for i in range(100)])))
+            results["pt_late"] = [str(i) for i in ids_of(late)]
     results["pt_pages"] = pages
     results["pt_read"] = read
 

@@ -4,17 +4,19 @@ test_node_sdk8.py.
 
 Both drivers print the same step names and shapes (see sdk8_driver.py, node_sdk8_driver.mjs);
 the differences are the language's types, named in `Lang`: each record value's type travels
-in `__pytypes__` (Python) or `__jstypes__` (Node: bigint ids, Date datetimes). A new feature
-(related records, notes, tags, attachments, page_token listing, users CRUD) is a new step in
-both drivers plus a `check_<step>` here, its name added to the tests' `steps`. The SDK calls
-those steps will make (Python name; Node is the camelCase twin on the same class):
+in `__pytypes__` (Python) or `__jstypes__` (Node: bigint ids, Date datetimes), and other SDK
+models carry their getters' names (snake_case in Python, camelCase in Node: `key()` reads
+both). A new feature is a new step in both drivers plus a `check_<step>` here, its name added
+to the tests' `steps`. Issue 10's steps and the SDK calls they make (Python name; Node is the
+camelCase twin on the same class):
 
 - related records: `RelatedRecordsOperations(related_list, module)` `.get_related_records(id)`
   (GET /{module}/{id}/{related_list}), `.update_related_records(id, BodyWrapper)` (PUT, links),
   `.get_related_record(rel_id, id)`, `.delink_record(rel_id, id)`, `.delink_records(id, ids=)`.
-- notes: `NotesOperations()` `.create_notes(BodyWrapper)` (POST /Notes, `Parent_Id` a Record and
-  `se_module`), `.get_notes()`, `.get_note(id)`, `.update_note(id, ...)`, `.delete_notes(ids=)`;
-  a record's notes as related list "Notes".
+- notes: `NotesOperations()` `.create_notes(BodyWrapper)` (POST /Notes, the v8 body: `Parent_Id`
+  a ParentId with `module` a MinifiedModule and `id`), `.get_notes(fields=)`, `.get_note(id)`,
+  `.update_note(id, ...)`, `.delete_note(id)`, `.delete_notes(ids=)`; a record's notes as
+  related list "Notes".
 - tags: `TagsOperations()` `.create_tags(BodyWrapper, module=)` / `.get_tags(module=)`
   (/settings/tags), `.add_tags(module, id, BodyWrapper)` / `.remove_tags(...)`
   (POST /{module}/{id}/actions/add_tags), `.add_tags_to_multiple_records(module, ...)`.
@@ -23,11 +25,18 @@ those steps will make (Python name; Node is the camelCase twin on the same class
   `.get_attachments(id, module, fields=)`, `.get_attachment(att_id, id, module)` (the download:
   a FileBodyWrapper whose stream the driver writes to WORK and hashes for the byte-identical
   check), `.delete_attachment(att_id, id, module)`.
-- users CRUD: `UsersOperations()` `.create_users(BodyWrapper)`, `.get_user(id)`,
-  `.update_user(id, ...)`, `.delete_user(id)`.
+- users CRUD: `RolesOperations().get_roles()`, `ProfilesOperations().get_profiles()`, then
+  `UsersOperations()` `.create_users(BodyWrapper)`, `.get_user(id)`, `.update_user(id, ...)`,
+  `.delete_user(id)`.
 - page_token listing: `RecordOperations(module).get_records(fields=, per_page=200,
   page_token=)` following `info.get_next_page_token()` while `more_records` (2,500 records
-  inserted 100 per call first; the check compares the id sets and counts).
+  inserted 100 per call first, 100 more after the third page; the check compares the id sets
+  and counts).
+
+Where an SDK itself is wrong the driver works around it and says so, never the check: the Node
+SDK (2.0.0) needs a resource path ending in a separator for related records, awaits
+`getObject()` for a download, and cannot parse successful users write replies (see
+`_user_action`).
 """
 
 from __future__ import annotations
@@ -525,8 +534,11 @@ def check_page_token(results: dict[str, Any], lang: Lang) -> None:
     assert all(p["more_records"] and p["has_next_token"] for p in pages[:-1]), pages
     assert pages[-1]["more_records"] is False and not pages[-1]["has_next_token"], pages
     assert all(p["count"] == 200 for p in pages[:-1]), pages
-    assert len(pages) == -(-sum(p["count"] for p in pages) // 200), pages
+    late = results["pt_late"]
+    assert len(late) == 100 and not set(late) & set(inserted), late
+    # every record that existed when the listing began, exactly once; the ones inserted
+    # meanwhile may show or not (Zoho is silent) but never twice, and shift nothing
     read = results["pt_read"]
     assert len(read) == len(set(read)), "a record came twice"
-    assert set(read) == set(inserted), (
-        f"missed {len(set(inserted) - set(read))}, unexpected {len(set(read) - set(inserted))}")
+    assert set(inserted) <= set(read), f"missed {len(set(inserted) - set(read))}"
+    assert set(read) <= set(inserted) | set(late), "a record that is no Paging Lead"
