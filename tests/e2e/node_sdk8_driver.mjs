@@ -114,6 +114,10 @@ function reply(response) {
   if (typeof obj.getTags === "function") { // tags ResponseWrapper, ActionWrapper
     out.tags = (obj.getTags() || []).map((t) => (action ? actionEntry(t) : plain(t)));
   }
+  for (const [name, getter] of [["success_count", "getSuccessCount"], // tags RecordActionWrapper
+    ["locked_count", "getLockedCount"], ["wf_scheduler", "getWfScheduler"]]) {
+    if (typeof obj[getter] === "function") out[name] = plain(obj[getter]());
+  }
   for (const [name, getter] of [["roles", "getRoles"], ["profiles", "getProfiles"]]) {
     if (typeof obj[getter] === "function") out[name] = (obj[getter]() || []).map((x) => plain(x));
   }

@@ -162,6 +162,9 @@ def reply(response):
     if hasattr(obj, "get_tags"):  # tags ResponseWrapper, ActionWrapper
         tags = obj.get_tags() or []
         out["tags"] = [action_entry(e) if action else plain(e) for e in tags]
+    for name in ("success_count", "locked_count", "wf_scheduler"):  # tags RecordActionWrapper
+        if hasattr(obj, "get_" + name):
+            out[name] = plain(getattr(obj, "get_" + name)())
     for name in ("roles", "profiles"):  # roles / profiles ResponseWrapper
         if hasattr(obj, "get_" + name):
             out[name] = [plain(x) for x in (getattr(obj, "get_" + name)() or [])]

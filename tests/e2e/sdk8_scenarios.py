@@ -394,6 +394,15 @@ def check_notes(results: dict[str, Any], lang: Lang) -> None:
     assert gone["error"]["code"] == "INVALID_DATA", gone
 
 
+def _tagged(results: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """A RecordActionWrapper: its entries, and Zoho's counts (strings) around them."""
+    got = sdk_step(results, name, 200, "RecordActionWrapper")
+    assert (got["success_count"], got["locked_count"], got["wf_scheduler"]) == (
+        str(len(got["data"])), "0", False), got
+    data: list[dict[str, Any]] = got["data"]
+    return data
+
+
 def _record_tags(entry: dict[str, Any], message: str) -> tuple[str, set[str]]:
     assert entry["__type__"] == "RecordSuccessResponse", entry
     assert (entry["status"], entry["code"], entry["message"]) == ("success", "SUCCESS", message)
@@ -416,9 +425,9 @@ def check_tags(results: dict[str, Any], lang: Lang) -> None:
     assert key(tags["Hot"], "created_by")["name"] == "Corral Admin"
     assert listed["info"]["count"] == 2
 
-    (entry,) = sdk_step(results, "tags_add_one", 200, "RecordActionWrapper")["data"]
+    (entry,) = _tagged(results, "tags_add_one")
     assert _record_tags(entry, "tags updated successfully") == (leads[0], {"Hot"})
-    added = sdk_step(results, "tags_add_many", 200, "RecordActionWrapper")["data"]
+    added = _tagged(results, "tags_add_many")
     assert [_record_tags(e, "tags updated successfully") for e in added] == [
         (leads[0], {"Hot", "Priority", "Fresh"}), (leads[1], {"Priority", "Fresh"}),
         (leads[2], {"Priority", "Fresh"})]
@@ -427,9 +436,9 @@ def check_tags(results: dict[str, Any], lang: Lang) -> None:
         leads[0]: {"Hot", "Priority", "Fresh"}, leads[1]: {"Priority", "Fresh"},
         leads[2]: {"Priority", "Fresh"}}
 
-    (entry,) = sdk_step(results, "tags_remove_one", 200, "RecordActionWrapper")["data"]
+    (entry,) = _tagged(results, "tags_remove_one")
     assert _record_tags(entry, "tags removed successfully") == (leads[0], {"Priority", "Fresh"})
-    removed = sdk_step(results, "tags_remove_many", 200, "RecordActionWrapper")["data"]
+    removed = _tagged(results, "tags_remove_many")
     assert [_record_tags(e, "tags removed successfully") for e in removed] == [
         (leads[1], {"Fresh"}), (leads[2], {"Fresh"})]
     records = _by_id(sdk_step(results, "tags_records_after", 200, "ResponseWrapper")["data"])
