@@ -444,6 +444,16 @@ async function stepNotes(ctx, results) {
   results.notes_of_lead = reply(await ofLead.getRelatedRecords(noted));
   results.notes_delete_one = reply(await ops.deleteNote(ids[1]));
   results.notes_of_lead_after = reply(await ofLead.getRelatedRecords(noted));
+  results.notes_update_many = reply(await ops.updateNotes(notesBody([
+    note({ title: "First (bulk)", id: ids[0] }), note({ content: "third (bulk)", id: ids[2] })])));
+  const change = new R.Record();
+  change.addKeyValue("Note_Content", "through the related list");
+  results.notes_related_update = reply(await ofLead.updateRelatedRecord(ids[0], noted,
+    relatedBody([change])));
+  results.notes_related_get = reply(await ofLead.getRelatedRecord(ids[0], noted));
+  results.notes_after_bulk = reply(await ops.getNotes(await params(
+    [N.GetNotesParam.FIELDS, fields], [N.GetNotesParam.IDS, `${ids[0]},${ids[2]}`])));
+  results.notes_related_delete = reply(await ofLead.delinkRecord(ids[0], noted));
   results.notes_delete_many = reply(await ops.deleteNotes(
     await params([N.DeleteNotesParam.IDS, `${ids[0]},${ids[2]}`])));
   results.notes_get_deleted = reply(await ops.getNote(ids[0],
@@ -506,6 +516,85 @@ async function stepTags(ctx, results) {
   results.tags_records_after = reply(await records.getRecords(await params(idParam)));
   results.tags_list_after = reply(await ops.getTags(
     await params([T.GetTagsParam.MODULE, MODULE])));
+}
+
+// Tag definitions: count a tag's records, rename/recolour one (PUT /settings/tags/{id}) and
+// several (PUT /settings/tags), merge one into another, delete one.
+async function stepTagsManage(ctx, results) {
+  const T = ZOHOCRMSDK.Tags;
+  const ops = new T.TagsOperations();
+  const leads = await createIds("Leads", [0, 1].map((i) => lead({
+    Last_Name: `Managed${i}`, Company: "Tag Inc" })), results, "tm_leads_insert");
+  let wrapper = new T.BodyWrapper();
+  wrapper.setTags([tag({ name: "Alpha" }), tag({ name: "Beta" })]);
+  const created = results.tm_create = reply(await ops.createTags(wrapper,
+    await params([T.CreateTagsParam.MODULE, MODULE])));
+  const tagIds = (created.tags || []).filter((e) => e.status === "success")
+    .map((e) => BigInt(e.details.id));
+  results.tm_tag_ids = tagIds.map(String);
+  if (leads.length !== 2 || tagIds.length !== 2) return;
+  const [alpha, beta] = tagIds;
+  results.tm_tag = reply(await ops.addTagsToMultipleRecords(MODULE,
+    tagRequest(["Alpha"], { ids: leads }),
+    await params([T.AddTagsToMultipleRecordsParam.OVER_WRITE, "false"])));
+  results.tm_tag_second = reply(await ops.addTags(MODULE, leads[1], tagRequest(["Beta"])));
+  const count = await ops.getRecordCountForTag(alpha,
+    await params([T.GetRecordCountForTagParam.MODULE, MODULE]));
+  const got = results.tm_count = reply(count);
+  if (count && count.getObject() && typeof count.getObject().getCount === "function") {
+    got.count = plain(count.getObject().getCount());
+  }
+  wrapper = new T.BodyWrapper();
+  wrapper.setTags([tag({ name: "Alpha One", colorCode: "#57B1FD" })]);
+  results.tm_update_one = reply(await ops.updateTag(alpha, wrapper,
+    await params([T.UpdateTagParam.MODULE, MODULE])));
+  wrapper = new T.BodyWrapper();
+  wrapper.setTags([tag({ name: "Beta Two", id: beta })]);
+  results.tm_update_many = reply(await ops.updateTags(wrapper,
+    await params([T.UpdateTagsParam.MODULE, MODULE])));
+  results.tm_after_update = reply(await ops.getTags(
+    await params([T.GetTagsParam.MODULE, MODULE])));
+  const conflict = new T.ConflictWrapper();
+  conflict.setConflictId(String(beta));
+  const merge = new T.MergeWrapper();
+  merge.setTags([conflict]);
+  results.tm_merge = reply(await ops.mergeTags(alpha, merge));
+  const records = new R.RecordOperations(MODULE);
+  const idParam = [R.GetRecordsParam.IDS, leads.join(",")];
+  results.tm_records_merged = reply(await records.getRecords(await params(idParam)));
+  results.tm_delete = reply(await ops.deleteTag(beta));
+  results.tm_records_after = reply(await records.getRecords(await params(idParam)));
+  results.tm_list_after = reply(await ops.getTags(await params([T.GetTagsParam.MODULE, MODULE])));
+}
+
+// Link attachments (POST ?attachmentUrl=&title=): listed with their URL, download refused
+// (DOWNLOAD_NOT_ALLOWED), deleted with DELETE ?ids=.
+async function stepAttachmentLinks(ctx, results) {
+  const A = ZOHOCRMSDK.Attachments;
+  const ops = new A.AttachmentsOperations();
+  const [owner] = await createIds("Leads", [lead({ Last_Name: "Linked", Company: "Acme" })],
+    results, "al_parent_insert");
+  if (owner === undefined) return;
+  const uploaded = results.al_upload = reply(await ops.uploadUrlAttachments(owner, MODULE,
+    await params([A.UploadUrlAttachmentsParam.ATTACHMENTURL, "https://example.com/spec.pdf"],
+      [A.UploadUrlAttachmentsParam.TITLE, "Spec sheet"])));
+  const [att] = idsOf(uploaded);
+  results.al_id = String(att);
+  if (att === undefined) return;
+  results.al_list = reply(await ops.getAttachments(owner, MODULE,
+    await params([A.GetAttachmentsParam.FIELDS, "id,File_Name,$link_url,Size"])));
+  // as for a file, the SDK's Downloader path hands back a Promise: awaited
+  const response = await ops.getAttachment(att, owner, MODULE);
+  const refused = response ? await response.getObject() : null;
+  results.al_download = { status_code: response ? response.getStatusCode() : null,
+    type: refused ? typeName(refused) : null };
+  if (refused && typeName(refused) === "APIException") {
+    results.al_download.error = actionEntry(refused);
+  }
+  results.al_delete = reply(await ops.deleteAttachments(owner, MODULE,
+    await params([A.DeleteAttachmentsParam.IDS, String(att)])));
+  results.al_list_after = reply(await ops.getAttachments(owner, MODULE,
+    await params([A.GetAttachmentsParam.FIELDS, "id,File_Name"])));
 }
 
 // The same bytes as sdk8_driver.ATTACHMENT_BYTES: every byte value, CR LF, NULs, a multipart
@@ -607,8 +696,15 @@ async function stepUsersCrud(ctx, results) {
   wrapper.setUsers([change]);
   results.uc_update = await sdkAction(() => ops.updateUser(userId, wrapper));
   results.uc_after_update = reply(await ops.getUser(userId));
+  const count = await ops.usersCount(await params([U.UsersCountParam.TYPE, "ActiveUsers"]));
+  const got = results.uc_count = reply(count);
+  if (count && count.getObject() && typeof count.getObject().getCount === "function") {
+    got.count = plain(count.getObject().getCount());
+  }
   results.uc_delete = await sdkAction(() => ops.deleteUser(userId));
   results.uc_get_deleted = reply(await ops.getUser(userId));
+  results.uc_deactive = reply(await ops.getUsers(
+    await params([U.GetUsersParam.TYPE, "DeactiveUsers"])));
 }
 
 // An SDK call whose reply the SDK may fail to parse: its reply, or {sdk_error} with the error.
@@ -674,7 +770,8 @@ async function stepPageToken(ctx, results) {
 const STEPS = {
   records: stepRecords, fields: stepFields, users: stepUsers, mass_update: stepMassUpdate,
   related: stepRelated, notes: stepNotes, tags: stepTags, attachments: stepAttachments,
-  users_crud: stepUsersCrud, page_token: stepPageToken,
+  users_crud: stepUsersCrud, page_token: stepPageToken, tags_manage: stepTagsManage,
+  attachment_links: stepAttachmentLinks,
 };
 
 // ----------------------------------------------------------------------------- main

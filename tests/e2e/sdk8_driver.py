@@ -29,7 +29,9 @@ from zohocrmsdk.src.com.zoho.api.logger import Logger
 from zohocrmsdk.src.com.zoho.crm.api import ParameterMap
 from zohocrmsdk.src.com.zoho.crm.api.attachments import (
     AttachmentsOperations,
+    DeleteAttachmentsParam,
     GetAttachmentsParam,
+    UploadUrlAttachmentsParam,
 )
 from zohocrmsdk.src.com.zoho.crm.api.attachments import FileBodyWrapper as AttachmentFile
 from zohocrmsdk.src.com.zoho.crm.api.custom_views import (
@@ -70,12 +72,17 @@ from zohocrmsdk.src.com.zoho.crm.api.roles import RolesOperations
 from zohocrmsdk.src.com.zoho.crm.api.sdk_config import SDKConfig
 from zohocrmsdk.src.com.zoho.crm.api.tags import (
     AddTagsToMultipleRecordsParam,
+    ConflictWrapper,
     CreateTagsParam,
+    GetRecordCountForTagParam,
     GetTagsParam,
+    MergeWrapper,
     NewTagRequestWrapper,
     RemoveTagsFromMultipleRecordsParam,
     Tag,
     TagsOperations,
+    UpdateTagParam,
+    UpdateTagsParam,
 )
 from zohocrmsdk.src.com.zoho.crm.api.tags import BodyWrapper as TagsBody
 from zohocrmsdk.src.com.zoho.crm.api.users import BodyWrapper as UsersBody
@@ -84,6 +91,7 @@ from zohocrmsdk.src.com.zoho.crm.api.users import (
     Profile,
     Role,
     Users,
+    UsersCountParam,
     UsersOperations,
 )
 from zohocrmsdk.src.com.zoho.crm.api.util import Choice, StreamWrapper
@@ -511,6 +519,17 @@ def step_notes(ctx, results):
     results["notes_delete_one"] = reply(ops.delete_note(ids[1]))
     results["notes_of_lead_after"] = reply(RelatedRecordsOperations("Notes", "Leads")
                                            .get_related_records(noted))
+    results["notes_update_many"] = reply(ops.update_notes(notes_body([
+        note(title="First (bulk)", note_id=ids[0]), note(content="third (bulk)", note_id=ids[2])])))
+    of_lead = RelatedRecordsOperations("Notes", "Leads")
+    change = Record()
+    change.add_key_value("Note_Content", "through the related list")
+    results["notes_related_update"] = reply(of_lead.update_related_record(
+        ids[0], noted, related_body([change])))
+    results["notes_related_get"] = reply(of_lead.get_related_record(ids[0], noted))
+    results["notes_after_bulk"] = reply(ops.get_notes(params(
+        (GetNotesParam.fields, fields), (GetNotesParam.ids, f"{ids[0]},{ids[2]}"))))
+    results["notes_related_delete"] = reply(of_lead.delink_record(ids[0], noted))
     results["notes_delete_many"] = reply(ops.delete_notes(params(
         (DeleteNotesParam.ids, f"{ids[0]},{ids[2]}"))))
     results["notes_get_deleted"] = reply(ops.get_note(ids[0], params(
@@ -576,6 +595,76 @@ def step_tags(ctx, results):
             (RemoveTagsFromMultipleRecordsParam.ids, ",".join(str(i) for i in leads[1:])))))
     results["tags_records_after"] = reply(RecordOperations(MODULE).get_records(params(id_param)))
     results["tags_list_after"] = reply(ops.get_tags(params((GetTagsParam.module, MODULE))))
+
+
+def step_tags_manage(ctx, results):
+    """Tag definitions: count a tag's records, rename/recolour one (PUT /settings/tags/{id}) and
+    several (PUT /settings/tags), merge one into another, delete one."""
+    ops = TagsOperations()
+    leads = create_ids("Leads", [lead(Last_Name=f"Managed{i}", Company="Tag Inc")
+                                 for i in range(2)], results, "tm_leads_insert")
+    wrapper = TagsBody()
+    wrapper.set_tags([tag("Alpha"), tag("Beta")])
+    results["tm_create"] = created = reply(ops.create_tags(wrapper, params(
+        (CreateTagsParam.module, MODULE))))
+    tag_ids = [int(e["details"]["id"]) for e in created.get("tags", [])
+               if e.get("status") == "success"]
+    results["tm_tag_ids"] = [str(i) for i in tag_ids]
+    if len(leads) != 2 or len(tag_ids) != 2:
+        return
+    alpha, beta = tag_ids
+    results["tm_tag"] = reply(ops.add_tags_to_multiple_records(
+        MODULE, tag_request(["Alpha"], ids=leads), params(
+            (AddTagsToMultipleRecordsParam.over_write, "false"))))
+    results["tm_tag_second"] = reply(ops.add_tags(MODULE, leads[1], tag_request(["Beta"])))
+    count = ops.get_record_count_for_tag(alpha, params((GetRecordCountForTagParam.module,
+                                                        MODULE)))
+    results["tm_count"] = got = reply(count)
+    if count is not None and hasattr(count.get_object(), "get_count"):
+        got["count"] = count.get_object().get_count()
+    wrapper = TagsBody()
+    wrapper.set_tags([tag("Alpha One", color_code="#57B1FD")])
+    results["tm_update_one"] = reply(ops.update_tag(alpha, wrapper, params(
+        (UpdateTagParam.module, MODULE))))
+    wrapper = TagsBody()
+    wrapper.set_tags([tag("Beta Two", tag_id=beta)])
+    results["tm_update_many"] = reply(ops.update_tags(wrapper, params(
+        (UpdateTagsParam.module, MODULE))))
+    results["tm_after_update"] = reply(ops.get_tags(params((GetTagsParam.module, MODULE))))
+    conflict = ConflictWrapper()
+    conflict.set_conflict_id(str(beta))
+    merge = MergeWrapper()
+    merge.set_tags([conflict])
+    results["tm_merge"] = reply(ops.merge_tags(alpha, merge))
+    id_param = (GetRecordsParam.ids, ",".join(str(i) for i in leads))
+    results["tm_records_merged"] = reply(RecordOperations(MODULE).get_records(params(id_param)))
+    results["tm_delete"] = reply(ops.delete_tag(beta))
+    results["tm_records_after"] = reply(RecordOperations(MODULE).get_records(params(id_param)))
+    results["tm_list_after"] = reply(ops.get_tags(params((GetTagsParam.module, MODULE))))
+
+
+def step_attachment_links(ctx, results):
+    """Link attachments (POST ?attachmentUrl=&title=): listed with their URL, download refused
+    (DOWNLOAD_NOT_ALLOWED), deleted with DELETE ?ids=."""
+    ops = AttachmentsOperations()
+    (owner,) = create_ids("Leads", [lead(Last_Name="Linked", Company="Acme")], results,
+                          "al_parent_insert") or [None]
+    if owner is None:
+        return
+    results["al_upload"] = uploaded = reply(ops.upload_url_attachments(owner, MODULE, params(
+        (UploadUrlAttachmentsParam.attachmenturl, "https://example.com/spec.pdf"),
+        (UploadUrlAttachmentsParam.title, "Spec sheet"))))
+    (att,) = ids_of(uploaded) or [None]
+    results["al_id"] = str(att)
+    if att is None:
+        return
+    results["al_list"] = reply(ops.get_attachments(owner, MODULE, params(
+        (GetAttachmentsParam.fields, "id,File_Name,$link_url,Size"))))
+    results["al_download"] = reply(ops.get_attachment(att, owner, MODULE))
+    results["al_delete"] = reply(ops.delete_attachments(owner, MODULE, params(
+        (DeleteAttachmentsParam.ids, str(att)))))
+    results["al_list_after"] = reply(ops.get_attachments(owner, MODULE, params(
+        (GetAttachmentsParam.fields, "id,File_Name"))))
 
 
 # A file whose bytes no text handling leaves intact: every byte value, CR LF, NULs, a
@@ -665,8 +754,13 @@ def step_users_crud(ctx, results):
     wrapper.set_users([change])
     results["uc_update"] = reply(ops.update_user(user_id, wrapper))
     results["uc_after_update"] = reply(ops.get_user(user_id))
+    count = ops.users_count(params((UsersCountParam.type, "ActiveUsers")))
+    results["uc_count"] = got = reply(count)
+    if count is not None and hasattr(count.get_object(), "get_count"):
+        got["count"] = count.get_object().get_count()
     results["uc_delete"] = reply(ops.delete_user(user_id))
     results["uc_get_deleted"] = reply(ops.get_user(user_id))
+    results["uc_deactive"] = reply(ops.get_users(params((GetUsersParam.type, "DeactiveUsers"))))
 
 
 PAGE_TOKEN_RECORDS = 2500
@@ -721,6 +815,8 @@ STEPS = {
     "tags": step_tags,
     "attachments": step_attachments,
     "users_crud": step_users_crud,
+    "tags_manage": step_tags_manage,
+    "attachment_links": step_attachment_links,
     "page_token": step_page_token,
 }
 

@@ -388,8 +388,28 @@ def check_notes(results: dict[str, Any], lang: Lang) -> None:
     assert _done(entry, "record deleted") == second
     assert _ids(sdk_step(results, "notes_of_lead_after", 200, "ResponseWrapper")["data"]) == [
         first]
-    deleted = sdk_step(results, "notes_delete_many", 200, "ActionWrapper")["data"]
-    assert [_done(e, "record deleted") for e in deleted] == [first, third]
+    # bulk update (PUT /Notes), then one through the Lead's Notes related list
+    updated = sdk_step(results, "notes_update_many", 200, "ActionWrapper")["data"]
+    assert [_success(e, "record updated") for e in updated] == [first, third]
+    (entry,) = sdk_step(results, "notes_related_update", 200, "ActionWrapper")["data"]
+    assert _done(entry, "record updated") == first
+    (got,) = sdk_step(results, "notes_related_get", 200, "ResponseWrapper")["data"]
+    assert (got["Note_Title"], got["Note_Content"]) == ("First (bulk)",
+                                                        "through the related list")
+    assert str(got["Parent_Id"]["id"]) == lead_id
+    after = {str(n["id"]): n for n in sdk_step(results, "notes_after_bulk", 200,
+                                               "ResponseWrapper")["data"]}
+    assert set(after) == {first, third}
+    assert (key(after[third], "note_title"), key(after[third], "note_content")) == (
+        "Third", "third (bulk)")  # a bulk update changes only the keys it names
+    (entry,) = sdk_step(results, "notes_related_delete", 200, "ActionWrapper")["data"]
+    assert _done(entry, "relation removed") == first
+    # deleting through the related list deleted the note: only the third is left to delete
+    gone_first, deleted = sdk_step(results, "notes_delete_many", 207, "ActionWrapper")["data"]
+    assert (gone_first["__type__"], gone_first["code"], gone_first["message"]) == (
+        "APIException", "INVALID_DATA", "record not deleted"), gone_first
+    assert str(gone_first["details"]["id"]) == first
+    assert _done(deleted, "record deleted") == third
     gone = sdk_step(results, "notes_get_deleted", 400, "APIException")
     assert gone["error"]["code"] == "INVALID_DATA", gone
 
@@ -523,9 +543,13 @@ def check_users_crud(results: dict[str, Any], lang: Lang) -> None:
         "+1 555 0199", "Hopper-Murray", "Grace Hopper-Murray")
     assert user["email"] == "grace@zylker.com" and user["role"]["name"] == "CEO"
 
+    count = sdk_step(results, "uc_count", 200, "CountWrapper")
+    assert str(count["count"]) == "2", count  # the admin and the new user
+
     _user_action(results, "uc_delete", lang, "User deleted")
     user = _user(results, "uc_get_deleted")
     assert str(user["id"]) == user_id and user["status"] == "deleted", user
+    _empty(results, "uc_deactive")  # deleted is not deactivated
 
 
 PAGE_TOKEN_RECORDS = 2500
@@ -551,3 +575,57 @@ def check_page_token(results: dict[str, Any], lang: Lang) -> None:
     assert len(read) == len(set(read)), "a record came twice"
     assert set(inserted) <= set(read), f"missed {len(set(inserted) - set(read))}"
     assert set(read) <= set(inserted) | set(late), "a record that is no Paging Lead"
+
+
+def check_tags_manage(results: dict[str, Any], lang: Lang) -> None:
+    leads = _inserted(results, "tm_leads_insert", 2)
+    alpha, beta = results["tm_tag_ids"]
+    (_, tagged_both), (_, tagged_second) = (
+        _record_tags(e, "tags updated successfully") for e in _tagged(results, "tm_tag"))
+    assert tagged_both == tagged_second == {"Alpha"}
+    (entry,) = _tagged(results, "tm_tag_second")
+    assert _record_tags(entry, "tags updated successfully") == (leads[1], {"Alpha", "Beta"})
+    count = sdk_step(results, "tm_count", 200, "CountResponseWrapper")
+    assert str(count["count"]) == "2", count
+
+    (entry,) = sdk_step(results, "tm_update_one", 200, "ActionWrapper")["tags"]
+    assert (entry["code"], entry["message"], str(entry["details"]["id"])) == (
+        "SUCCESS", "tags updated successfully", alpha), entry
+    (entry,) = sdk_step(results, "tm_update_many", 200, "ActionWrapper")["tags"]
+    assert (entry["code"], str(entry["details"]["id"])) == ("SUCCESS", beta), entry
+    tags = {str(t["id"]): t for t in sdk_step(results, "tm_after_update", 200,
+                                              "ResponseWrapper")["tags"]}
+    assert (tags[alpha]["name"], key(tags[alpha], "color_code")) == ("Alpha One", "#57B1FD")
+    assert (tags[beta]["name"], key(tags[beta], "color_code")) == ("Beta Two", "#969696")
+
+    # merge Alpha One into Beta Two: its records carry Beta Two (once), Alpha One is gone
+    (entry,) = sdk_step(results, "tm_merge", 200, "ActionWrapper")["tags"]
+    assert (entry["code"], entry["message"], str(entry["details"]["id"])) == (
+        "SUCCESS", "tags merged successfully", beta), entry
+    merged = _by_id(sdk_step(results, "tm_records_merged", 200, "ResponseWrapper")["data"])
+    assert {rid: [t["name"] for t in merged[rid]["Tag"]] for rid in leads} == {
+        leads[0]: ["Beta Two"], leads[1]: ["Beta Two"]}
+    (entry,) = sdk_step(results, "tm_delete", 200, "ActionWrapper")["tags"]
+    assert (entry["code"], entry["message"], str(entry["details"]["id"])) == (
+        "SUCCESS", "tags deleted successfully", beta), entry
+    after = _by_id(sdk_step(results, "tm_records_after", 200, "ResponseWrapper")["data"])
+    assert {rid: after[rid]["Tag"] for rid in leads} == {leads[0]: [], leads[1]: []}
+    listed = sdk_step(results, "tm_list_after", 200, "ResponseWrapper")
+    left = {str(t["id"]) for t in listed["tags"]}
+    assert not left & {alpha, beta} and listed["info"]["count"] == len(left), listed
+
+
+def check_attachment_links(results: dict[str, Any], lang: Lang) -> None:
+    (parent,) = _inserted(results, "al_parent_insert", 1)
+    (entry,) = sdk_step(results, "al_upload", 200, "ActionWrapper")["data"]
+    att = _done(entry, "attachment uploaded successfully")
+    assert att == results["al_id"] and att.isdigit()
+    (listed,) = sdk_step(results, "al_list", 200, "ResponseWrapper")["data"]
+    assert str(listed["id"]) == att and key(listed, "file_name") == "Spec sheet", listed
+    assert key(listed, "link_url") == "https://example.com/spec.pdf", listed
+    refused = sdk_step(results, "al_download", 400, "APIException")
+    assert refused["error"]["code"] == "DOWNLOAD_NOT_ALLOWED", refused
+    (entry,) = sdk_step(results, "al_delete", 200, "ActionWrapper")["data"]
+    assert _done(entry, "record deleted") == att
+    _empty(results, "al_list_after")
+    assert parent.isdigit()

@@ -60,10 +60,12 @@ def test_node_sdk8_related_notes_tags_attachments_users(e2e_database_url: str,
         tmp_path: Path) -> None:
     """Issue 10 through the SDK: related records (lookup, Price Book products with list_price,
     Campaign members with Member_Status, delink), notes, tags, attachments (the download
-    byte-identical to the upload) and users CRUD."""
+    byte-identical to the upload; links), tag definitions (count, rename, merge, delete) and
+    users CRUD."""
     url = e2e_database_url
     auth = grant_auth(url, sc.SCOPES)
-    steps = ["related", "notes", "tags", "attachments", "users_crud"]
+    steps = ["related", "notes", "tags", "tags_manage", "attachments", "attachment_links",
+             "users_crud"]
     with Server(url, tmp_path) as server:
         results = run_driver([node_or_skip()], [DRIVER],
                              [server.base_url, json.dumps(auth), *steps], tmp_path,
@@ -72,7 +74,9 @@ def test_node_sdk8_related_notes_tags_attachments_users(e2e_database_url: str,
     sc.check_related(results, sc.NODE)
     sc.check_notes(results, sc.NODE)
     sc.check_tags(results, sc.NODE)
+    sc.check_tags_manage(results, sc.NODE)
     sc.check_attachments(results, sc.NODE)
+    sc.check_attachment_links(results, sc.NODE)
     sc.check_users_crud(results, sc.NODE)
 
 

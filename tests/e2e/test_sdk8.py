@@ -58,10 +58,12 @@ def test_sdk8_related_notes_tags_attachments_users(e2e_database_url: str, sdk8_p
         tmp_path: Path) -> None:
     """Issue 10 through the SDK: related records (lookup, Price Book products with list_price,
     Campaign members with Member_Status, delink), notes, tags, attachments (the download
-    byte-identical to the upload) and users CRUD."""
+    byte-identical to the upload; links), tag definitions (count, rename, merge, delete) and
+    users CRUD."""
     url = e2e_database_url
     auth = grant_auth(url, sc.SCOPES)
-    steps = ["related", "notes", "tags", "attachments", "users_crud"]
+    steps = ["related", "notes", "tags", "tags_manage", "attachments", "attachment_links",
+             "users_crud"]
     with Server(url, tmp_path) as server:
         results = run_driver([str(sdk8_python)], [DRIVER],
                              [server.base_url, json.dumps(auth), *steps], tmp_path,
@@ -70,7 +72,9 @@ def test_sdk8_related_notes_tags_attachments_users(e2e_database_url: str, sdk8_p
     sc.check_related(results, sc.PYTHON)
     sc.check_notes(results, sc.PYTHON)
     sc.check_tags(results, sc.PYTHON)
+    sc.check_tags_manage(results, sc.PYTHON)
     sc.check_attachments(results, sc.PYTHON)
+    sc.check_attachment_links(results, sc.PYTHON)
     sc.check_users_crud(results, sc.PYTHON)
 
 
