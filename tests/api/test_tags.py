@@ -142,6 +142,25 @@ def test_v2_tag_names_parameter_and_bulk_ids(api: Api) -> None:
                                                  "tags": [{"name": "Hot"}]})
     assert r.status_code == 200, r.text
     assert [x["code"] for x in r.json()["data"]] == ["SUCCESS", "INVALID_DATA"]
+    assert (r.json()["success_count"], r.json()["locked_count"]) == ("1", "0")
+
+
+def test_tag_replies_carry_zohos_counts(api: Api) -> None:
+    """Zoho's Record_Success_Wrapper (the v8 SDKs' RecordActionWrapper reads it): add and
+    remove, on one record and several, give wf_scheduler, success_count and locked_count."""
+    ids = api.insert("Leads", {"Last_Name": "A"}, {"Last_Name": "B"})
+    for path, body in [(f"Leads/{ids[0]}/actions/add_tags", {"tags": [{"name": "Hot"}]}),
+                       ("Leads/actions/add_tags", {"ids": ids, "tags": [{"name": "Hot"}]}),
+                       ("Leads/actions/remove_tags", {"ids": ids, "tags": [{"name": "Hot"}]}),
+                       (f"Leads/{ids[0]}/actions/add_tags", {"tags": [{"name": "Cold"}]}),
+                       (f"Leads/{ids[0]}/actions/remove_tags", {"tags": [{"name": "Cold"}]})]:
+        r = api.post(path, json=body)
+        assert r.status_code == 200, r.text
+        got = r.json()
+        assert (got["wf_scheduler"], got["locked_count"]) == (False, "0"), got
+        assert got["success_count"] == str(len(got["data"])), got
+    r = api.post(f"Leads/{ids[0]}/actions/remove_tags", json={"tags": [{"name": "never"}]})
+    assert r.status_code == 400 and set(r.json()) == {"data"}, r.text
 
 
 def test_record_tag_errors(api: Api) -> None:

@@ -53,3 +53,41 @@ def test_node_sdk8_refresh_token_flow(e2e_database_url: str, node_sdk8_modules: 
                              node_modules=node_sdk8_modules)
     assert results["steps_done"] == ["users"]
     sc.check_users(results, sc.NODE)
+
+
+def test_node_sdk8_related_notes_tags_attachments_users(e2e_database_url: str,
+        node_sdk8_modules: Path,
+        tmp_path: Path) -> None:
+    """Issue 10 through the SDK: related records (lookup, Price Book products with list_price,
+    Campaign members with Member_Status, delink), notes, tags, attachments (the download
+    byte-identical to the upload; links), tag definitions (count, rename, merge, delete) and
+    users CRUD."""
+    url = e2e_database_url
+    auth = grant_auth(url, sc.SCOPES)
+    steps = ["related", "notes", "tags", "tags_manage", "attachments", "attachment_links",
+             "users_crud"]
+    with Server(url, tmp_path) as server:
+        results = run_driver([node_or_skip()], [DRIVER],
+                             [server.base_url, json.dumps(auth), *steps], tmp_path,
+                             timeout=DRIVER_TIMEOUT, node_modules=node_sdk8_modules)
+    assert results["steps_done"] == steps
+    sc.check_related(results, sc.NODE)
+    sc.check_notes(results, sc.NODE)
+    sc.check_tags(results, sc.NODE)
+    sc.check_tags_manage(results, sc.NODE)
+    sc.check_attachments(results, sc.NODE)
+    sc.check_attachment_links(results, sc.NODE)
+    sc.check_users_crud(results, sc.NODE)
+
+
+def test_node_sdk8_page_token_listing(e2e_database_url: str, node_sdk8_modules: Path,
+        tmp_path: Path) -> None:
+    """2,500 Leads read 200 a page by following next_page_token: none missed or repeated."""
+    url = e2e_database_url
+    auth = grant_auth(url, sc.SCOPES)
+    with Server(url, tmp_path) as server:
+        results = run_driver([node_or_skip()], [DRIVER],
+                             [server.base_url, json.dumps(auth), "page_token"], tmp_path,
+                             timeout=DRIVER_TIMEOUT, node_modules=node_sdk8_modules)
+    assert results["steps_done"] == ["page_token"]
+    sc.check_page_token(results, sc.NODE)

@@ -178,8 +178,13 @@ def _tag_records(call: Call, add: bool, one: bool) -> Response:
     data = [envelopes.success(message, {"id": t.record_id, "tags": [
         {"id": str(g.id), "name": g.name, "color_code": g.color_code} for g in t.tags]})
         if t.error is None else envelopes.error_body(t.error) for t in tagged]
-    ok = any(t.error is None for t in tagged)
-    return json_response({"data": data}, 200 if ok else 400)
+    done = sum(t.error is None for t in tagged)
+    if not done:
+        return json_response({"data": data}, 400)
+    # Zoho's Record_Success_Wrapper: the counts travel as strings; Corral locks no records and
+    # schedules no workflow on tagging (wf_scheduler false)
+    return json_response({"data": data, "wf_scheduler": False, "success_count": str(done),
+                          "locked_count": "0"})
 
 
 def add_tags_to_record(call: Call) -> Response:
