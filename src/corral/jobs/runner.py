@@ -21,7 +21,7 @@ from corral.errors import CorralError, InvalidData, stored_error
 from corral.metadata.registry import Registry
 from corral.storage.database import Database, Tx
 from corral.storage.errors import StorageConflict
-from corral.storage.repositories.jobs import Job, JobItem, JobRepository
+from corral.storage.repositories.jobs import ACTIVE, Job, JobItem, JobRepository
 
 log = logging.getLogger("corral.jobs")
 
@@ -67,15 +67,16 @@ class JobRunner:
         self.chunk = chunk
         self.jobs = JobRepository()
 
-    def run_once(self) -> bool:
-        """Process one chunk of some active job; False when there was nothing to do."""
+    def run_once(self, only: int | None = None) -> bool:
+        """Process one chunk of some active job (or of job `only`); False when there was
+        nothing to do."""
         # Look first in a read transaction: an idle worker must not take SQLite's write lock.
         with self.db.read() as tx:
             if not self.jobs.any_active(tx):
                 return False
         try:
             with self.db.write() as tx:
-                return self._run_once(tx)
+                return self._run_once(tx, only)
         except StorageConflict:
             log.info("job chunk hit contention; it stays pending and is retried")
             return True
@@ -86,9 +87,14 @@ class JobRunner:
             done += 1
         return done
 
-    def _run_once(self, tx: Tx) -> bool:
+    def _run_once(self, tx: Tx, only: int | None = None) -> bool:
         self.registry.refresh(tx)
-        for job in self.jobs.active(tx, limit=20):
+        if only is not None:
+            mine = self.jobs.get(tx, only)
+            candidates = [mine] if mine is not None and mine.status in ACTIVE else []
+        else:
+            candidates = self.jobs.active(tx, limit=20)
+        for job in candidates:
             items = self.jobs.claim_pending(tx, job.id, self.chunk)
             if not items:
                 if self._finish(tx, job):

@@ -147,11 +147,29 @@ class BulkReadService:
         return self.schedule(module, where, fields, page, WriteContext(
             principal, request_id=request_id), {**meta, "query": query, "callback": callback})
 
+    def plan_export(self, module_name: str, criteria: str | None, fields: list[str] | None,
+                    principal: Principal) -> tuple[Module, list[Filter], list[str]]:
+        """`corral export`: the module, the records' filter and the columns, checked."""
+        module = self._module(module_name)
+        parsed = None
+        if criteria:
+            try:
+                parsed = cr.parse_criteria(criteria)
+            except cr.CriteriaError as exc:
+                raise InvalidCriteria(str(exc)) from None
+        return (module, self.where(module, parsed, None, principal),
+                self.fields_of(module, fields or None))
+
+    def counts(self, job_id: int) -> dict[str, int]:
+        with self.db.read() as tx:
+            return self.jobs.item_counts(tx, job_id)
+
     def schedule(self, module: Module, where: list[Filter], fields: list[str], page: int,
-                 ctx: WriteContext, meta: dict[str, Any]) -> Job:
-        """Fix the page's records now: the job and one item per record, in one transaction."""
+                 ctx: WriteContext, meta: dict[str, Any], *, size: int | None = None) -> Job:
+        """Fix the page's records now: the job and one item per record, in one transaction.
+        `size`: records a page (default the configured page size)."""
         job_id = self.db.new_id()
-        size = self.page_size
+        size = size or self.page_size
         with self.db.write() as tx:
             ids = self.query.search.ids(tx, And(tuple(where)), offset=(page - 1) * size,
                                         limit=size + 1)

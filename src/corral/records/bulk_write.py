@@ -32,6 +32,7 @@ from corral.errors import (
     LimitExceeded,
     MandatoryFieldsNotMapped,
     MandatoryNotFound,
+    ModuleNotAvailable,
     ResourceNotFound,
 )
 from corral.jobs.runner import ItemDone, ItemOutcome, JobCannotRun
@@ -210,6 +211,14 @@ class Row:
     target: int | None = None
 
 
+@dataclass(frozen=True)
+class ImportPlan:
+    module: Module
+    spec: WriteSpec
+    header: list[str]
+    rows: list[list[str]]
+
+
 class BulkWriter:
     """Turns rows into planned writes and applies them (a job's chunk, or a dry run)."""
 
@@ -382,6 +391,49 @@ class BulkWriteService:
                 started_time=None, finished_time=None, request_id=ctx.request_id),
                 [], rows=rows)
         return job_id
+
+    def plan_import(self, module_name: str, data: bytes, *, mode: str, find_by: str | None,
+                    renames: dict[str, str], encoding: str | None = None) -> ImportPlan:
+        """`corral import`: the file's rows and mapping, checked before anything is written.
+        Columns are api_names (or `Lookup.Field`), renamed by `renames` (column -> api_name)."""
+        self.records.registry.refresh()
+        module = self.records.registry.get(module_name)
+        if module is None:
+            raise ModuleNotAvailable(f"Requested module '{module_name}' is not available.",
+                                     {"api_name": "module"})
+        header, rows = bf.parse_csv(bf.decode(data, encoding))
+        unknown = [k for k in renames if k not in header]
+        if unknown:
+            raise InvalidData(f"--map names columns the file does not have: {unknown}")
+        named = [renames.get(h, h) for h in header]
+        bad = [h for h, n in zip(header, named, strict=True) if n != "id"
+               and module.field(n.partition(".")[0]) is None]
+        if bad:
+            raise InvalidData(f"unknown column(s) for {module.api_name}: {bad} "
+                              "(name a field's api_name, or use --map COLUMN=API_NAME)")
+        spec = WriteSpec(mode, mappings_of(module, None, named), find_by=find_by,
+                         ignore_empty=False)
+        check_spec(module, spec)
+        return ImportPlan(module, spec, header, rows)
+
+    def dry_run(self, plan: ImportPlan, principal: Principal, chunk: int = 500,
+                on_chunk: Callable[[list[ItemOutcome]], None] | None = None,
+                ) -> list[ItemOutcome]:
+        """What an import would do, row by row, writing nothing."""
+        ctx = WriteContext(principal, trigger=())
+        out: list[ItemOutcome] = []
+        for start in range(0, len(plan.rows), chunk):
+            with self.db.read() as tx:
+                part = self.writer.apply(tx, plan.module, plan.spec,
+                                         plan.rows[start:start + chunk], ctx, plan_only=True)
+            out += part
+            if on_chunk is not None:
+                on_chunk(part)
+        return out
+
+    def counts(self, job_id: int) -> dict[str, int]:
+        with self.db.read() as tx:
+            return self.jobs.item_counts(tx, job_id)
 
     def job(self, raw_job_id: Any) -> Job:
         job_id = v.parse_record_id(raw_job_id)
