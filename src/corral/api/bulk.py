@@ -135,7 +135,7 @@ def get_write_job(call: Call) -> Response:
     call.authenticate().require_scope("ZohoCRM.bulk.READ", "ZohoCRM.bulk.CREATE")
     job = call.corral.bulk_write.job(call.path_params["job_id"])
     _job_module_view(call, job.module_id)
-    return json_response(call.corral.bulk_write.details(job))
+    return json_response(call.corral.bulk_write.details(job, call.base_url))
 
 
 def download_write_result(call: Call) -> Response:

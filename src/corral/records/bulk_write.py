@@ -443,12 +443,13 @@ class BulkWriteService:
             raise ResourceNotFound(details={"resource": "job_id"})
         return job
 
-    def details(self, job: Job) -> dict[str, Any]:
-        """The job as Zoho's Get Bulk Write Job Details shows it (and its callback)."""
+    def details(self, job: Job, base_url: str | None = None) -> dict[str, Any]:
+        """The job as Zoho's Get Bulk Write Job Details shows it (and its callback); the
+        download URL on `base_url` (default: where the job was created)."""
         with self.db.read() as tx:
             counts = self.jobs.item_counts(tx, job.id)
         return job_details(job, counts, self.records.registry.by_id(job.module_id),
-                           self.users().get(job.created_by))
+                           self.users().get(job.created_by), base_url)
 
     def result_chunks(self, job: Job) -> Iterator[bytes]:
         """The result CSV: the file's columns, then RECORD_ID, STATUS and ERRORS per row."""
@@ -474,8 +475,9 @@ ROW_STATUS = {"added": "ADDED", "updated": "UPDATED", "failed": "SKIPPED",
 
 
 def job_details(job: Job, counts: dict[str, int], module: Module | None,
-                creator: Any) -> dict[str, Any]:
+                creator: Any, base_url: str | None = None) -> dict[str, Any]:
     p = job.payload
+    base = base_url if base_url is not None else p.get("base_url", "")
     state = STATES.get(job.status, job.status)
     file: dict[str, Any] = {"status": state, "name": p.get("file_name"),
                             "added_count": counts.get("added", 0),
@@ -502,7 +504,7 @@ def job_details(job: Job, counts: dict[str, int], module: Module | None,
     if p.get("callback"):
         out["callback"] = p["callback"]
     if job.status == "COMPLETED":
-        out["result"] = {"download_url": f"{p.get('base_url', '')}/crm/bulk/"
+        out["result"] = {"download_url": f"{base}/crm/bulk/"
                                          f"{p.get('version', 'v8')}/write/{job.id}/result"}
     return out
 
