@@ -490,6 +490,8 @@ def import_(database_url: str | None, module: str, file: str, mode: str,
     principal = _principal(corral, user_email)
     out = Path(result_path or f"{file}.result.csv")
     try:
+        if mode == "update" and find_by is None:
+            find_by = "id"
         plan = service.plan_import(module, Path(file).read_bytes(), mode=mode,
                                    find_by=find_by, renames=renames, encoding=encoding)
         if dry_run:

@@ -183,7 +183,7 @@ def get_read_job(call: Call) -> Response:
 def download_read_result(call: Call) -> Response:
     call.authenticate().require_scope("ZohoCRM.bulk.READ")
     service = call.corral.bulk_read
-    job = service.job(call.path_params["job_id"])
+    job = service.job(call.path_params["job_id"], status=400)
     _job_module_view(call, job.module_id)
     if job.status != "COMPLETED":
         raise ResourceNotFound("the result is not ready", {"resource": "result"})

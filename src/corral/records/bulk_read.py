@@ -182,12 +182,14 @@ class BulkReadService:
             self.jobs.create(tx, job, ids[:size])
         return job
 
-    def job(self, raw_job_id: Any) -> Job:
+    def job(self, raw_job_id: Any, *, status: int = 404) -> Job:
+        """The bulk read job; unknown → RESOURCE_NOT_FOUND (404 for its details, 400 for its
+        result, as bulk_read.json documents each)."""
         job_id = v.parse_record_id(raw_job_id)
         with self.db.read() as tx:
             job = self.jobs.get(tx, job_id) if job_id is not None else None
         if job is None or job.kind != "bulk_read":
-            raise ResourceNotFound(details={"resource": "job_id"}, status=404)
+            raise ResourceNotFound(details={"resource": "job_id"}, status=status)
         return job
 
     def details(self, job: Job) -> dict[str, Any]:
