@@ -376,3 +376,16 @@ def test_every_version_prefix_answers(api: Api, corral: Corral) -> None:
         write_job(api, "insert", fid)
     r = api.client.get("/crm/bulk/v99/read/1", headers=api.headers())
     assert (r.status_code, r.json()["code"]) == (404, "INVALID_URL_PATTERN")
+
+
+def test_owner_found_by_email(api: Api, corral: Corral) -> None:
+    user = corral.auth.create_user("rep@zylker.com", "Standard", first_name="Rae")
+    fid = file_id(api, [["Last_Name", "Owner.email"], ["Owned", "REP@zylker.com"],
+                        ["Nobody", "ghost@zylker.com"]])
+    job = write_job(api, "insert", fid)
+    finish(corral)
+    rows = write_result(api, job)
+    assert [r["STATUS"] for r in rows] == ["ADDED", "SKIPPED"]
+    assert rows[1]["ERRORS"] == "INVALID_DATA-Owner.email"
+    got = api.get(f"Leads/{rows[0]['RECORD_ID']}").json()["data"][0]
+    assert got["Owner"]["id"] == str(user.id)

@@ -5,7 +5,7 @@ Each chunk runs in ONE transaction: the pending items are claimed, the handler r
 the job's kind applies them (through the one write path), and the items are marked done or
 failed. A crash at any moment rolls the chunk back whole, so on restart the same items are
 still pending: nothing is lost and nothing is applied twice. Kinds are registered in
-`corral.services` (mass update today; bulk write, bulk read and revert later).
+`corral.services` (mass update, bulk write, bulk read; revert later).
 """
 
 from __future__ import annotations

@@ -260,6 +260,13 @@ class BulkWriter:
             found.setdefault(key, rec.id)
         return found
 
+    def users_by(self, find_by: str) -> dict[str, int]:
+        """Users by `email` or full name (`Owner.email`, `Owner.full_name` columns)."""
+        users = self.query.users().values()
+        if find_by == "email":
+            return {u.email.strip().lower(): u.id for u in users}
+        return {u.full_name.strip().lower(): u.id for u in users}
+
     def resolve_lookups(self, tx: Tx, module: Module, spec: WriteSpec,
                         rows: list[Row]) -> None:
         for m in spec.mappings:
@@ -269,8 +276,10 @@ class BulkWriter:
             target = self.records.registry.get(f.lookup_module or "") if f.lookup_module \
                 else None
             wanted = {str(r.values[m.api_name]) for r in rows if r.values.get(m.api_name)}
-            if target is None or target.field(m.find_by or "") is None:
-                found: dict[str, int] = {}
+            if f.data_type == "ownerlookup":
+                found: dict[str, int] = self.users_by(m.find_by or "")
+            elif target is None or target.field(m.find_by or "") is None:
+                found = {}
             else:
                 found = self.find(tx, target, m.find_by or "", wanted)
             for r in rows:
