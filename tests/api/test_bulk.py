@@ -281,7 +281,10 @@ def test_bulk_read_criteria_fields_and_pages(api: Api, corral: Corral) -> None:
     ids = api.insert("Leads", *[{"Last_Name": f"L{i}", "Email": f"l{i}@x.com",
                                  "Lead_Status": "Contacted" if i % 2 else "Junk Lead"}
                                 for i in range(8)])
-    crit = {"field": {"api_name": "Lead_Status"}, "comparator": "equal", "value": "Contacted"}
+    # Zoho's Bulk Read samples name the field `api_name`; `field: {api_name}` works too
+    crit = {"group_operator": "and", "group": [
+        {"api_name": "Lead_Status", "comparator": "equal", "value": "Contacted"},
+        {"field": {"api_name": "Last_Name"}, "comparator": "starts_with", "value": "L"}]}
     seen: list[str] = []
     for page in (1, 2):
         job = read_job(api, {"module": {"api_name": "Leads"}, "page": page,
@@ -389,3 +392,18 @@ def test_owner_found_by_email(api: Api, corral: Corral) -> None:
     assert rows[1]["ERRORS"] == "INVALID_DATA-Owner.email"
     got = api.get(f"Leads/{rows[0]['RECORD_ID']}").json()["data"][0]
     assert got["Owner"]["id"] == str(user.id)
+
+
+def test_file_over_the_row_limit_is_refused_whole(api: Api, corral: Corral) -> None:
+    fid = file_id(api, [["Last_Name"], *[[f"L{i}"] for i in range(25_001)]])
+    r = bulk(api, "POST", "write", json={"operation": "insert", "resource": [
+        {"module": {"api_name": "Leads"}, "file_id": fid}]})
+    assert (r.status_code, r.json()["code"], r.json()["details"]) == (
+        400, "LIMIT_EXCEEDED", {"limit": 25_000})
+    with corral.db.read() as tx:
+        assert tx.execute(sa.select(sa.func.count()).select_from(t.job_items)).scalar_one() == 0
+
+
+def test_upload_over_25_mb_is_file_too_large(api: Api) -> None:
+    r = upload(api, [], content=b"0" * (25 * 1024 * 1024 + 100 * 1024))
+    assert (r.status_code, r.json()["code"]) == (413, "FILE_TOO_LARGE")

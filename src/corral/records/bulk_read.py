@@ -46,6 +46,19 @@ COLUMNS = {"Owner": "owner_id", "Created_By": "created_by", "Modified_By": "modi
 READ_STATES = {**STATES, "FAILED": "FAILURE"}
 
 
+def v8_criteria(obj: Any, depth: int = 0) -> Any:
+    """Bulk read names a condition's field `api_name` (Zoho's Bulk Read samples) where other
+    v8 criteria say `field: {api_name}`; both are read."""
+    if not isinstance(obj, dict) or depth > 40:
+        return obj
+    out = dict(obj)
+    if "field" not in out and isinstance(out.get("api_name"), str):
+        out["field"] = {"api_name": out.pop("api_name")}
+    if isinstance(out.get("group"), list):
+        out["group"] = [v8_criteria(g, depth + 1) for g in out["group"]]
+    return out
+
+
 def cell(rec: StoredRecord, name: str) -> Any:
     """A record's value as a CSV cell: ids for lookups and users, `;`-joined lists."""
     if name == "Id":
@@ -131,7 +144,7 @@ class BulkReadService:
             if not isinstance(q["criteria"], dict):
                 raise InvalidCriteria(details={"api_name": "criteria"})
             try:
-                criteria = cr.criteria_from_v8(q["criteria"])
+                criteria = cr.criteria_from_v8(v8_criteria(q["criteria"]))
             except cr.CriteriaError as exc:
                 raise InvalidCriteria(str(exc)) from None
         page = q.get("page", 1)
