@@ -18,6 +18,7 @@ from corral.errors import (
     ModuleNotAvailable,
     NoPermission,
     ResourceNotFound,
+    UnableToParseDataType,
 )
 from corral.metadata.model import Module
 from corral.records import bulk_files as bf
@@ -45,6 +46,8 @@ def upload_file(call: Call) -> Response:
     principal = call.authenticate()
     principal.require_scope("ZohoFiles.files.CREATE", "ZohoCRM.bulk.CREATE")
     _may_import(principal)
+    if call.upload is None and call.body.strip():
+        raise UnableToParseDataType()  # a body that is not multipart/form-data
     if call.headers.get("feature") != "bulk-write" or not call.headers.get("x-crm-org"):
         raise InvalidRequest("check if headers [feature, X-CRM-ORG] are present and valid",
                              {"headers": ["feature", "X-CRM-ORG"]})
