@@ -5,6 +5,7 @@
    job's callback is received by a real HTTP receiver on 127.0.0.1.
 2. A 25,000-row insert job whose server is SIGKILLed mid-job, then restarted on the same
    database: the job completes with exact counts and exactly one change-log entry per row.
+3. `corral import` SIGKILLed mid-job: a `corral worker` finishes the same job, exactly once.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import io
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 import zipfile
@@ -31,7 +33,7 @@ from bench import common as bc
 from corral.jobs.runner import CHUNK
 from corral.records.bulk_files import zip_bytes
 from corral.storage import tables as t
-from tests.e2e.helpers import Server
+from tests.e2e.helpers import Server, child_env, corral_cmd
 
 pytestmark = pytest.mark.e2e
 
@@ -248,3 +250,63 @@ def test_server_killed_mid_bulk_write_resumes_exactly_once(e2e_database_url: str
     finally:
         first.stop()
         second.stop()
+
+
+def test_cli_import_killed_mid_job_is_finished_by_a_worker(e2e_database_url: str,
+                                                           tmp_path: Path) -> None:
+    """`corral import` runs the same durable job: SIGKILLed mid-way, a `corral worker` on the
+    database finishes it, every row written exactly once."""
+    url = e2e_database_url
+    src = tmp_path / "leads.csv"
+    with src.open("w", newline="") as f:
+        csv.writer(f).writerows([["Last_Name", "Email"],
+                                 *[[f"C{i}", f"c{i}@x.com"] for i in range(CRASH_ROWS)]])
+    out = (tmp_path / "import.out").open("wb")
+    proc = subprocess.Popen(corral_cmd("import", "Leads", str(src), "--database-url", url),
+                            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            env=child_env())
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        engine = bc.make_engine(url, 1)
+        deadline = time.monotonic() + 180
+        job_id = None
+        while True:
+            assert proc.poll() is None, (tmp_path / "import.out").read_text()
+            try:
+                with engine.connect() as conn:
+                    row = conn.execute(sa.select(t.jobs.c.id).where(
+                        t.jobs.c.kind == "bulk_write")).first()
+                    if row is not None:
+                        job_id = int(row[0])
+                        done = conn.execute(sa.select(sa.func.count()).select_from(
+                            t.job_items).where(t.job_items.c.job_id == job_id,
+                                               t.job_items.c.state == "added")).scalar_one()
+                        if done:
+                            break
+            except sa.exc.DBAPIError:
+                pass  # tables not there yet
+            assert time.monotonic() < deadline, (tmp_path / "import.out").read_text()
+            time.sleep(0.02)
+        engine.dispose()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        at_crash = _committed(url, job_id)
+        assert 0 < at_crash["added"] < CRASH_ROWS, at_crash
+        assert at_crash["added"] == at_crash["logged"] == at_crash["leads"], at_crash
+
+        worker = subprocess.Popen(corral_cmd("worker", "--database-url", url, "--poll", "0.05"),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  stdin=subprocess.DEVNULL, env=child_env())
+        deadline = time.monotonic() + TIMEOUT
+        while _committed(url, job_id)["pending"]:
+            assert worker.poll() is None
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert _committed(url, job_id) == {"added": CRASH_ROWS, "pending": 0, "failed": 0,
+                                           "logged": CRASH_ROWS, "leads": CRASH_ROWS}
+    finally:
+        out.close()
+        for p in (proc, worker):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait(timeout=30)
