@@ -1,4 +1,5 @@
-"""`corral serve | token | field | module | client | grant | user` — calls services only."""
+"""`corral serve | worker | import | export | token | field | module | client | grant | user`
+— calls services only."""
 
 from __future__ import annotations
 
@@ -384,3 +385,193 @@ def user_add(database_url: str | None, email: str, last_name: str, first_name: s
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+# ----------------------------------------------------------------------------- import / export
+class _Progress:
+    """A live bar (rows done / total, rate, ETA, errors so far) when stdout is a terminal;
+    nothing at all otherwise, so piped output carries no control characters."""
+
+    def __init__(self, label: str, total: int, enabled: bool) -> None:
+        self.bar: Any = None
+        if enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.bar = Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("rows"), TextColumn("{task.fields[rate]} rows/s"),
+                TextColumn("ETA"), TimeRemainingColumn(), TimeElapsedColumn(),
+                TextColumn("errors: {task.fields[errors]}"),
+                console=Console(file=sys.stdout), transient=False)
+            self.task = self.bar.add_task(label, total=total, rate="-", errors=0)
+            self.bar.start()
+
+    def update(self, done: int, errors: int) -> None:
+        if self.bar is not None:
+            task = self.bar.tasks[0]
+            speed = task.speed
+            self.bar.update(self.task, completed=done, errors=errors,
+                            rate=f"{speed:,.0f}" if speed else "-")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _run_job(corral: Corral, job_id: int, total: int, counts: Any, label: str,
+             bad_states: tuple[str, ...], *, show: bool) -> dict[str, int]:
+    """Run the job's chunks in this process (another worker may share them) with progress."""
+    import time
+
+    progress = _Progress(label, total, show)
+    try:
+        while True:
+            worked = corral.jobs.run_once(only=job_id)
+            c = counts(job_id)
+            progress.update(total - c.get("pending", 0), sum(c.get(s, 0) for s in bad_states))
+            if not c.get("pending", 0) and not worked:
+                return dict(c)
+            if not worked:
+                time.sleep(0.2)
+    finally:
+        progress.close()
+
+
+def _principal(corral: Corral, user_email: str | None) -> Any:
+    user = corral.auth.user_by_email(user_email)
+    principal = corral.auth.principal_for_user(user.id)
+    if principal is None:
+        _fail(f"no such user: {user_email}")
+    return principal
+
+
+@main.command("import")
+@db_option
+@click.argument("module")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--mode", type=click.Choice(["insert", "update", "upsert"]), default="insert",
+              show_default=True)
+@click.option("--find-by", default=None,
+              help="update: id or a unique field; upsert: the field matched first.")
+@click.option("--map", "maps", multiple=True, metavar="CSV_COLUMN=API_NAME",
+              help="Read a column into a field of another name (repeatable).")
+@click.option("--encoding", default="UTF-8", show_default=True)
+@click.option("--dry-run", is_flag=True, default=False,
+              help="Check every row and report what would happen; write nothing.")
+@click.option("--result", "result_path", default=None, type=click.Path(dir_okay=False),
+              help="Per-row outcomes CSV (default FILE.result.csv).")
+@click.option("--user", "user_email", default=None, help="Importing user (default: admin).")
+def import_(database_url: str | None, module: str, file: str, mode: str,
+            find_by: str | None, maps: tuple[str, ...], encoding: str, dry_run: bool,
+            result_path: str | None, user_email: str | None) -> None:
+    """Import a CSV into MODULE as a Bulk Write job (shown by its status API, resumed by any
+    worker after a crash); rows go through the full write path."""
+    from pathlib import Path
+
+    from corral.records.bulk_files import csv_text
+    from corral.records.writes import WriteContext
+
+    renames: dict[str, str] = {}
+    for m in maps:
+        column, sep, api_name = m.partition("=")
+        if not sep or not column or not api_name:
+            _fail(f"--map expects CSV_COLUMN=API_NAME, got {m!r}")
+        renames[column] = api_name
+    corral = _open(database_url)
+    service = corral.bulk_write
+    principal = _principal(corral, user_email)
+    out = Path(result_path or f"{file}.result.csv")
+    try:
+        if mode == "update" and find_by is None:
+            find_by = "id"
+        plan = service.plan_import(module, Path(file).read_bytes(), mode=mode,
+                                   find_by=find_by, renames=renames, encoding=encoding)
+        if dry_run:
+            outcomes = service.dry_run(plan, principal)
+            rows = [[*row, *_dry_outcome(o)] for row, o in zip(plan.rows, outcomes, strict=True)]
+            out.write_text(csv_text([[*plan.header, "RECORD_ID", "STATUS", "ERRORS"], *rows]))
+            c = {s: sum(1 for r in rows if r[-2] == s) for s in ("ADDED", "UPDATED", "SKIPPED")}
+            click.echo(f"dry run: {len(rows)} rows: would add {c['ADDED']}, update "
+                       f"{c['UPDATED']}, skip {c['SKIPPED']}; nothing written. Result: {out}")
+            return
+        job_id = service.schedule(plan.module, plan.spec, plan.header, plan.rows,
+                                  WriteContext(principal, request_id="cli-import"),
+                                  {"file_name": Path(file).name, "source": "cli"},
+                                  max_rows=None)
+        click.echo(f"Bulk write job {job_id}: {len(plan.rows)} rows into {plan.module.api_name}",
+                   err=True)
+        c = _run_job(corral, job_id, len(plan.rows), service.counts, "import", ("failed",),
+                     show=sys.stdout.isatty())
+        with out.open("wb") as f:
+            for chunk in service.result_chunks(service.job(job_id)):
+                f.write(chunk)
+    except CorralError as err:
+        _corral_error(err)
+    finally:
+        corral.close()
+    click.echo(f"imported {len(plan.rows)} rows: added {c.get('added', 0)}, updated "
+               f"{c.get('updated', 0)}, skipped {c.get('failed', 0)}. Result: {out}")
+
+
+def _dry_outcome(o: Any) -> list[str]:
+    if isinstance(o, CorralError):
+        name = o.details.get("api_name") if isinstance(o.details, dict) else None
+        return ["", "SKIPPED", f"{o.code}-{name}" if name else o.code]
+    rid = str(o.record_id) if o.record_id > 0 else ""  # a plan's new records have no id yet
+    return [rid, "ADDED" if o.state == "added" else "UPDATED", ""]
+
+
+@main.command("export")
+@db_option
+@click.argument("module")
+@click.option("--criteria", default=None,
+              help="Search-style criteria, e.g. '(Lead_Status:equals:Contacted)'.")
+@click.option("--fields", default=None, help="Comma-separated api_names (default: all).")
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
+              help="CSV file to write (default: standard output).")
+@click.option("--user", "user_email", default=None, help="Exporting user (default: admin).")
+def export(database_url: str | None, module: str, criteria: str | None, fields: str | None,
+           output: str | None, user_email: str | None) -> None:
+    """Export MODULE's records as CSV through a Bulk Read job."""
+    from corral.records.writes import WriteContext
+
+    corral = _open(database_url)
+    service = corral.bulk_read
+    principal = _principal(corral, user_email)
+    try:
+        mod, where, columns = service.plan_export(
+            module, criteria, [f.strip() for f in fields.split(",")] if fields else None,
+            principal)
+        job = service.schedule(mod, where, columns, 1,
+                               WriteContext(principal, request_id="cli-export"),
+                               {"query": {"module": {"api_name": mod.api_name}},
+                                "callback": None, "source": "cli"}, size=10**12)
+        if output is not None:
+            click.echo(f"Bulk read job {job.id}: {job.total} records of {mod.api_name}",
+                       err=True)
+        c = _run_job(corral, job.id, job.total, service.counts, "export", ("skipped",),
+                     show=output is not None and sys.stdout.isatty())
+        job = service.job(job.id)
+        target = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115
+        try:
+            for chunk in service.result_chunks(job):
+                target.write(chunk)
+        finally:
+            if output:
+                target.close()
+            else:
+                target.flush()
+    except CorralError as err:
+        _corral_error(err)
+    finally:
+        corral.close()
+    if output:
+        click.echo(f"exported {c.get('exported', 0)} records to {output}")

@@ -32,6 +32,9 @@ class Settings:
     max_body: int = DEFAULT_MAX_BODY
     # Largest request line + headers in bytes (enforced by the HTTP server `corral serve` runs).
     max_header: int = DEFAULT_MAX_HEADER
+    # Records per bulk read page (Zoho: 200,000); CORRAL_BULK_READ_PAGE_SIZE makes it small
+    # for tests.
+    bulk_read_page_size: int = 200_000
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -51,6 +54,11 @@ class Settings:
             except ValueError:
                 raise ValueError(f"CORRAL_MAX_BODY must be a number of bytes, not {env_body!r}"
                                  ) from None
+        page_size = os.environ.get("CORRAL_BULK_READ_PAGE_SIZE")
+        if page_size:
+            if not page_size.isdigit() or int(page_size) < 1:
+                raise ValueError("CORRAL_BULK_READ_PAGE_SIZE must be a positive number")
+            values["bulk_read_page_size"] = int(page_size)
         public_url = os.environ.get("CORRAL_PUBLIC_URL")
         if public_url:
             values["public_url"] = public_url

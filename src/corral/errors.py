@@ -334,3 +334,64 @@ class ActiveStateLimitExceeded(CorralError):
     status = 400
     default_message = ("Allowed active currency limit 10 reached. Please deactivate any one of "
                        "the existing active currencies to create this currency")
+
+
+# ----------------------------------------------------------------------------- bulk APIs
+class InvalidFileFormat(CorralError):
+    code = "INVALID_FILE_FORMAT"
+    status = 400
+    default_message = "invalid file format. only zip format is supported"
+
+
+class FileNotSupported(CorralError):
+    code = "FILE_NOT_SUPPORTED"
+    status = 400
+    default_message = "File not supported for bulk write"
+
+
+class InvalidFileId(CorralError):
+    code = "INVALID_FILE_ID"
+    status = 400
+    default_message = "improper file id"
+
+
+class ResourceNotFound(CorralError):
+    code = "RESOURCE_NOT_FOUND"
+    status = 400
+    default_message = "The requested resource doesn't exist."
+
+
+class ModuleNotAvailable(CorralError):
+    code = "MODULE_NOT_AVAILABLE"
+    status = 400
+    default_message = "Requested module is not available."
+
+
+class MandatoryFieldsNotMapped(CorralError):
+    code = "MANDATORY_FIELDS_NOT_MAPPED"
+    status = 400
+    default_message = "All mandatory fields are not mapped for the layout"
+
+
+class InvalidCallbackMethod(CorralError):
+    code = "INVALID_CALLBACK_METHOD"
+    status = 400
+    default_message = "invalid callback method"
+
+
+class InvalidCallbackUrl(CorralError):
+    code = "INVALID_CALLBACK_URL"
+    status = 400
+    default_message = "invalid callback url"
+
+
+class InvalidCriteria(CorralError):
+    code = "INVALID_CRITERIA"
+    status = 400
+    default_message = "invalid criteria"
+
+
+class PageRangeExceeded(CorralError):
+    code = "PAGE_RANGE_EXCEEDED"
+    status = 400
+    default_message = "page range exceeded"

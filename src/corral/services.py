@@ -33,6 +33,8 @@ from corral.metadata.territories import TerritoryService
 from corral.metadata.users import UserAdminService
 from corral.records.attachments import AttachmentService
 from corral.records.blueprints import BlueprintGuard, BlueprintService
+from corral.records.bulk_read import BulkReadJobs, BulkReadService
+from corral.records.bulk_write import BulkWriteJobs, BulkWriter, BulkWriteService
 from corral.records.computed import ComputedFields
 from corral.records.conversion import ConversionService
 from corral.records.currency import CurrencyDefaults
@@ -84,9 +86,13 @@ def write_steps(registry: Registry) -> list[Step]:
     ]
 
 
-def job_handlers(records: RecordService, auth: AuthService) -> dict[str, JobHandler]:
+def job_handlers(records: RecordService, auth: AuthService,
+                 query: RecordQuery) -> dict[str, JobHandler]:
     """What the worker does for each kind of job."""
-    return {"mass_update": MassUpdateJobs(records, auth.principal_for_user)}
+    return {"mass_update": MassUpdateJobs(records, auth.principal_for_user),
+            "bulk_write": BulkWriteJobs(BulkWriter(records, query), auth.principal_for_user,
+                                        query.users),
+            "bulk_read": BulkReadJobs(query, query.users)}
 
 
 @dataclass
@@ -102,6 +108,8 @@ class Corral:
     preferences: PreferenceService
     conversion: ConversionService
     mass_update: MassUpdateService
+    bulk_write: BulkWriteService
+    bulk_read: BulkReadService
     jobs: JobRunner
     views: ViewService
     territories: TerritoryService
@@ -130,7 +138,9 @@ class Corral:
                      records=records, query=query,
                      related=RelatedRecords(registry, query, records),
                      mass_update=MassUpdateService(records, query),
-                     jobs=JobRunner(db, registry, clock, job_handlers(records, auth)),
+                     jobs=JobRunner(db, registry, clock, job_handlers(records, auth, query)),
+                     bulk_write=BulkWriteService(BulkWriter(records, query), query.users),
+                     bulk_read=BulkReadService(query, settings.bulk_read_page_size),
                      views=ViewService(query), territories=TerritoryService(db, clock),
                      blueprints=BlueprintService(records),
                      automation=AutomationService(records),

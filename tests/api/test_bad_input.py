@@ -94,7 +94,8 @@ class World:
 
     def send(self, method: str, path: str, *, content: bytes | None = None,
              params: dict[str, str] | None = None, token: str | None = None) -> Any:
-        url = self.api.url(path.format(lead=self.lead, field=self.field_id))
+        url = path.format(lead=self.lead, field=self.field_id)
+        url = url if url.startswith("/") else self.api.url(url)  # /crm/bulk/... as they are
         if params:  # encoded here: lone surrogates go out as their (invalid) UTF-8 bytes
             url += ("&" if "?" in url else "?") + "&".join(
                 f"{quote(k)}={quote(v.encode('utf-8', 'surrogatepass'), safe='')}"
@@ -496,6 +497,7 @@ def _get_routes() -> list[str]:
         # The accounts role (/oauth/...) answers accounts-style {"error": ...}, not Zoho JSON.
         if "GET" in handlers and not path.startswith("/oauth"):
             path = path.replace("/crm/{version}/", "").replace("{module}", "Leads")
+            path = path.replace("{version}", "v2").replace("{job_id}", "1")  # /crm/bulk/...
             path = path.replace("{api_name}", "Leads").replace("{record_id}", "{lead}")
             path = path.replace("{field_id}", "{field}")
             path = path.replace("{related_list}", "Notes")

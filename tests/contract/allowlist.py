@@ -74,6 +74,10 @@ SPEC_QUIRKS: tuple[Quirk, ...] = (
     Quirk("no preference configured answers 204, as every empty Zoho GET does (facts §2.1, §4); "
           "duplicate_check_preference.json documents 200 and 400 only",
           ("duplicate_check_preference:GET *",), "status", statuses=(204,)),
+    Quirk("bulk_write.json documents only 200 for Upload File (with API_Exception among its "
+          "bodies); Zoho's Upload File page lists its errors with 4xx statuses (FILE_TOO_LARGE "
+          "413, INVALID_FILE_FORMAT 400, the header check) as every other call answers them",
+          ("bulk_write:POST /crm/v8/upload",), "status", statuses=(400, 401, 403, 413)),
     # --- error bodies
     Quirk("error schemas enumerate only their samples' codes and messages (module_search.json "
           "allows only INVALID_REQUEST, record_count.json only INVALID_MODULE, layouts.json spells "

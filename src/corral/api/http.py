@@ -38,6 +38,8 @@ log = logging.getLogger("corral.api")
 
 MAX_UPLOAD = 20 * 1024 * 1024  # Zoho: "File size should not exceed 20 MB"
 UPLOAD_PATH = re.compile(r"^/crm/[^/]+/[^/]+/[^/]+/Attachments$")
+BULK_UPLOAD_PATH = re.compile(r"^/crm/[^/]+/upload$")
+MAX_BULK_UPLOAD = 25 * 1024 * 1024  # Zoho: a bulk write zip of at most 25 MB
 VERSIONS = frozenset({"v2", "v2.1", "v3", "v4", "v5", "v6", "v7", "v8"})
 JSON_TYPE = "application/json;charset=UTF-8"
 
@@ -115,6 +117,8 @@ class BodyLimit:
         if scope.get("method") == "POST" and UPLOAD_PATH.match(scope.get("path", "")):
             limit = max(self.limit, MAX_UPLOAD + FRAMING)
             return limit, FileSizeMoreThanAllowedSize()
+        if scope.get("method") == "POST" and BULK_UPLOAD_PATH.match(scope.get("path", "")):
+            return max(self.limit, MAX_BULK_UPLOAD + FRAMING), FileTooLarge()
         return self.limit, FileTooLarge(details={"limit": self.limit})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -311,7 +315,8 @@ def endpoint(handler: Handler, corral: Corral) -> Callable[[Request], Any]:
             if getattr(handler, "reads_upload", False) and request.headers.get(
                     "content-type", "").lower().startswith("multipart/form-data"):
                 # Streamed and bounded (api/uploads.py), never read whole into memory.
-                upload, body = await read_upload(request, MAX_UPLOAD), b""
+                limit = getattr(handler, "upload_limit", MAX_UPLOAD)
+                upload, body = await read_upload(request, limit), b""
             else:
                 body = await read_body(request.receive)
         except CorralError as err:  # FILE_TOO_LARGE, or the upload's own limit

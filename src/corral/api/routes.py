@@ -6,6 +6,7 @@ from starlette.routing import Route
 
 from corral.api import actions as a
 from corral.api import attachments as att
+from corral.api import bulk as bk
 from corral.api import oauth as o
 from corral.api import org as g
 from corral.api import records as r
@@ -17,6 +18,7 @@ from corral.errors import InvalidRequestMethod
 from corral.services import Corral
 
 CRM = "/crm/{version}"
+BULK = "/crm/bulk/{version}"
 
 
 class Methods(dict[str, Handler]):
@@ -33,6 +35,13 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
     ("/oauth/v2/token", {"POST": o.oauth_token}),
     ("/oauth/v2/token/revoke", {"POST": o.revoke}),
     ("/oauth/v2/auth", {"GET": o.authorize}),
+    (f"{CRM}/upload", {"POST": bk.upload_file}),
+    (f"{BULK}/write", {"POST": bk.create_write_job}),
+    (f"{BULK}/write/{{job_id}}", {"GET": bk.get_write_job}),
+    (f"{BULK}/write/{{job_id}}/result", {"GET": bk.download_write_result}),
+    (f"{BULK}/read", {"POST": bk.create_read_job}),
+    (f"{BULK}/read/{{job_id}}", {"GET": bk.get_read_job}),
+    (f"{BULK}/read/{{job_id}}/result", {"GET": bk.download_read_result}),
     (f"{CRM}/settings/modules", {"GET": s.list_modules, "POST": s.create_module}),
     (f"{CRM}/settings/modules/{{api_name}}", {"GET": s.get_module}),
     (f"{CRM}/settings/fields", {"GET": s.list_fields, "POST": s.create_field}),
@@ -121,6 +130,9 @@ def _dispatch(handlers: dict[str, Handler]) -> Handler:
 
     run.reads_upload = any(getattr(h, "reads_upload", False)  # type: ignore[attr-defined]
                            for h in handlers.values())
+    limits = [getattr(h, "upload_limit", None) for h in handlers.values()]
+    if any(limits):
+        run.upload_limit = max(x for x in limits if x)  # type: ignore[attr-defined]
     return run
 
 

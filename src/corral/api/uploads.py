@@ -17,7 +17,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
-from corral.errors import FileSizeMoreThanAllowedSize, InvalidData
+from corral.errors import CorralError, FileSizeMoreThanAllowedSize, FileTooLarge, InvalidData
 
 FRAMING = 64 * 1024  # multipart boundaries, part headers and small form fields
 
@@ -33,17 +33,23 @@ class Upload:
     fields: dict[str, str] = field(default_factory=dict)
 
 
+def too_large(limit: int) -> CorralError:
+    """The error of a file over `limit`: attachments' own (20 MB), else bulk write's
+    FILE_TOO_LARGE (its 25 MB zip)."""
+    return FileSizeMoreThanAllowedSize() if limit <= 20 * 1024 * 1024 else FileTooLarge()
+
+
 async def read_upload(request: Request, limit: int) -> Upload:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit + FRAMING:
-        raise FileSizeMoreThanAllowedSize()
+        raise too_large(limit)
 
     async def bounded() -> AsyncIterator[bytes]:
         seen = 0
         async for chunk in request.stream():
             seen += len(chunk)
             if seen > limit + FRAMING:
-                raise FileSizeMoreThanAllowedSize()
+                raise too_large(limit)
             yield chunk
 
     parser = MultiPartParser(request.headers, bounded(),  # type: ignore[arg-type]
@@ -75,7 +81,7 @@ async def _read_file(upload: UploadFile, limit: int) -> tuple[bytes, str]:
     while chunk := await upload.read(1024 * 1024):
         size += len(chunk)
         if size > limit:
-            raise FileSizeMoreThanAllowedSize()
+            raise too_large(limit)
         digest.update(chunk)
         parts.append(chunk)
     return b"".join(parts), digest.hexdigest()

@@ -231,8 +231,29 @@ job_items = sa.Table(
     sa.Column("record_id", sa.BigInteger, nullable=False),
     sa.Column("state", sa.String(20), nullable=False),  # pending updated failed
     sa.Column("error", sa.JSON, nullable=True),
+    sa.Column("data", sa.JSON, nullable=True),  # a bulk write item: its CSV row
     sa.PrimaryKeyConstraint("job_id", "seq", name="pk_job_items"),
     sa.Index("ix_job_items_state", "job_id", "state", "seq"),
+)
+
+# Bulk write: uploaded zip files (`/crm/{v}/upload`, feature bulk-write), read when a job is
+# created. Bulk read: the result CSV of a job, one part per processed chunk of its items, read
+# in order by the download, which streams them into a zip.
+bulk_files = sa.Table(
+    "bulk_files", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("file_name", sa.String(500), nullable=True),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("created_by", sa.BigInteger, nullable=False),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+)
+
+bulk_result_parts = sa.Table(
+    "bulk_result_parts", metadata,
+    sa.Column("job_id", sa.BigInteger, nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("job_id", "seq", name="pk_bulk_result_parts"),
 )
 
 # Blueprints on a picklist field: states, transitions between them, and entry criteria.

@@ -40,6 +40,18 @@ class Job:
 class JobItem:
     seq: int
     record_id: int
+    data: Any = None  # a bulk write item: its CSV row
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """An item as a job's result lists it: its state, record, error and row."""
+
+    seq: int
+    record_id: int
+    state: str
+    error: dict[str, Any] | None
+    data: Any
 
 
 def _job(row: Any) -> Job:
@@ -47,13 +59,19 @@ def _job(row: Any) -> Job:
 
 
 class JobRepository:
-    def create(self, tx: Tx, job: Job, record_ids: Sequence[int]) -> None:
+    def create(self, tx: Tx, job: Job, record_ids: Sequence[int],
+               rows: Sequence[Any] | None = None) -> None:
+        """The job and one pending item per record id (or, with `rows`, per row: a bulk write
+        item, whose record is known once it is written)."""
         tx.execute(sa.insert(t.jobs).values(**{n: getattr(job, n)
                                                for n in Job.__dataclass_fields__}))
-        for start in range(0, len(record_ids), 5000):
+        n = len(rows) if rows is not None else len(record_ids)
+        for start in range(0, n, 5000):
             tx.execute(sa.insert(t.job_items), [
-                {"job_id": job.id, "seq": start + i, "record_id": rid, "state": "pending",
-                 "error": None} for i, rid in enumerate(record_ids[start:start + 5000])])
+                {"job_id": job.id, "seq": i, "state": "pending", "error": None,
+                 "record_id": record_ids[i] if rows is None else 0,
+                 "data": rows[i] if rows is not None else None}
+                for i in range(start, min(n, start + 5000))])
 
     def get(self, tx: Tx, job_id: int, *, module_id: int | None = None) -> Job | None:
         q = sa.select(t.jobs).where(t.jobs.c.id == job_id)
@@ -78,8 +96,8 @@ class JobRepository:
             .order_by(t.jobs.c.created_time, t.jobs.c.id).limit(limit))]
 
     def claim_pending(self, tx: Tx, job_id: int, limit: int) -> list[JobItem]:
-        return [JobItem(r.seq, r.record_id) for r in tx.execute(
-            sa.select(t.job_items.c.seq, t.job_items.c.record_id)
+        return [JobItem(r.seq, r.record_id, r.data) for r in tx.execute(
+            sa.select(t.job_items.c.seq, t.job_items.c.record_id, t.job_items.c.data)
             .where(t.job_items.c.job_id == job_id, t.job_items.c.state == "pending")
             .order_by(t.job_items.c.seq).limit(limit).with_for_update(skip_locked=True))]
 
@@ -101,6 +119,26 @@ class JobRepository:
                 t.job_items.c.seq == sa.bindparam("s"))
                 .values(state="failed", error=sa.bindparam("err")),
                 [{"j": job_id, "s": seq, "err": err} for seq, err in failed])
+
+    def record_written(self, tx: Tx, job_id: int,
+                       written: Sequence[tuple[int, str, int]]) -> None:
+        """Items done with their own state and record (`(seq, state, record_id)`: a bulk
+        write row `added` or `updated` as that record)."""
+        if written:
+            tx.execute(sa.update(t.job_items).where(
+                t.job_items.c.job_id == sa.bindparam("j"),
+                t.job_items.c.seq == sa.bindparam("s"))
+                .values(state=sa.bindparam("st"), record_id=sa.bindparam("r")),
+                [{"j": job_id, "s": seq, "st": state, "r": rid} for seq, state, rid in written])
+
+    def results(self, tx: Tx, job_id: int, after_seq: int, limit: int) -> list[ItemResult]:
+        """Up to `limit` items after `after_seq`, in order: a result file is read page by
+        page, never whole."""
+        return [ItemResult(r.seq, r.record_id, r.state, r.error, r.data) for r in tx.execute(
+            sa.select(t.job_items.c.seq, t.job_items.c.record_id, t.job_items.c.state,
+                      t.job_items.c.error, t.job_items.c.data)
+            .where(t.job_items.c.job_id == job_id, t.job_items.c.seq > after_seq)
+            .order_by(t.job_items.c.seq).limit(limit))]
 
     def fail(self, tx: Tx, job_id: int, now: datetime, error: dict[str, Any]) -> None:
         """Every pending item failed with `error`, and the job FAILED."""

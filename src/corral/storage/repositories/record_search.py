@@ -149,11 +149,11 @@ class RecordSearch:
         return int(tx.execute(sa.select(sa.func.count()).select_from(t.records)
                               .where(compile_filter(where))).scalar_one())
 
-    def ids(self, tx: Tx, where: Filter, *, limit: int) -> list[int]:
-        """Ids of the selected records in id order, at most `limit` of them."""
+    def ids(self, tx: Tx, where: Filter, *, limit: int, offset: int = 0) -> list[int]:
+        """Ids of the selected records in id order, at most `limit` of them after `offset`."""
         return [int(r[0]) for r in tx.execute(
             sa.select(t.records.c.id).where(compile_filter(where))
-            .order_by(t.records.c.id).limit(limit))]
+            .order_by(t.records.c.id).offset(offset).limit(limit))]
 
     def deleted(self, tx: Tx, module_id: int, *, offset: int, limit: int,
                 ) -> tuple[list[StoredRecord], bool]:
