@@ -35,6 +35,7 @@ from corral.records.attachments import AttachmentService
 from corral.records.blueprints import BlueprintGuard, BlueprintService
 from corral.records.computed import ComputedFields
 from corral.records.conversion import ConversionService
+from corral.records.coql_compile import CoqlService
 from corral.records.currency import CurrencyDefaults
 from corral.records.mass_update import MassUpdateJobs, MassUpdateService
 from corral.records.notes import NotesFollowParents
@@ -114,6 +115,7 @@ class Corral:
     roles: RoleService
     profiles: ProfileService
     currencies: CurrencyService
+    coql: CoqlService
     clock: Callable[[], datetime]
 
     @classmethod
@@ -142,7 +144,8 @@ class Corral:
                      conversion=ConversionService(records),
                      users=UserAdminService(db, clock), roles=RoleService(db, clock),
                      profiles=ProfileService(db, registry, clock),
-                     currencies=CurrencyService(db, registry, clock), clock=clock)
+                     currencies=CurrencyService(db, registry, clock),
+                     coql=CoqlService(db, registry), clock=clock)
         return corral
 
     def seed(self) -> str | None:
