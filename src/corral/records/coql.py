@@ -290,6 +290,18 @@ def parse(text: str) -> Query:
     return query
 
 
+def _unsupported_word(text: str) -> str | None:
+    """The first word of the query (as the grammar's lexer reads it) that names an SQL
+    clause COQL lacks, e.g. `select distinct ...`; None when there is none."""
+    try:
+        for token in _parser().lex(text):
+            if token.type == "NAME" and token.lower() in UNSUPPORTED_CLAUSES:
+                return token.lower()
+    except UnexpectedInput:  # text the lexer cannot read ends the search
+        pass
+    return None
+
+
 def _syntax_error(err: UnexpectedInput, text: str) -> QuerySyntaxError:
     line = getattr(err, "line", None) or 1
     column = getattr(err, "column", None) or 1
@@ -304,7 +316,7 @@ def _syntax_error(err: UnexpectedInput, text: str) -> QuerySyntaxError:
         near = text.strip().split()[-1] if text.strip() else ""
         line = text.count("\n") + 1
         column = len(text.rsplit("\n", 1)[-1]) + 1
-    if near.lower() in UNSUPPORTED_CLAUSES:
-        return QuerySyntaxError(f"{near.upper()} is not supported in COQL",
-                                {"clause": near.lower()})
+    clause = near.lower() if near.lower() in UNSUPPORTED_CLAUSES else _unsupported_word(text)
+    if clause is not None:
+        return QuerySyntaxError(f"{clause.upper()} is not supported in COQL", {"clause": clause})
     return QuerySyntaxError(PARSE_ERROR, {"near": near[:100], "line": line, "column": column})

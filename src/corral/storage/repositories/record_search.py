@@ -70,16 +70,18 @@ def _operand(operand: Operand, table: sa.FromClause = t.records) -> ColumnElemen
     """The operand's value on a row of `table` (the records table or an alias of it)."""
     if isinstance(operand, Column):
         return table.c[operand.name]
-    if isinstance(operand, Related):  # a scalar subquery by primary key: one index probe
+    # Lookup paths are scalar subqueries by primary key (one index probe each), correlated
+    # explicitly: a path through a lookup to a user nests one inside another.
+    if isinstance(operand, Related):
         target = t.records.alias()
         return (sa.select(_operand(operand.target, target))
                 .where(target.c.id == _record_id(operand.via, table),
                        target.c.deleted_time.is_(None))
-                .scalar_subquery())
+                .correlate(table).scalar_subquery())
     if isinstance(operand, UserAttr):
         return (sa.select(t.users.c[operand.name])
                 .where(t.users.c.id == _record_id(operand.via, table))
-                .scalar_subquery())
+                .correlate(table).scalar_subquery())
     elem = table.c.data[operand.key]
     value: ColumnElement[Any]
     if operand.kind == "float":
