@@ -30,6 +30,7 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common as c  # noqa: E402
+
 from corral.config import Settings  # noqa: E402
 from corral.services import Corral  # noqa: E402
 from corral.storage import tables as t  # noqa: E402

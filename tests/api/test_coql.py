@@ -395,6 +395,12 @@ def test_select_query_is_mandatory(api: Api, body: Any) -> None:
     "select Last_Name from Leads where id is not null limit 1; select 1",
     "select Last_Name/**/from Leads where id is not null",
     "select Last_Name from Leads where Last_Name = '" + "a" * 5000 + "'",
+    "select Last_Name from Leads where " + "(id is null or " * 2000 + "id is null" + ")" * 2000,
+    "select Last_Name from Leads where id is null limit 1.5",
+    "select Last_Name from Leads where id is null limit 99999999999999999999999",
+    "select Last_Name from Leads where No_of_Employees = 1e999",
+    "select Last_Name from Leads where id = 99999999999999999999999",
+    "select Last_Name from Leads where Created_Time = '9999-12-31T23:59:59-12:00'",
 ])
 def test_injection_attempts_fail_cleanly(api: Api, leads: list[str], corral: Corral,
                                          query: str) -> None:

@@ -16,9 +16,15 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 
-from corral.errors import QuerySyntaxError
+from corral.errors import CorralError, LimitExceeded, QuerySyntaxError
 
 GRAMMAR = r"""
 start: _SELECT items _FROM NAME where? group? order? limit?
@@ -88,6 +94,10 @@ UNSUPPORTED_CLAUSES = frozenset({
     "into", "values", "set", "top", "fetch", "window", "over", "exists", "case",
 })
 PARSE_ERROR = "error occurred while parsing the query"
+# Zoho's limit of criteria in WHERE, checked on the parse tree before anything recurses over
+# it (a WHERE nested thousands deep must not exhaust the stack).
+MAX_CRITERIA = 25
+_CONDITIONS = frozenset({"compare", "like", "within", "between", "is_null"})
 
 
 # ----------------------------------------------------------------------------- the tree
@@ -286,7 +296,15 @@ def parse(text: str) -> Query:
         tree = _parser().parse(text)
     except UnexpectedInput as err:
         raise _syntax_error(err, text) from None
-    query: Query = _Tree().transform(tree)
+    if sum(1 for node in tree.iter_subtrees_topdown() if node.data in _CONDITIONS) \
+            > MAX_CRITERIA:
+        raise LimitExceeded("limit exceeded", {"clause": "where", "limit": MAX_CRITERIA})
+    try:
+        query: Query = _Tree().transform(tree)
+    except VisitError as err:  # Lark wraps what a rule's callback raises
+        if isinstance(err.orig_exc, CorralError):
+            raise err.orig_exc from None
+        raise
     return query
 
 

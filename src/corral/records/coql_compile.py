@@ -59,7 +59,7 @@ from corral.storage.filters import (
 from corral.storage.repositories.record_search import RecordSearch
 
 MAX_COLUMNS = 50
-MAX_CRITERIA = 25
+MAX_CRITERIA = q.MAX_CRITERIA
 MAX_IN_VALUES = 50
 MAX_ORDER_BY = 10
 MAX_GROUP_BY = 4
