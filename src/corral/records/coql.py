@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import (
     UnexpectedCharacters,
     UnexpectedEOF,
@@ -296,8 +296,7 @@ def parse(text: str) -> Query:
         tree = _parser().parse(text)
     except UnexpectedInput as err:
         raise _syntax_error(err, text) from None
-    if sum(1 for node in tree.iter_subtrees_topdown() if node.data in _CONDITIONS) \
-            > MAX_CRITERIA:
+    if _count_conditions(tree) > MAX_CRITERIA:
         raise LimitExceeded("limit exceeded", {"clause": "where", "limit": MAX_CRITERIA})
     try:
         query: Query = _Tree().transform(tree)
@@ -306,6 +305,16 @@ def parse(text: str) -> Query:
             raise err.orig_exc from None
         raise
     return query
+
+
+def _count_conditions(tree: Tree[Token]) -> int:
+    """Comparisons in the parse tree, walked with a stack (no recursion)."""
+    count, stack = 0, [tree]
+    while stack:
+        node = stack.pop()
+        count += node.data in _CONDITIONS
+        stack.extend(child for child in node.children if isinstance(child, Tree))
+    return count
 
 
 def _unsupported_word(text: str) -> str | None:
