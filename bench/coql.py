@@ -6,7 +6,9 @@ The WHERE is a `Created_Time` window (about 1,000 of the Leads, created one seco
 `Created_Time` is a column of `records`, and the existing index `ix_records_module_created
 (module_id, created_time)` serves it, so no index is added. The script prints SQLite's query
 plan for the SQL Corral itself runs (captured from an in-process Corral), so a plan that stops
-using the index shows. A second query groups the same window by Company (COUNT, SUM).
+using the index shows. A second query asks for one Lead by `Email` (the duplicate-check field:
+COQL narrows `=` on it through `record_keys`, whose primary key serves it), a third groups the
+window by Company (COUNT, SUM).
 
     python bench/coql.py                    # fresh SQLite file in a temp dir
     python bench/coql.py --calls 500 --preload 200000
@@ -38,6 +40,7 @@ from corral.storage import tables as t  # noqa: E402
 WINDOW = 1000  # seconds, i.e. Leads per window
 ROWS_QUERY = ("select Last_Name, First_Name, Email, Company from Leads "
               "where Created_Time between '{lo}' and '{hi}'")
+EMAIL_QUERY = "select Last_Name, Email from Leads where Email = '{email}'"
 GROUP_QUERY = ("select Company, COUNT(id), SUM(No_of_Employees) from Leads "
                "where Created_Time between '{lo}' and '{hi}' group by Company")
 RAW_ROWS = """
@@ -46,6 +49,13 @@ SELECT json_extract(data, '$.Last_Name'), json_extract(data, '$.First_Name'),
 FROM records
 WHERE module_id = ? AND deleted_time IS NULL AND converted = 0 AND approval_state = 'approved'
   AND created_time >= ? AND created_time < ?
+ORDER BY id LIMIT 201"""
+RAW_EMAIL = """
+SELECT json_extract(data, '$.Last_Name'), json_extract(data, '$.Email'), id
+FROM records
+WHERE module_id = ? AND deleted_time IS NULL AND converted = 0 AND approval_state = 'approved'
+  AND id IN (SELECT record_id FROM record_keys WHERE field_id = ? AND value = ?)
+  AND lower(json_extract(data, '$.Email')) = lower(?)
 ORDER BY id LIMIT 201"""
 RAW_GROUP = """
 SELECT json_extract(data, '$.Company') AS company, count(id),
@@ -98,24 +108,40 @@ def stamp(dt: Any) -> str:
     return dt.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def run_http(server: c.Server, template: str, wins: list[tuple[Any, Any]]) -> c.LoadResult:
-    bodies = [c.dumps({"select_query": template.format(lo=iso(lo), hi=iso(hi))})
-              for lo, hi in wins]
+def run_http(server: c.Server, queries: list[str]) -> c.LoadResult:
+    bodies = [c.dumps({"select_query": query}) for query in queries]
     return c.run_http(server, "POST", "/crm/v8/coql", bodies, 1)
 
 
-def run_raw(path: str, sql: str, module_id: int, wins: list[tuple[Any, Any]]) -> list[float]:
+def run_raw(path: str, sql: str, params: list[tuple[Any, ...]]) -> list[float]:
     conn = sqlite3.connect(path)
     try:
         out = []
-        for lo, hi in wins:
+        for p in params:
             t0 = time.perf_counter()
-            conn.execute(sql, (module_id, stamp(lo), stamp(hi + timedelta(seconds=1)))
-                         ).fetchall()
+            conn.execute(sql, p).fetchall()
             out.append(time.perf_counter() - t0)
         return out
     finally:
         conn.close()
+
+
+def workloads(meta: c.Meta, wins: list[tuple[Any, Any]], n: int,
+              ) -> list[tuple[str, list[str], str, list[tuple[Any, ...]]]]:
+    """(title, COQL queries, plain SQL, its parameters per call) per query kind."""
+    def between(lo: Any, hi: Any) -> tuple[Any, ...]:
+        return (meta.module_id, stamp(lo), stamp(hi + timedelta(seconds=1)))
+
+    emails = [f"Lead{(k * 7919) % n}@COQL.example" for k in range(len(wins))]
+    return [
+        ("rows: " + ROWS_QUERY, [ROWS_QUERY.format(lo=iso(lo), hi=iso(hi)) for lo, hi in wins],
+         RAW_ROWS, [between(lo, hi) for lo, hi in wins]),
+        ("key: " + EMAIL_QUERY, [EMAIL_QUERY.format(email=e) for e in emails], RAW_EMAIL,
+         [(meta.module_id, meta.email_field_id, e.casefold(), e) for e in emails]),
+        ("group: " + GROUP_QUERY, [GROUP_QUERY.format(lo=iso(lo), hi=iso(hi))
+                                   for lo, hi in wins],
+         RAW_GROUP, [between(lo, hi) for lo, hi in wins]),
+    ]
 
 
 def corral_plan(url: str, path: str, query: str) -> list[str]:
@@ -186,17 +212,19 @@ def main() -> None:
             engine.dispose()
             print(f"preload: {args.preload:,} Leads in {secs:.1f} s (direct SQL)")
             wins = windows(now, args.preload, args.calls + args.warmup)
-            warm, timed = wins[:args.warmup], wins[args.warmup:]
+            timed = wins[args.warmup:]
             lo, hi = timed[0]
-            print("plan of Corral's SQL:", "; ".join(
-                corral_plan(db.url, path, ROWS_QUERY.format(lo=iso(lo), hi=iso(hi)))))
-            for title, template, raw_sql in (("rows: " + ROWS_QUERY, ROWS_QUERY, RAW_ROWS),
-                                             ("group: " + GROUP_QUERY, GROUP_QUERY, RAW_GROUP)):
-                run_http(server, template, warm)
-                load = run_http(server, template, timed)
-                run_raw(path, raw_sql, meta.module_id, warm)
-                raw = run_raw(path, raw_sql, meta.module_id, timed)
-                report(title.format(lo="…", hi="…"), load, raw)
+            for label, query in (("window", ROWS_QUERY.format(lo=iso(lo), hi=iso(hi))),
+                                 ("email", EMAIL_QUERY.format(email="lead5@coql.example"))):
+                print(f"plan of Corral's SQL ({label}):",
+                      "; ".join(corral_plan(db.url, path, query)))
+            for title, queries, raw_sql, params in workloads(meta, wins, args.preload):
+                n = args.warmup
+                run_http(server, queries[:n])
+                load = run_http(server, queries[n:])
+                run_raw(path, raw_sql, params[:n])
+                raw = run_raw(path, raw_sql, params[n:])
+                report(title.format(lo="…", hi="…", email="…"), load, raw)
                 bad = [r for r in load.calls if r.status != 200]
                 if bad:
                     print("  first failure:", json.dumps(bad[0].body)[:300])

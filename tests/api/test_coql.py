@@ -83,6 +83,9 @@ def test_keywords_ignore_case_and_a_query_may_span_lines(api: Api, leads: list[s
 
 @pytest.mark.parametrize(("where", "expected"), [
     ("Company = 'ACME'", ["Adams", "Baker"]),  # text compares ignoring case
+    ("Email = 'ANN@acme.com'", ["Adams"]),  # the duplicate-check field: found by its key
+    ("Email in ('bob@ACME.com', 'nobody@acme.com')", ["Baker"]),
+    ("Email != 'ann@acme.com'", ["Baker", "Clark", "Davis", "Evans"]),
     ("Company != 'acme'", ["Clark", "Davis", "Evans"]),
     ("Lead_Source != 'Advertisement'", ["Baker", "Davis", "Evans"]),  # empty counts as !=
     ("No_of_Employees = 20", ["Baker"]),

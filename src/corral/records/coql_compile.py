@@ -23,6 +23,7 @@ from corral.errors import QuerySyntaxError as SyntaxErr
 from corral.metadata.model import Field, Module
 from corral.metadata.registry import Registry
 from corral.records import coql as q
+from corral.records.keys import normalise
 from corral.records.query import (
     INTEGER_RE,
     NUMBER_RE,
@@ -41,6 +42,7 @@ from corral.storage.filters import (
     Column,
     Cond,
     Filter,
+    HasKey,
     JsonField,
     JsonKind,
     Not,
@@ -394,7 +396,22 @@ class _QueryChecks:
             family = "text"  # a user attribute (Owner.email)
         if c.op not in ALLOWED.get(family, frozenset()):
             raise _unsupported(c.path.text, r.field, c.op)
-        return _Condition(r, c, self.tz, family).build()
+        built = _Condition(r, c, self.tz, family).build()
+        return self.narrowed(r, c, built)
+
+    def narrowed(self, r: Resolved, c: q.Condition, built: Filter) -> Filter:
+        """`=` / `in` on a duplicate-check or unique text field of the module itself: also
+        the records holding the values' keys in record_keys, so an index finds them. The
+        exact comparison stays: equal ignoring case implies equal keys, never the reverse."""
+        f = r.field
+        if (c.op not in {"=", "in"} or f is None or not isinstance(r.operand, JsonField)
+                or f not in self.module.key_fields
+                or not (f.case_insensitive or f.data_type == "phone")):
+            return built
+        keys = [normalise(f, v.text) for v in c.values]
+        if any(k is None for k in keys):
+            return built
+        return And((HasKey(f.id, frozenset(k for k in keys if k is not None)), built))
 
 
 class _Condition:

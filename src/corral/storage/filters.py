@@ -145,6 +145,16 @@ class InTerritories:
 
 
 @dataclass(frozen=True)
+class HasKey:
+    """The record holds one of these normalised keys (`records/keys.py`) of a duplicate-check
+    or unique field: a lookup in `record_keys` by its primary key. A narrowing for the index,
+    not a comparison of its own: callers pair it with the exact condition."""
+
+    field_id: int
+    keys: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Always:
     """Every record."""
 
@@ -175,7 +185,7 @@ class Not:
     part: Filter
 
 
-Filter: TypeAlias = And | Or | Not | Cond | InTerritories | Always | Never
+Filter: TypeAlias = And | Or | Not | Cond | InTerritories | HasKey | Always | Never
 
 
 def column(name: str) -> Column:

@@ -24,6 +24,7 @@ from corral.storage.filters import (
     Column,
     Cond,
     Filter,
+    HasKey,
     InTerritories,
     JsonField,
     Never,
@@ -59,6 +60,11 @@ def compile_filter(node: Filter) -> ColumnElement[bool]:
         return t.records.c.id.in_(
             sa.select(t.record_territories.c.record_id)
             .where(t.record_territories.c.territory_id.in_(sorted(node.territory_ids))))
+    if isinstance(node, HasKey):
+        return t.records.c.id.in_(
+            sa.select(t.record_keys.c.record_id)
+            .where(t.record_keys.c.field_id == node.field_id,
+                   t.record_keys.c.value.in_(sorted(node.keys))))
     if isinstance(node, Always):
         return sa.true()
     if isinstance(node, Never):
