@@ -75,6 +75,12 @@ def test_selects_fields_in_zoho_shapes_ordered_by_id(api: Api, leads: list[str],
         "info": {"count": 2, "more_records": False}}
 
 
+def test_quoted_column_names(api: Api, leads: list[str]) -> None:
+    got = rows(api, "select 'Last_Name' from Leads where \"Company\" = 'globex' "
+                    "order by 'Last_Name'")
+    assert [g["Last_Name"] for g in got] == ["Clark", "Evans"]
+
+
 def test_keywords_ignore_case_and_a_query_may_span_lines(api: Api, leads: list[str]) -> None:
     got = rows(api, "SELECT Last_Name\nFROM Leads\nWHERE No_of_Employees >= 30\nORDER BY "
                     "Last_Name DESC")
@@ -397,6 +403,8 @@ def test_select_query_is_mandatory(api: Api, body: Any) -> None:
     "select Last_Name from Leads where id is not null order by 1",
     "select Last_Name from Leads where id is not null limit 1; select 1",
     "select Last_Name/**/from Leads where id is not null",
+    "select Last_Name from Leads where 'Last_Name'' or 1=1 --' = 'x'",
+    "select 'data' from Leads where id is not null",
     "select Last_Name from Leads where Last_Name = '" + "a" * 5000 + "'",
     "select Last_Name from Leads where " + "(id is null or " * 2000 + "id is null" + ")" * 2000,
     "select Last_Name from Leads where id is null limit 1.5",

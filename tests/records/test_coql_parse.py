@@ -62,6 +62,14 @@ def test_comparators(text: str, op: str, values: tuple[str, ...]) -> None:
     assert (where.op, tuple(v.text for v in where.values)) == (op, values)
 
 
+def test_quoted_names_are_names_so_reserved_words_can_be_fields() -> None:
+    q = parse("select 'External', \"Order\".Name from Leads where 'Limit' = 'x' "
+              "order by 'External'")
+    assert [i.expr for i in q.items] == [Path(("External",)), Path(("Order", "Name"))]
+    assert q.where == Condition(Path(("Limit",)), "=", (Lit("string", "x"),))
+    assert q.order_by == (SortKey(Path(("External",))),)
+
+
 def test_keywords_are_not_field_names_but_prefixes_are() -> None:
     q = parse("select Order_Id, Selection, Fromage from Orders where Limit_Value = 1")
     assert [i.expr for i in q.items] == [Path(("Order_Id",)), Path(("Selection",)),

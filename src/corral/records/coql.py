@@ -33,7 +33,8 @@ items: item ("," item)*
 item: expr (_AS NAME)?
 ?expr: path | aggregate
 aggregate: NAME "(" path ")"
-path: NAME ("." NAME)*
+path: _part ("." _part)*
+_part: NAME | STRING
 
 where: _WHERE criteria
 ?criteria: operand
@@ -221,7 +222,8 @@ class _Tree(Transformer[Token, Any]):
         return AggregateCall(str(func), arg)
 
     def path(self, *names: Token) -> Path:
-        return Path(tuple(str(n) for n in names))
+        """A quoted part is a name too: Zoho's way to use a reserved word (`'External'`)."""
+        return Path(tuple(_unquote(str(n)) if n.type == "STRING" else str(n) for n in names))
 
     def where(self, criteria: Criteria) -> dict[str, Any]:
         return {"where": criteria}
