@@ -140,7 +140,7 @@ def where(depth: int) -> st.SearchStrategy[tuple[str, Predicate]]:
     return st.one_of(condition(), combined())
 
 
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=50, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(records=st.lists(RECORD, min_size=1, max_size=10, unique_by=lambda r: (
     r["Email"].casefold() if r["Email"] else id(r))),  # Email is Leads' duplicate check
