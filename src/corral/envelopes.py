@@ -8,6 +8,8 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from corral.errors import CorralError, MultipleOrMultiErrors
 from corral.metadata.model import Field, Module
 from corral.records.criteria import criteria_to_v8
@@ -913,3 +915,46 @@ def relation_result(linked: Any, *, removed: bool) -> dict[str, Any]:
         return error_body(linked.error)
     return success("relation removed" if removed else "relation added",
                    {"id": linked.related_id})
+
+
+# ----------------------------------------------------------------------------- COQL
+
+
+def coql_page(page: Any, tz: ZoneInfo) -> dict[str, Any]:
+    """`{"data": [...], "info": {"count", "more_records"}}`: one object per row, keyed by the
+    path, alias or aggregate as the query wrote it; lookups and users as `{"id"}`."""
+    data = [{c.key: coql_value(c, value, tz) for c, value in zip(page.columns, row, strict=True)}
+            for row in page.rows]
+    return {"data": data, "info": {"count": len(data), "more_records": page.more}}
+
+
+def coql_value(column: Any, value: Any, tz: ZoneInfo) -> Any:
+    """A COQL value in Zoho's shape for its field (`column.field`, None for ids and user
+    attributes); COUNT is an integer, AVG a number."""
+    f: Field | None = column.field
+    agg = column.aggregate
+    if agg == "count":
+        return int(value or 0)
+    if value is None:
+        return None
+    if f is None:
+        return str(value) if isinstance(value, int) else value
+    if agg == "avg":
+        return float(value)
+    dt = f.data_type
+    if dt == "datetime":
+        return format_time(value, tz) if isinstance(value, datetime) else \
+            format_stored_datetime(str(value), tz)
+    if dt in {"lookup", "ownerlookup"} or f.column in {"owner_id", "created_by", "modified_by"}:
+        return {"id": str(value)}
+    if dt == "integer":
+        return int(value)
+    if dt in {"double", "currency", "percent", "decimal"}:
+        return float(value)
+    if dt == "bigint":
+        return str(value)
+    if dt == "boolean":
+        return bool(value)
+    if dt == "multiselectpicklist":
+        return orjson.loads(value) if isinstance(value, str) else value
+    return value

@@ -118,6 +118,24 @@ class InvalidQuery(CorralError):
     default_message = "invalid query formed"
 
 
+class QuerySyntaxError(CorralError):
+    code = "SYNTAX_ERROR"
+    status = 400
+    default_message = "error occurred while parsing the query"
+
+
+class InvalidAlias(CorralError):
+    code = "INVALID_ALIAS"
+    status = 400
+    default_message = "invalid alias"
+
+
+class DuplicateAlias(CorralError):
+    code = "DUPLICATE_ALIAS"
+    status = 400
+    default_message = "duplicate alias"
+
+
 class NotSupported(CorralError):
     code = "NOT_SUPPORTED"
     status = 400

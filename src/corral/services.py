@@ -37,6 +37,7 @@ from corral.records.bulk_read import BulkReadJobs, BulkReadService
 from corral.records.bulk_write import BulkWriteJobs, BulkWriter, BulkWriteService
 from corral.records.computed import ComputedFields
 from corral.records.conversion import ConversionService
+from corral.records.coql_compile import CoqlService
 from corral.records.currency import CurrencyDefaults
 from corral.records.mass_update import MassUpdateJobs, MassUpdateService
 from corral.records.notes import NotesFollowParents
@@ -122,6 +123,7 @@ class Corral:
     roles: RoleService
     profiles: ProfileService
     currencies: CurrencyService
+    coql: CoqlService
     clock: Callable[[], datetime]
 
     @classmethod
@@ -152,7 +154,8 @@ class Corral:
                      conversion=ConversionService(records),
                      users=UserAdminService(db, clock), roles=RoleService(db, clock),
                      profiles=ProfileService(db, registry, clock),
-                     currencies=CurrencyService(db, registry, clock), clock=clock)
+                     currencies=CurrencyService(db, registry, clock),
+                     coql=CoqlService(db, registry), clock=clock)
         return corral
 
     def seed(self) -> str | None:

@@ -7,6 +7,7 @@ from starlette.routing import Route
 from corral.api import actions as a
 from corral.api import attachments as att
 from corral.api import bulk as bk
+from corral.api import coql as cq
 from corral.api import oauth as o
 from corral.api import org as g
 from corral.api import records as r
@@ -84,6 +85,7 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
      {"POST": g.enable_currencies, "PUT": g.update_base_currency}),
     (f"{CRM}/org/currencies/{{currency_id}}",
      {"GET": g.get_currency, "PUT": g.update_currencies}),
+    (f"{CRM}/coql", {"POST": cq.run_query}),
     (f"{CRM}/{{module}}/upsert", {"POST": r.upsert_records}),
     (f"{CRM}/{{module}}/search", {"GET": r.search_records}),
     (f"{CRM}/{{module}}/deleted", {"GET": r.deleted_records}),

@@ -1,10 +1,10 @@
 """Which records to select, as plain values: the neutral query the services build and storage
 compiles to SQL.
 
-`records/query.py` builds these from Zoho search criteria, custom views and base filters (and
-issue 11 will build them from COQL); `storage/repositories/record_search.py` is the only code that
-turns them into SQL. Nothing here knows SQLAlchemy, so the nodes can be built, compared, hashed
-and printed anywhere.
+`records/query.py` builds these from Zoho search criteria, custom views and base filters, and
+`records/coql.py` from COQL (which adds a `Selection`: outputs, lookup paths, aggregates, order);
+`storage/repositories/record_search.py` is the only code that turns them into SQL. Nothing here
+knows SQLAlchemy, so the nodes can be built, compared, hashed and printed anywhere.
 
 A filter is a tree: `And`/`Or`/`Not` over `Cond` leaves (one operand, one operator, its values),
 `InTerritories`, and the constants `Always`/`Never`. `Not` follows SQL's three-valued logic: where
@@ -51,7 +51,27 @@ class JsonField:
     kind: JsonKind = "text"
 
 
-Operand: TypeAlias = Column | JsonField
+UserAttrName = Literal["email", "first_name", "last_name"]
+
+
+@dataclass(frozen=True)
+class Related:
+    """`target` read on the live record whose id the lookup `via` holds (a COQL lookup path
+    such as `Account_Name.Account_Name`); NULL when the lookup is empty or its record is gone."""
+
+    via: JsonField | Related
+    target: Column | JsonField
+
+
+@dataclass(frozen=True)
+class UserAttr:
+    """An attribute of the user whose id `via` holds (`Owner.email`); NULL when none."""
+
+    via: Column | JsonField | Related
+    name: UserAttrName
+
+
+Operand: TypeAlias = Column | JsonField | Related | UserAttr
 
 
 class Op(Enum):
@@ -76,6 +96,7 @@ class Op(Enum):
     I_IN = "i_in"
     I_STARTS_WITH = "i_starts_with"
     I_CONTAINS = "i_contains"
+    I_ENDS_WITH = "i_ends_with"
     # A JSON array of strings (multi-select picklist) holds one of the values as a whole item /
     # holds an item starting with the value. Matched in the array's JSON text, so the storage
     # layer, which knows how values are serialised, builds the string literals.
@@ -88,7 +109,7 @@ class Op(Enum):
 _NO_VALUE = frozenset({Op.IS_NULL, Op.IS_NOT_NULL})
 _MANY_VALUES = frozenset({Op.IN, Op.NOT_IN, Op.I_IN, Op.HAS_ITEM})
 _TEXT_VALUES = frozenset({Op.STARTS_WITH, Op.I_EQ, Op.I_IN, Op.I_STARTS_WITH, Op.I_CONTAINS,
-                          Op.HAS_ITEM, Op.HAS_ITEM_PREFIX})
+                          Op.I_ENDS_WITH, Op.HAS_ITEM, Op.HAS_ITEM_PREFIX})
 
 
 @dataclass(frozen=True)
@@ -124,6 +145,16 @@ class InTerritories:
 
 
 @dataclass(frozen=True)
+class HasKey:
+    """The record holds one of these normalised keys (`records/keys.py`) of a duplicate-check
+    or unique field: a lookup in `record_keys` by its primary key. A narrowing for the index,
+    not a comparison of its own: callers pair it with the exact condition."""
+
+    field_id: int
+    keys: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Always:
     """Every record."""
 
@@ -154,9 +185,50 @@ class Not:
     part: Filter
 
 
-Filter: TypeAlias = And | Or | Not | Cond | InTerritories | Always | Never
+Filter: TypeAlias = And | Or | Not | Cond | InTerritories | HasKey | Always | Never
 
 
 def column(name: str) -> Column:
     """The record column `name` (a `ValueError` for anything else): for names read from data."""
     return Column(cast(ColumnName, name))  # Column checks the name
+
+
+# ----------------------------------------------------------------------------- selections
+AggregateName = Literal["count", "sum", "min", "max", "avg"]
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """`func` over the operand's non-NULL values of each group (COUNT counts them)."""
+
+    func: AggregateName
+    operand: Operand
+
+
+Output: TypeAlias = Operand | Aggregate
+
+
+@dataclass(frozen=True)
+class Sort:
+    """One ORDER BY key. NULLs sort first ascending and last descending on both databases."""
+
+    key: Output
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Values read from the records `where` selects (COQL): one row per record, or per group
+    of equal `group_by` values when grouped or aggregated; `order` then the record id (for
+    ungrouped rows) makes the order total; `offset`/`limit` cut one page."""
+
+    where: Filter
+    outputs: tuple[Output, ...]
+    order: tuple[Sort, ...] = ()
+    group_by: tuple[Operand, ...] = ()
+    offset: int = 0
+    limit: int = 200
+
+    @property
+    def grouped(self) -> bool:
+        return bool(self.group_by) or any(isinstance(o, Aggregate) for o in self.outputs)

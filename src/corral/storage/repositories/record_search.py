@@ -9,6 +9,7 @@ database, so the two databases fold case the same way for a value and a stored t
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -17,17 +18,25 @@ from sqlalchemy.sql.elements import ColumnElement
 from corral.storage import tables as t
 from corral.storage.database import Tx
 from corral.storage.filters import (
+    Aggregate,
     Always,
     And,
     Column,
     Cond,
     Filter,
+    HasKey,
     InTerritories,
+    JsonField,
     Never,
     Not,
     Op,
     Operand,
     Or,
+    Output,
+    Related,
+    Selection,
+    Sort,
+    UserAttr,
 )
 from corral.storage.repositories.records import StoredRecord, record_from_row
 
@@ -51,6 +60,11 @@ def compile_filter(node: Filter) -> ColumnElement[bool]:
         return t.records.c.id.in_(
             sa.select(t.record_territories.c.record_id)
             .where(t.record_territories.c.territory_id.in_(sorted(node.territory_ids))))
+    if isinstance(node, HasKey):
+        return t.records.c.id.in_(
+            sa.select(t.record_keys.c.record_id)
+            .where(t.record_keys.c.field_id == node.field_id,
+                   t.record_keys.c.value.in_(sorted(node.keys))))
     if isinstance(node, Always):
         return sa.true()
     if isinstance(node, Never):
@@ -58,10 +72,23 @@ def compile_filter(node: Filter) -> ColumnElement[bool]:
     raise TypeError(f"not a filter: {node!r}")
 
 
-def _operand(operand: Operand) -> ColumnElement[Any]:
+def _operand(operand: Operand, table: sa.FromClause = t.records) -> ColumnElement[Any]:
+    """The operand's value on a row of `table` (the records table or an alias of it)."""
     if isinstance(operand, Column):
-        return t.records.c[operand.name]
-    elem = t.records.c.data[operand.key]
+        return table.c[operand.name]
+    # Lookup paths are scalar subqueries by primary key (one index probe each), correlated
+    # explicitly: a path through a lookup to a user nests one inside another.
+    if isinstance(operand, Related):
+        target = t.records.alias()
+        return (sa.select(_operand(operand.target, target))
+                .where(target.c.id == _record_id(operand.via, table),
+                       target.c.deleted_time.is_(None))
+                .correlate(table).scalar_subquery())
+    if isinstance(operand, UserAttr):
+        return (sa.select(t.users.c[operand.name])
+                .where(t.users.c.id == _record_id(operand.via, table))
+                .correlate(table).scalar_subquery())
+    elem = table.c.data[operand.key]
     value: ColumnElement[Any]
     if operand.kind == "float":
         value = elem.as_float()
@@ -72,6 +99,14 @@ def _operand(operand: Operand) -> ColumnElement[Any]:
     else:
         value = elem.as_string()
     return value
+
+
+def _record_id(via: Column | JsonField | Related, table: sa.FromClause) -> ColumnElement[Any]:
+    """A lookup's value as the integer id it holds (ids are validated when written)."""
+    if isinstance(via, JsonField):
+        return sa.cast(table.c.data[via.key].as_string(), sa.BigInteger)
+    value = _operand(via, table)
+    return value if isinstance(via, Column) else sa.cast(value, sa.BigInteger)
 
 
 def _condition(c: Cond) -> ColumnElement[bool]:
@@ -108,6 +143,8 @@ def _condition(c: Cond) -> ColumnElement[bool]:
             return x.istartswith(first, autoescape=True)
         case Op.I_CONTAINS:
             return x.icontains(first, autoescape=True)
+        case Op.I_ENDS_WITH:
+            return x.iendswith(first, autoescape=True)
         case Op.HAS_ITEM:
             return sa.or_(*[x.contains(n, autoescape=True)
                             for v in values for n in _json_literals(str(v))])
@@ -131,6 +168,66 @@ def _json_literals(value: str) -> list[str]:
     return list(dict.fromkeys([json.dumps(value, ensure_ascii=False), json.dumps(value)]))
 
 
+@dataclass(frozen=True)
+class SelectedRows:
+    """A page of a `Selection`: one tuple of output values per row; whether more follow."""
+
+    rows: tuple[tuple[Any, ...], ...]
+    more: bool
+
+
+def _aggregate(func: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
+    match func:
+        case "count":
+            return sa.func.count(value)
+        case "sum":
+            return sa.func.sum(value)
+        case "min":
+            return sa.func.min(value)
+        case "max":
+            return sa.func.max(value)
+        case "avg":
+            return sa.func.avg(value)
+    raise TypeError(f"unknown aggregate {func!r}")
+
+
+def _sorted(expr: ColumnElement[Any], sort: Sort) -> Any:
+    """NULLs first ascending, last descending, on both databases (PostgreSQL's default is the
+    opposite of SQLite's)."""
+    return expr.desc().nulls_last() if sort.descending else expr.asc().nulls_first()
+
+
+def _ungrouped(sel: Selection) -> sa.Select[Any]:
+    def value(o: Output) -> ColumnElement[Any]:
+        if isinstance(o, Aggregate):
+            raise TypeError("an aggregate in an ungrouped selection")
+        return _operand(o)
+
+    return (sa.select(*[value(o) for o in sel.outputs]).where(compile_filter(sel.where))
+            .order_by(*[_sorted(value(s.key), s) for s in sel.order], t.records.c.id.asc()))
+
+
+def _grouped(sel: Selection) -> sa.Select[Any]:
+    """Groups over a subquery that computes each operand once as a named column, so that
+    PostgreSQL sees the SELECT and GROUP BY expressions as the same columns."""
+    operands: list[Operand] = list(dict.fromkeys(
+        [*sel.group_by, *[o.operand if isinstance(o, Aggregate) else o
+                          for o in (*sel.outputs, *[s.key for s in sel.order])]]))
+    inner = sa.select(*[_operand(o).label(f"v{i}") for i, o in enumerate(operands)]).where(
+        compile_filter(sel.where)).subquery()
+    col = {o: inner.c[f"v{i}"] for i, o in enumerate(operands)}
+
+    def value(o: Output) -> ColumnElement[Any]:
+        if isinstance(o, Aggregate):
+            return _aggregate(o.func, col[o.operand])
+        return col[o]
+
+    groups = [col[g] for g in sel.group_by]
+    return (sa.select(*[value(o) for o in sel.outputs]).group_by(*groups)
+            .order_by(*[_sorted(value(s.key), s) for s in sel.order],
+                      *[g.asc().nulls_first() for g in groups]))
+
+
 class RecordSearch:
     """Records selected by a filter. Pages report whether more records follow."""
 
@@ -144,6 +241,12 @@ class RecordSearch:
         rows = tx.execute(sa.select(t.records).where(compile_filter(where)).order_by(*order)
                           .offset(offset).limit(limit + 1)).all()
         return [record_from_row(r) for r in rows[:limit]], len(rows) > limit
+
+    def select(self, tx: Tx, sel: Selection) -> SelectedRows:
+        """One page of a selection's rows (COQL): its outputs in its order."""
+        query = _grouped(sel) if sel.grouped else _ungrouped(sel)
+        rows = tx.execute(query.offset(sel.offset).limit(sel.limit + 1)).all()
+        return SelectedRows(tuple(tuple(r) for r in rows[:sel.limit]), len(rows) > sel.limit)
 
     def count(self, tx: Tx, where: Filter) -> int:
         return int(tx.execute(sa.select(sa.func.count()).select_from(t.records)
