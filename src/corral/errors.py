@@ -334,3 +334,27 @@ class ActiveStateLimitExceeded(CorralError):
     status = 400
     default_message = ("Allowed active currency limit 10 reached. Please deactivate any one of "
                        "the existing active currencies to create this currency")
+
+
+class NotSubscribed(CorralError):
+    code = "NOT_SUBSCRIBED"
+    status = 400
+    default_message = "the given channel is not subscribed"
+
+
+class InvalidReference(CorralError):
+    code = "INVALID_REFERENCE"
+    status = 400
+    default_message = "the reference given is invalid"
+
+
+class RollbackPerformed(CorralError):
+    code = "ROLLBACK_PERFORMED"
+    status = 400
+    default_message = "the sub-request was rolled back"
+
+
+class ProcessingStopped(CorralError):
+    code = "PROCESSING_STOPPED"
+    status = 400
+    default_message = "the sub-request was not processed"

@@ -6,6 +6,7 @@ from starlette.routing import Route
 
 from corral.api import actions as a
 from corral.api import attachments as att
+from corral.api import notifications as nt
 from corral.api import oauth as o
 from corral.api import org as g
 from corral.api import records as r
@@ -33,6 +34,8 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
     ("/oauth/v2/token", {"POST": o.oauth_token}),
     ("/oauth/v2/token/revoke", {"POST": o.revoke}),
     ("/oauth/v2/auth", {"GET": o.authorize}),
+    (f"{CRM}/actions/watch", {"GET": nt.list_channels, "POST": nt.enable, "PUT": nt.update,
+                              "PATCH": nt.patch, "DELETE": nt.delete}),
     (f"{CRM}/settings/modules", {"GET": s.list_modules, "POST": s.create_module}),
     (f"{CRM}/settings/modules/{{api_name}}", {"GET": s.get_module}),
     (f"{CRM}/settings/fields", {"GET": s.list_fields, "POST": s.create_field}),
