@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from starlette.routing import Route
+import re
+
+from starlette.routing import Route, compile_path
 
 from corral.api import actions as a
 from corral.api import attachments as att
+from corral.api import composite as cp
 from corral.api import notifications as nt
 from corral.api import oauth as o
 from corral.api import org as g
@@ -34,6 +37,7 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
     ("/oauth/v2/token", {"POST": o.oauth_token}),
     ("/oauth/v2/token/revoke", {"POST": o.revoke}),
     ("/oauth/v2/auth", {"GET": o.authorize}),
+    (f"{CRM}/__composite_requests", {"POST": lambda call: cp.composite(call, resolve)}),
     (f"{CRM}/actions/watch", {"GET": nt.list_channels, "POST": nt.enable, "PUT": nt.update,
                               "PATCH": nt.patch, "DELETE": nt.delete}),
     (f"{CRM}/settings/modules", {"GET": s.list_modules, "POST": s.create_module}),
@@ -125,6 +129,20 @@ def _dispatch(handlers: dict[str, Handler]) -> Handler:
     run.reads_upload = any(getattr(h, "reads_upload", False)  # type: ignore[attr-defined]
                            for h in handlers.values())
     return run
+
+
+_COMPILED: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
+    (compile_path(path)[0], handlers) for path, handlers in TABLE]
+
+
+def resolve(path: str) -> tuple[Handler, dict[str, str]] | None:
+    """The handler serving `path` and its path parameters, as the router would find them
+    (composite sub-requests)."""
+    for regex, handlers in _COMPILED:
+        match = regex.match(path)
+        if match is not None:
+            return _dispatch(handlers), match.groupdict()
+    return None
 
 
 def build_routes(corral: Corral) -> list[Route]:
