@@ -279,6 +279,8 @@ def webhook_deliveries(call: Call) -> Response:
     (readable with a notifications scope too)."""
     principal = call.authenticate()
     channel = call.query.get("channel_id")
+    if channel and not (channel.isdigit() and len(channel) <= 19):
+        raise InvalidData(details={"param_name": "channel_id"})
     if channel:
         principal.require_scope("ZohoCRM.settings.workflow_rules.READ",
                                  "ZohoCRM.notifications.READ")

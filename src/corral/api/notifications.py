@@ -18,6 +18,8 @@ SUBSCRIBED = "Successfully subscribed for actions-watch of the given module"
 UPDATED = "Successfully updated the subscribe details"
 UNSUBSCRIBED = "Successfully un-subscribed from actions-watch"
 REMOVED = "Successfully removed the subscribe details"
+# Zoho's v8 spec answers per-item errors (wrapped under `watch`) with 202 on every method.
+ITEM_ERRORS = 202
 
 
 def _principal(call: Call, op: str) -> Principal:
@@ -26,19 +28,22 @@ def _principal(call: Call, op: str) -> Principal:
     return principal
 
 
-def _items(call: Call) -> list[Any]:
+def _items(call: Call, *, wrapped: bool) -> list[Any]:
+    """The `watch` array. Zoho's spec answers a body error of POST wrapped under `watch`
+    with 202 (POST documents no 400), of PUT and PATCH top-level with 400."""
     body = call.json()
     items = body.get(WATCH) if isinstance(body, dict) else None
+    err: CorralError | None = None
     if items is None or items == []:
-        missing = MandatoryNotFound(details={"api_name": WATCH, "json_path": f"$.{WATCH}"})
-        missing.wrap = WATCH
-        raise missing
-    if not isinstance(items, list):
+        err = MandatoryNotFound(details={"api_name": WATCH, "json_path": f"$.{WATCH}"})
+    elif not isinstance(items, list):
         err = InvalidData("invalid data", {"api_name": WATCH, "json_path": f"$.{WATCH}",
                                            "expected_data_type": "jsonarray"})
-        err.wrap = WATCH
+    if err is not None:
+        if wrapped:
+            err.wrap, err.http_status = WATCH, ITEM_ERRORS
         raise err
-    return items
+    return list(items) if isinstance(items, list) else []
 
 
 def _modules(call: Call) -> dict[int, Module]:
@@ -52,15 +57,14 @@ def _answer(call: Call, principal: Principal, results: list[Subscribed | CorralE
     out = [envelopes.error_body(r) if isinstance(r, CorralError) else envelopes.success(
         message, {"events": envelopes.watch_events(r.channels, modules, tz)}) for r in results]
     ok = sum(1 for r in results if not isinstance(r, CorralError))
-    status = ok_status if ok == len(results) else (207 if ok else 400)
-    return json_response({WATCH: out}, status)
+    return json_response({WATCH: out}, ok_status if ok == len(results) else ITEM_ERRORS)
 
 
 def enable(call: Call) -> Response:
     principal = _principal(call, "CREATE")
     service = call.corral.notifications
     results: list[Subscribed | CorralError] = []
-    for i, item in enumerate(_items(call)):
+    for i, item in enumerate(_items(call, wrapped=True)):
         try:
             results.append(service.subscribe(item, i, principal, version=call.version,
                                              base_url=call.base_url))
@@ -74,7 +78,7 @@ def _update(call: Call, *, partial: bool) -> Response:
     service = call.corral.notifications
     results: list[Subscribed | CorralError] = []
     unsubscribing = False
-    for i, item in enumerate(_items(call)):
+    for i, item in enumerate(_items(call, wrapped=False)):
         unsubscribing |= partial and isinstance(item, dict) and item.get("_delete_events") is True
         try:
             results.append(service.update(item, i, principal, version=call.version,
@@ -97,7 +101,7 @@ def _positive(call: Call, name: str, default: int, most: int) -> int:
     if raw is None:
         return default
     if not raw.isdigit() or not 1 <= int(raw) <= most:
-        raise InvalidData("invalid data", {"param_name": name})
+        raise InvalidData("invalid data", {"param_name": name, "param": raw})
     return int(raw)
 
 
@@ -109,8 +113,11 @@ def list_channels(call: Call) -> Response:
     if call.query.get("module"):
         module = call.corral.registry.get(call.query["module"])
         if module is None:
-            raise InvalidData("invalid data", {"param_name": "module"})
+            raise InvalidData("invalid data", {"param_name": "module",
+                                               "param": call.query["module"]})
     channel_id = call.query.get("channel_id") or None
+    if channel_id is not None and not (channel_id.isdigit() and len(channel_id) <= 19):
+        raise InvalidData("invalid data", {"param_name": "channel_id", "param": channel_id})
     now = call.corral.clock()
     modules = _modules(call)
     rows = [c for c in call.corral.notifications.channels(channel_id=channel_id, module=module)
@@ -134,5 +141,4 @@ def delete(call: Call) -> Response:
     service.delete([i for i in ids if i in known])
     out = [envelopes.success(REMOVED, {"channel_id": i}) if i in known else envelopes.error_body(
         NotSubscribed(details={"param_name": "channel_ids", "channel_id": i})) for i in ids]
-    status = 200 if len(known) == len(ids) else (207 if known else 400)
-    return json_response({WATCH: out}, status)
+    return json_response({WATCH: out}, 200 if len(known) == len(ids) else ITEM_ERRORS)

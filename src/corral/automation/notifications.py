@@ -385,8 +385,9 @@ class NotificationService:
     def channel_ids(self, raw: str | None) -> list[str]:
         """DELETE's `channel_ids` query parameter: comma-separated longs."""
         if not raw:
-            raise RequiredParamMissing(details={"param_name": "channel_ids"})
+            raise RequiredParamMissing(details={"param_name": "channel_ids",
+                                                "param": "channel_ids"})
         ids = [p.strip() for p in raw.split(",") if p.strip()]
         if not ids or not all(p.isdigit() and len(p) <= 19 for p in ids):
-            raise InvalidData("invalid data", {"param_name": "channel_ids"})
+            raise InvalidData("invalid data", {"param_name": "channel_ids", "param": raw})
         return ids
