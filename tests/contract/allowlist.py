@@ -91,6 +91,11 @@ SPEC_QUIRKS: tuple[Quirk, ...] = (
           "body errors (api_name, json_path) in the other methods' 400",
           ("notifications:*",), "status", statuses=(400,),
           codes=_keys("UNABLE_TO_PARSE_DATA_TYPE")),
+    Quirk("issue 17's bad-input rule (owned by the lead): a NUL in a JSON key or string is "
+          "refused while the body is parsed, before the operation runs: a request-level "
+          "top-level 400 INVALID_DATA {json_path}, which notifications.json does not document",
+          ("notifications:*",), "*", statuses=(400,), codes=_keys("INVALID_DATA"),
+          details=_keys("json_path")),
     Quirk("notifications.json's 202 wrappers (MandatoryWrapper, InvalidValueWrapper ...) each "
           "allow a single error code for every item of `watch`; items failing for different "
           "reasons (one missing channel_id, one invalid) carry different codes in one array",
