@@ -39,7 +39,8 @@ def created(ref: Any, message: str) -> dict[str, Any]:
 # `{"fields": [error]}`, tags.json's Action_Wrapper `{"tags": [error]}`, users.json
 # `{"users": [error]}` ...); the duplicate check preference and the base currency wrap one
 # object instead.
-_LIST_WRAPS = frozenset({"data", "fields", "tags", "users", "roles", "profiles", "currencies"})
+_LIST_WRAPS = frozenset({"data", "fields", "tags", "users", "roles", "profiles", "currencies",
+                         "watch", "__composite_requests"})
 
 
 def error_envelope(err: CorralError) -> dict[str, Any]:
@@ -884,7 +885,9 @@ def delivery_json(row: Any, *, tz: ZoneInfo) -> dict[str, Any]:
             "url": row.url, "status": row.status, "attempts": row.attempts,
             "last_status_code": row.last_status_code, "last_error": row.last_error,
             "created_time": format_time(row.created_time, tz),
-            "delivered_time": format_time(row.delivered_time, tz), "payload": row.payload}
+            "delivered_time": format_time(row.delivered_time, tz), "payload": row.payload,
+            "channel_id": row.channel_key,
+            "attempt_history": [attempt_json(a, tz) for a in row.history]}
 
 
 # ----------------------------------------------------------------------------- related lists
@@ -958,3 +961,37 @@ def coql_value(column: Any, value: Any, tz: ZoneInfo) -> Any:
     if dt == "multiselectpicklist":
         return orjson.loads(value) if isinstance(value, str) else value
     return value
+# ----------------------------------------------------------------------------- notifications
+def watch_events(channels: list[Any], modules: dict[int, Any], tz: ZoneInfo,
+                 ) -> list[dict[str, Any]]:
+    """`details.events` of an /actions/watch success: one entry per channel and module."""
+    return [{"channel_expiry": format_time(c.channel_expiry, tz),
+             "resource_uri": c.resource_uri, "resource_id": str(c.module_id),
+             "resource_name": modules[c.module_id].api_name, "channel_id": c.channel_id}
+            for c in channels if c.module_id in modules]
+
+
+def watch_json(c: Any, module: Any, tz: ZoneInfo) -> dict[str, Any]:
+    """One channel of one module as GET /actions/watch lists it."""
+    return {"notify_on_related_action": c.notify_on_related_action,
+            "channel_expiry": format_time(c.channel_expiry, tz),
+            "resource_uri": c.resource_uri, "resource_id": str(c.module_id),
+            "notify_url": c.notify_url, "resource_name": module.api_name,
+            "fields": {module.api_name: list(c.fields)} if c.fields is not None else None,
+            "channel_id": c.channel_id,
+            "events": [f"{module.api_name}.{e}" for e in c.events], "token": c.token,
+            "return_affected_field_values": c.return_affected_field_values,
+            "notification_condition": c.condition}
+
+
+def attempt_json(a: Any, tz: ZoneInfo) -> dict[str, Any]:
+    return {"attempt": a.attempt, "attempted_time": format_time(a.attempted_time, tz),
+            "status_code": a.status_code, "error": a.error}
+
+
+# ----------------------------------------------------------------------------- composite
+def composite_response(status_code: int, headers: dict[str, str], body: Any,
+                       ) -> dict[str, Any]:
+    """One executed sub-request: its own status, headers and body under `details.response`."""
+    return success("success", {"response": {"status_code": status_code, "headers": headers,
+                                            "body": body}})

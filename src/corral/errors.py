@@ -413,3 +413,25 @@ class PageRangeExceeded(CorralError):
     code = "PAGE_RANGE_EXCEEDED"
     status = 400
     default_message = "page range exceeded"
+class NotSubscribed(CorralError):
+    code = "NOT_SUBSCRIBED"
+    status = 400
+    default_message = "the given channel is not subscribed"
+
+
+class InvalidReference(CorralError):
+    code = "INVALID_REFERENCE"
+    status = 400
+    default_message = "the reference given is invalid"
+
+
+class RollbackPerformed(CorralError):
+    code = "ROLLBACK_PERFORMED"
+    status = 400
+    default_message = "the sub-request was rolled back"
+
+
+class ProcessingStopped(CorralError):
+    code = "PROCESSING_STOPPED"
+    status = 400
+    default_message = "the sub-request was not processed"

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from corral.auth.scopes import ALL_SCOPES
 from corral.auth.service import AuthService
+from corral.automation.notifications import InstantNotifications, NotificationService
 from corral.automation.service import AutomationService
 from corral.automation.steps import (
     ApprovalEntry,
@@ -84,6 +85,7 @@ def write_steps(registry: Registry) -> list[Step]:
         DuplicateCheckPreference(registry),  # Leads' duplicate check preference
         WorkflowActions(),              # webhooks to the outbox, tasks as follow-up writes
         NotesFollowParents(registry),   # a deleted record's notes go to the recycle bin too
+        InstantNotifications(),         # /actions/watch callbacks to the outbox
     ]
 
 
@@ -117,6 +119,7 @@ class Corral:
     blueprints: BlueprintService
     automation: AutomationService
     webhooks: WebhookDeliverer
+    notifications: NotificationService
     tags: TagService
     attachments: AttachmentService
     users: UserAdminService
@@ -147,6 +150,7 @@ class Corral:
                      blueprints=BlueprintService(records),
                      automation=AutomationService(records),
                      webhooks=WebhookDeliverer(db, clock),
+                     notifications=NotificationService(db, registry, clock),
                      tags=TagService(records, clock),
                      attachments=AttachmentService(records, clock),
                      metadata=MetadataService(db, registry, clock, records.rebuild_keys),

@@ -90,6 +90,23 @@ SPEC_QUIRKS: tuple[Quirk, ...] = (
           statuses=(400,), at="", keys=_keys("fields", "territories",
                                              "duplicate_check_preference"),
           codes=REQUEST_LEVEL),
+    Quirk("an unparsable body is a request-level error, one top-level 400 on every Zoho API "
+          "(facts §2.2); notifications.json documents no 400 for Enable Notifications and only "
+          "body errors (api_name, json_path) in the other methods' 400",
+          ("notifications:*",), "status", statuses=(400,),
+          codes=_keys("UNABLE_TO_PARSE_DATA_TYPE")),
+    Quirk("issue 17's bad-input rule (owned by the lead): a NUL in a JSON key or string is "
+          "refused while the body is parsed, before the operation runs: a request-level "
+          "top-level 400 INVALID_DATA {json_path}, which notifications.json does not document",
+          ("notifications:*",), "*", statuses=(400,), codes=_keys("INVALID_DATA"),
+          details=_keys("json_path")),
+    Quirk("notifications.json's 202 wrappers (MandatoryWrapper, InvalidValueWrapper ...) each "
+          "allow a single error code for every item of `watch`; items failing for different "
+          "reasons (one missing channel_id, one invalid) carry different codes in one array",
+          ("notifications:*",), "enum", statuses=(202,), at="watch/*/code"),
+    Quirk("as above: UNABLE_TO_PARSE_DATA_TYPE names no field of the body",
+          ("notifications:*",), "required", statuses=(400,), at="details",
+          codes=_keys("UNABLE_TO_PARSE_DATA_TYPE")),
     Quirk(URL_ID.format("fields.json (wrapped body errors only for Update Field)"),
           ("fields:PATCH *",), "required", statuses=(400,), at="", keys=_keys("fields"),
           codes=_keys("INVALID_DATA"), details=_keys("resource_path_index")),

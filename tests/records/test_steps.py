@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from corral.automation.notifications import InstantNotifications
 from corral.automation.rules import Action, Rule, Rules
 from corral.automation.steps import (
     EFFECTS,
@@ -172,11 +173,12 @@ def test_write_steps_registers_every_step_in_the_documented_order(seeded: Corral
     assert [s.name for s in steps] == [
         "record_tags", "blueprints", "validation", "currency", "approval_lock", "layout_rules",
         "workflow_field_updates", "computed_fields", "approval_entry", "lookups", "unique_keys",
-        "duplicate_check_preference", "workflow_actions", "notes_follow_parents"]
+        "duplicate_check_preference", "workflow_actions", "notes_follow_parents",
+        "instant_notifications"]
     assert [type(s) for s in steps] == [
         RecordTags, BlueprintGuard, OwnerAndMandatory, CurrencyDefaults, ApprovalLock,
         LayoutRules, WorkflowFieldUpdates, ComputedFields, ApprovalEntry, Lookups, UniqueKeys,
-        DuplicateCheckPreference, WorkflowActions, NotesFollowParents]
+        DuplicateCheckPreference, WorkflowActions, NotesFollowParents, InstantNotifications]
     # The write service runs exactly this list.
     assert [type(s) for s in seeded.records.pipeline.steps] == [type(s) for s in steps]
     ops = {s.name: s.ops for s in steps}

@@ -275,15 +275,25 @@ DELIVERY_STATUSES = ("pending", "delivered", "failed")
 
 
 def webhook_deliveries(call: Call) -> Response:
+    """Outbox rows with each attempt; `?channel_id=` lists a notification channel's callbacks
+    (readable with a notifications scope too)."""
     principal = call.authenticate()
-    principal.require_scope("ZohoCRM.settings.workflow_rules.READ")
+    channel = call.query.get("channel_id")
+    if channel and not (channel.isdigit() and len(channel) <= 19):
+        raise InvalidData(details={"param_name": "channel_id"})
+    if channel:
+        principal.require_scope("ZohoCRM.settings.workflow_rules.READ",
+                                 "ZohoCRM.notifications.READ")
+    else:
+        principal.require_scope("ZohoCRM.settings.workflow_rules.READ")
     rule = call.query.get("rule_id")
     status = call.query.get("status")
     if status is not None and status not in DELIVERY_STATUSES:
         raise InvalidData(details={"param_name": "status",
                                    "supported_values": list(DELIVERY_STATUSES)})
     rows = call.corral.webhooks.deliveries(
-        rule_id=parse_record_id(rule) if rule else None, status=status)
+        rule_id=parse_record_id(rule) if rule else None, status=status,
+        channel_keys=[channel] if channel else None)
     if not rows:
         return json_response(None, 204)
     tz = call.corral.query.principal_tz(principal)

@@ -300,6 +300,10 @@ def _answer(handler: Handler, call: Call) -> Response:
         return error_response(InternalError(), call.request_id)
 
 
+# What composite requests run each sub-request's handler with.
+answer = _answer
+
+
 def endpoint(handler: Handler, corral: Corral) -> Callable[[Request], Any]:
     """Async Starlette endpoint: read the (size-limited) body, run the sync handler in the
     thread pool."""

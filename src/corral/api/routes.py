@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from starlette.routing import Route
+import re
+
+from starlette.routing import Route, compile_path
 
 from corral.api import actions as a
 from corral.api import attachments as att
 from corral.api import bulk as bk
+from corral.api import composite as cp
 from corral.api import coql as cq
+from corral.api import notifications as nt
 from corral.api import oauth as o
 from corral.api import org as g
 from corral.api import records as r
@@ -43,6 +47,9 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
     (f"{BULK}/read", {"POST": bk.create_read_job}),
     (f"{BULK}/read/{{job_id}}", {"GET": bk.get_read_job}),
     (f"{BULK}/read/{{job_id}}/result", {"GET": bk.download_read_result}),
+    (f"{CRM}/__composite_requests", {"POST": lambda call: cp.composite(call, resolve)}),
+    (f"{CRM}/actions/watch", {"GET": nt.list_channels, "POST": nt.enable, "PUT": nt.update,
+                              "PATCH": nt.patch, "DELETE": nt.delete}),
     (f"{CRM}/settings/modules", {"GET": s.list_modules, "POST": s.create_module}),
     (f"{CRM}/settings/modules/{{api_name}}", {"GET": s.get_module}),
     (f"{CRM}/settings/fields", {"GET": s.list_fields, "POST": s.create_field}),
@@ -136,6 +143,20 @@ def _dispatch(handlers: dict[str, Handler]) -> Handler:
     if any(limits):
         run.upload_limit = max(x for x in limits if x)  # type: ignore[attr-defined]
     return run
+
+
+_COMPILED: list[tuple[re.Pattern[str], dict[str, Handler]]] = [
+    (compile_path(path)[0], handlers) for path, handlers in TABLE]
+
+
+def resolve(path: str) -> tuple[Handler, dict[str, str]] | None:
+    """The handler serving `path` and its path parameters, as the router would find them
+    (composite sub-requests)."""
+    for regex, handlers in _COMPILED:
+        match = regex.match(path)
+        if match is not None:
+            return _dispatch(handlers), match.groupdict()
+    return None
 
 
 def build_routes(corral: Corral) -> list[Route]:

@@ -15,7 +15,8 @@ OPERATIONS = frozenset({"ALL", "READ", "CREATE", "UPDATE", "DELETE", "WRITE", "C
 ALL_SCOPES = (
     "ZohoCRM.modules.ALL", "ZohoCRM.settings.ALL", "ZohoCRM.users.ALL", "ZohoCRM.org.ALL",
     "ZohoCRM.mass_update.ALL", "ZohoCRM.bulk.ALL", "ZohoCRM.coql.READ",
-    "ZohoSearch.securesearch.READ",
+    "ZohoSearch.securesearch.READ", "ZohoCRM.notifications.ALL",
+    "ZohoCRM.composite_requests.CUSTOM",
 )
 
 

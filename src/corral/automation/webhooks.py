@@ -46,19 +46,24 @@ class WebhookDeliverer:
             row = self.outbox.claim_due(tx, now, now + LEASE)
         if row is None:
             return False
-        code, error = self._post(row.url, {"delivery_id": str(row.id), **row.payload})
+        # A notification callback is Zoho's body exactly; a workflow webhook carries the
+        # outbox id for receivers to deduplicate.
+        body = row.payload if row.channel_key is not None else {"delivery_id": str(row.id),
+                                                                **row.payload}
+        code, error = self._post(row.url, body)
         attempts = row.attempts + 1
+        done = self.clock()
         with self.db.write() as tx:
             if code is not None and 200 <= code < 300:
-                self.outbox.record_attempt(tx, row.id, status_code=code, error=error,
-                                           status="delivered", delivered_time=self.clock())
+                status, retry_at = "delivered", None
             elif attempts >= MAX_ATTEMPTS:
-                self.outbox.record_attempt(tx, row.id, status_code=code, error=error,
-                                           status="failed")
+                status, retry_at = "failed", None
             else:
-                self.outbox.record_attempt(
-                    tx, row.id, status_code=code, error=error,
-                    next_attempt_time=self.clock() + self.backoff(attempts))
+                status, retry_at = None, done + self.backoff(attempts)
+            self.outbox.record_attempt(
+                tx, row.id, status_code=code, error=error, status=status,
+                delivered_time=done if status == "delivered" else None,
+                next_attempt_time=retry_at, attempt=attempts, attempted_time=done)
         return True
 
     def _post(self, url: str, body: dict[str, Any]) -> tuple[int | None, str | None]:
@@ -75,6 +80,7 @@ class WebhookDeliverer:
             return None, str(exc)[:500]
 
     def deliveries(self, *, rule_id: int | None = None, status: str | None = None,
-                   limit: int = 200) -> list[Delivery]:
+                   limit: int = 200, channel_keys: list[str] | None = None) -> list[Delivery]:
         with self.db.read() as tx:
-            return self.outbox.deliveries(tx, rule_id=rule_id, status=status, limit=limit)
+            return self.outbox.deliveries(tx, rule_id=rule_id, status=status, limit=limit,
+                                          channel_keys=channel_keys)

@@ -227,10 +227,13 @@ class WritePipeline:
                 follow.writes += result.writes
         need = len(follow.outbox) + sum(len(w.items) for w in follow.writes)
         ids = self.db.reserve_in(tx, need)
-        self.outbox.add(tx, [OutboxRow(id=ids.pop(), rule_id=o.rule_id,
-                                       module_id=batch.module.id, record_id=o.record_id,
-                                       url=o.url, payload=o.payload, attempts=0)
-                             for o in follow.outbox], batch.now)
+        # Outbox rows take the lowest ids in the order the steps gave them: a channel's
+        # callbacks are delivered in id order.
+        box_ids, ids = ids[:len(follow.outbox)], ids[len(follow.outbox):]
+        self.outbox.add(tx, [OutboxRow(id=i, rule_id=o.rule_id, module_id=batch.module.id,
+                                       record_id=o.record_id, url=o.url, payload=o.payload,
+                                       attempts=0, channel_key=o.channel_key)
+                             for i, o in zip(box_ids, follow.outbox, strict=True)], batch.now)
         for write in follow.writes:
             module = self.registry.require(write.module)
             ctx = replace(batch.ctx, trigger=(), layout_rules=False, automation_tags=write.tags)

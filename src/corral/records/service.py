@@ -8,6 +8,7 @@ follow-up writes) call `write_batch` too, joined to their own transaction where 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -101,7 +102,8 @@ class RecordService:
                 time.sleep(0.005 * (attempt + 1))
                 continue
             for hook in ctx.after_commit if ctx is not None else ():
-                hook(result)
+                # Inside a shared transaction (a composite request) the commit comes later.
+                self.db.on_commit(functools.partial(hook, result))
             return result
         raise CorralError("could not complete the write under contention")
 

@@ -205,12 +205,13 @@ class Batch:
 
 @dataclass(frozen=True)
 class OutboxEntry:
-    """A webhook call to make once the batch commits (delivered by the worker)."""
+    """A webhook or notification call to make once the batch commits (the worker delivers)."""
 
-    rule_id: int
+    rule_id: int  # the workflow rule, or the notification channel's row
     record_id: int
     url: str
     payload: dict[str, Any]
+    channel_key: str | None = None  # a notification channel: delivered in order per channel
 
 
 @dataclass(frozen=True)

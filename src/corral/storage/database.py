@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
@@ -96,16 +97,57 @@ class Database:
         self._sqlite_writer = threading.RLock()
         self._id_next = 0
         self._id_end = 0
+        # The shared transaction of the current context (see `shared_transaction`) and the
+        # callables to run once it commits.
+        self._shared: ContextVar[tuple[Connection, list[Callable[[], None]]] | None] = \
+            ContextVar(f"corral_shared_tx_{id(self)}", default=None)
 
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
     @contextmanager
+    def shared_transaction(self) -> Iterator[Connection]:
+        """One write transaction that every `write()`, `read()` and `new_ids()` of this
+        context (thread or task) joins until it ends: each `write()` inside becomes a
+        SAVEPOINT, so a failed unit of work still rolls back alone, and everything commits
+        together at the end or — when the block raises — not at all. `on_commit` callables
+        registered inside run after the real commit. Composite requests with
+        `rollback_on_fail` run their sub-requests in one."""
+        if self._shared.get() is not None:
+            raise RuntimeError("shared transactions do not nest")
+        hooks: list[Callable[[], None]] = []
+        with self.write() as conn:
+            token = self._shared.set((conn, hooks))
+            try:
+                yield conn
+            finally:
+                self._shared.reset(token)
+        for hook in hooks:
+            hook()
+
+    @property
+    def in_shared_transaction(self) -> bool:
+        return self._shared.get() is not None
+
+    def on_commit(self, hook: Callable[[], None]) -> None:
+        """Run `hook` once the current shared transaction commits; at once outside one."""
+        shared = self._shared.get()
+        if shared is None:
+            hook()
+        else:
+            shared[1].append(hook)
+
+    @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction; a conflict with another writer surfaces as `StorageConflict`."""
+        """A write transaction; a conflict with another writer surfaces as `StorageConflict`.
+        Inside a shared transaction: a savepoint of it."""
+        shared = self._shared.get()
         try:
-            if self.is_sqlite:
+            if shared is not None:
+                with shared[0].begin_nested():
+                    yield shared[0]
+            elif self.is_sqlite:
                 # Writers of this process queue on a lock instead of polling SQLite's busy
                 # handler (whose growing sleeps made p99 latency 10-20x p50); other processes
                 # still wait on BEGIN IMMEDIATE.
@@ -122,6 +164,10 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
+        shared = self._shared.get()
+        if shared is not None:  # see the shared transaction's own uncommitted writes
+            yield shared[0]
+            return
         with self.read_engine.begin() as conn:
             yield conn
 
@@ -162,6 +208,11 @@ class Database:
 
         Never call inside an open write transaction on SQLite (it would wait on itself).
         """
+        shared = self._shared.get()
+        if shared is not None:
+            # Reserved in the shared transaction itself (a separate one would wait on it on
+            # SQLite); never cached, since a rollback hands the range out again.
+            return self.reserve_in(shared[0], n)
         out: list[int] = []
         with self._id_lock:
             while len(out) < n:

@@ -301,7 +301,45 @@ webhook_outbox = sa.Table(
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("created_time", sa.DateTime, nullable=False),
     sa.Column("delivered_time", sa.DateTime, nullable=True),
+    # Rows of one notification channel are delivered in id order (NULL: a workflow webhook,
+    # no order among them).
+    sa.Column("channel_key", sa.String(120), nullable=True),
     sa.Index("ix_webhook_outbox_due", "status", "next_attempt_time"),
+    sa.Index("ix_webhook_outbox_channel", "channel_key", "status", "id"),
+)
+
+# Every delivery attempt of an outbox row (the deliveries listing shows them).
+delivery_attempts = sa.Table(
+    "delivery_attempts", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("outbox_id", sa.BigInteger, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("attempted_time", sa.DateTime, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Index("ix_delivery_attempts_outbox", "outbox_id", "attempt"),
+)
+
+# Instant notification channels (/actions/watch): one row per channel and module.
+notification_channels = sa.Table(
+    "notification_channels", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("channel_id", sa.String(40), nullable=False),
+    sa.Column("module_id", sa.BigInteger, nullable=False),
+    sa.Column("events", sa.JSON, nullable=False),  # ["create", "edit", "delete"] subset
+    sa.Column("notify_url", sa.String(2000), nullable=False),
+    sa.Column("token", sa.String(50), nullable=True),
+    sa.Column("channel_expiry", sa.DateTime, nullable=False),
+    sa.Column("resource_uri", sa.String(2000), nullable=False),
+    sa.Column("notify_on_related_action", sa.Boolean, nullable=False),
+    sa.Column("return_affected_field_values", sa.Boolean, nullable=False),
+    sa.Column("fields", sa.JSON, nullable=True),  # field api_names whose values are sent
+    sa.Column("condition", sa.JSON, nullable=True),  # notification_condition as given
+    sa.Column("created_by", sa.BigInteger, nullable=False),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("channel_id", "module_id", name="uq_notification_channel_module"),
+    sa.Index("ix_notification_channels_module", "module_id", "channel_expiry"),
 )
 
 # Duplicate Check Preference (Leads only in Zoho): one row per module.
