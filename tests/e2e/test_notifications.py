@@ -179,3 +179,34 @@ def test_expired_channel_gets_nothing(e2e_database_url: str, tmp_path: Path) -> 
         assert [b["channel_id"] for b in receiver.bodies] == ["405"]
     finally:
         receiver.close()
+
+
+def test_a_bulk_write_import_produces_one_callback_per_chunk(e2e_database_url: str,
+                                                            tmp_path: Path) -> None:
+    """The Bulk Write door: the rows a job inserts are announced like any other insert."""
+    from tests.e2e.test_bulk import Client
+
+    receiver = Receiver()
+    made = run_corral("token", "create", "--scopes", SCOPES + ",ZohoCRM.bulk.ALL",
+                      "--database-url", e2e_database_url)
+    assert made.returncode == 0, made.stderr
+    try:
+        with Server(e2e_database_url, tmp_path) as server:
+            http = Http(server.base_url, made.stdout.strip())
+            _watch(http, receiver, "301", ["Leads.create"])
+            bulk = Client(server, made.stdout.strip())
+            job = bulk.write("insert", [["Last_Name", "Email"], ["Bulk1", "b1@example.com"],
+                                        ["Bulk2", "b2@example.com"]],
+                             field_mappings=[{"api_name": "Last_Name", "index": 0},
+                                             {"api_name": "Email", "index": 1}])
+            assert bulk.wait("write", job)["status"] == "COMPLETED"
+            (callback,) = _wait_for(receiver, 1, server)
+            status, body = http.get("Leads", params={"fields": "Email"})
+            assert status == 200, body
+            inserted = sorted(r["id"] for r in body["data"] if r["Email"].startswith("b"))
+            assert (callback["operation"], callback["module"]) == ("insert", "Leads")
+            assert sorted(callback["ids"]) == inserted and len(inserted) == 2
+            time.sleep(1)  # nothing else arrives: one callback for the job's one chunk
+        assert len(receiver.bodies) == 1
+    finally:
+        receiver.close()
