@@ -32,6 +32,9 @@ class Settings:
     max_body: int = DEFAULT_MAX_BODY
     # Largest request line + headers in bytes (enforced by the HTTP server `corral serve` runs).
     max_header: int = DEFAULT_MAX_HEADER
+    # Seconds a write with an Idempotency-Key waits for a twin still running before it gets
+    # 409 IDEMPOTENCY_KEY_IN_USE.
+    idempotency_wait: float = 30.0
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

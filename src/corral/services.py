@@ -36,6 +36,7 @@ from corral.records.blueprints import BlueprintGuard, BlueprintService
 from corral.records.computed import ComputedFields
 from corral.records.conversion import ConversionService
 from corral.records.currency import CurrencyDefaults
+from corral.records.idempotency import IdempotencyKeys
 from corral.records.mass_update import MassUpdateJobs, MassUpdateService
 from corral.records.notes import NotesFollowParents
 from corral.records.query import RecordQuery
@@ -115,6 +116,7 @@ class Corral:
     profiles: ProfileService
     currencies: CurrencyService
     clock: Callable[[], datetime]
+    idempotency: IdempotencyKeys
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Callable[[], datetime] = utc_now,
@@ -142,7 +144,8 @@ class Corral:
                      conversion=ConversionService(records),
                      users=UserAdminService(db, clock), roles=RoleService(db, clock),
                      profiles=ProfileService(db, registry, clock),
-                     currencies=CurrencyService(db, registry, clock), clock=clock)
+                     currencies=CurrencyService(db, registry, clock), clock=clock,
+                     idempotency=IdempotencyKeys(db, clock, settings.idempotency_wait))
         return corral
 
     def seed(self) -> str | None:

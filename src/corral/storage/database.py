@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -77,6 +78,16 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     return engine
 
 
+@dataclass
+class _Ambient:
+    """The open transaction every `write()`/`read()` of one thread joins (see `ambient`)."""
+
+    conn: Connection
+    dry: bool
+    on_commit: list[Callable[[], None]] = field(default_factory=list)
+    placeholders: int = 0
+
+
 class Database:
     """Holds the engines; hands out read and write transactions and fresh ids."""
 
@@ -96,14 +107,78 @@ class Database:
         self._sqlite_writer = threading.RLock()
         self._id_next = 0
         self._id_end = 0
+        self._local = threading.local()
 
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
+    # ------------------------------------------------------------------ ambient transaction
+    def _ambient(self) -> _Ambient | None:
+        return getattr(self._local, "ambient", None)
+
+    @contextmanager
+    def ambient(self, *, dry: bool = False) -> Iterator[Connection]:
+        """One write transaction that every `write()` and `read()` of this thread joins until
+        the block ends, so a whole request's writes commit (or roll back) together with what
+        the caller adds (an idempotency key's stored answer).
+
+        A joined `write()` is a savepoint, so the write path's own retry still works inside.
+        `after_commit` callbacks wait for the real commit. With `dry`, everything is rolled
+        back at the end and `new_ids` hands out placeholder (negative) ids, so nothing at all
+        is consumed. Never nested.
+        """
+        if self._ambient() is not None:
+            raise RuntimeError("an ambient transaction is already open in this thread")
+        with self._own_write() as conn:
+            amb = _Ambient(conn, dry)
+            self._local.ambient = amb
+            try:
+                yield conn
+                if dry:
+                    conn.rollback()
+            finally:
+                self._local.ambient = None
+        if not dry:
+            for callback in amb.on_commit:
+                callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the current transaction committed: at once outside an ambient
+        transaction (callers call this after their own commit), at its commit inside one,
+        never when it rolls back."""
+        amb = self._ambient()
+        if amb is None:
+            callback()
+        elif not amb.dry:
+            amb.on_commit.append(callback)
+
+    @property
+    def in_dry_run(self) -> bool:
+        amb = self._ambient()
+        return amb is not None and amb.dry
+
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction; a conflict with another writer surfaces as `StorageConflict`."""
+        """A write transaction; a conflict with another writer surfaces as `StorageConflict`.
+
+        Inside an ambient transaction: a savepoint of it."""
+        amb = self._ambient()
+        if amb is None:
+            with self._own_write() as conn:
+                yield conn
+            return
+        try:
+            with amb.conn.begin_nested():
+                yield amb.conn
+        except DBAPIError as exc:
+            conflict = classify(exc)
+            if conflict is None:
+                raise
+            raise conflict from exc
+
+    @contextmanager
+    def _own_write(self) -> Iterator[Connection]:
         try:
             if self.is_sqlite:
                 # Writers of this process queue on a lock instead of polling SQLite's busy
@@ -122,6 +197,10 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
+        amb = self._ambient()
+        if amb is not None:  # see what this request wrote so far
+            yield amb.conn
+            return
         with self.read_engine.begin() as conn:
             yield conn
 
@@ -160,8 +239,18 @@ class Database:
     def new_ids(self, n: int) -> list[int]:
         """Fresh ids from a block reserved in its own committed transaction.
 
-        Never call inside an open write transaction on SQLite (it would wait on itself).
+        Never call inside an open write transaction on SQLite (it would wait on itself) other
+        than an ambient one: there the ids come from inside it (SQLite: the ambient holds the
+        write lock; a rollback returns them, so none is kept in memory), placeholders in a dry
+        run; PostgreSQL reserves blocks in their own transaction as usual.
         """
+        amb = self._ambient()
+        if amb is not None and n > 0:
+            if amb.dry:
+                amb.placeholders += n
+                return [-x for x in range(amb.placeholders - n + 1, amb.placeholders + 1)]
+            if self.is_sqlite:
+                return self.reserve_in(amb.conn, n)
         out: list[int] = []
         with self._id_lock:
             while len(out) < n:
@@ -178,7 +267,7 @@ class Database:
         return self.new_ids(1)[0]
 
     def _reserve_block(self, size: int) -> int:
-        with self.write() as conn:
+        with self._own_write() as conn:
             row = conn.execute(
                 sa.update(t.counters).where(t.counters.c.name == "id")
                 .values(value=t.counters.c.value + size).returning(t.counters.c.value)
