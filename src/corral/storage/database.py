@@ -85,7 +85,6 @@ class _Ambient:
     conn: Connection
     dry: bool
     on_commit: list[Callable[[], None]] = field(default_factory=list)
-    placeholders: int = 0
 
 
 class Database:
@@ -125,8 +124,8 @@ class Database:
 
         A joined `write()` is a savepoint, so the write path's own retry still works inside.
         `after_commit` callbacks wait for the real commit. With `dry`, everything is rolled
-        back at the end and `new_ids` hands out placeholder (negative) ids, so nothing at all
-        is consumed. Never nested.
+        back at the end, the ids `new_ids` handed out included, so nothing at all is consumed.
+        Never nested.
         """
         if self._ambient() is not None:
             raise RuntimeError("an ambient transaction is already open in this thread")
@@ -241,16 +240,12 @@ class Database:
 
         Never call inside an open write transaction on SQLite (it would wait on itself) other
         than an ambient one: there the ids come from inside it (SQLite: the ambient holds the
-        write lock; a rollback returns them, so none is kept in memory), placeholders in a dry
-        run; PostgreSQL reserves blocks in their own transaction as usual.
+        write lock; a dry run on both databases, whose rollback returns them), and none is
+        kept in memory; PostgreSQL's real writes reserve blocks in their own transaction.
         """
         amb = self._ambient()
-        if amb is not None and n > 0:
-            if amb.dry:
-                amb.placeholders += n
-                return [-x for x in range(amb.placeholders - n + 1, amb.placeholders + 1)]
-            if self.is_sqlite:
-                return self.reserve_in(amb.conn, n)
+        if amb is not None and n > 0 and (amb.dry or self.is_sqlite):
+            return self.reserve_in(amb.conn, n)
         out: list[int] = []
         with self._id_lock:
             while len(out) < n:
