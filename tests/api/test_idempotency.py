@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from corral.app import create_app
 from corral.config import Settings
 from corral.services import Corral, utc_now
 from corral.storage import tables as t
+from corral.storage.database import Database
 from tests.conftest import Api, make_token
 
 
@@ -179,3 +181,49 @@ def test_a_twin_still_running_past_the_wait_is_in_use(impatient: tuple[Api, Corr
     assert count_leads(corral, "Busy") == 0
     r = api.post("Leads", json={"data": [{"Last_Name": "Busy"}]}, headers=keyed("k-busy"))
     assert r.status_code == 201
+
+
+def test_uploads_tags_and_notes_are_keyed(api: Api, corral: Corral) -> None:
+    (rid,) = api.insert("Leads", {"Last_Name": "Doors"})
+
+    def upload(content: bytes) -> Any:
+        return api.client.post(f"/crm/v8/Leads/{rid}/Attachments",
+                               headers={**api.headers(), **keyed("k-up")},
+                               files={"file": ("a.txt", content, "text/plain")})
+
+    first = upload(b"hello")
+    assert first.status_code == 200, first.text
+    again = upload(b"hello")
+    assert again.headers["idempotent-replayed"] == "true" and again.content == first.content
+    assert upload(b"other bytes").status_code == 422  # another file under the key
+    with corral.db.read() as tx:
+        assert len(tx.execute(sa.select(t.attachments)).all()) == 1
+    for path, body in [(f"Leads/{rid}/actions/add_tags", {"tags": [{"name": "Hot"}]}),
+                       (f"Leads/{rid}/Notes", {"data": [{"Note_Content": "n"}]})]:
+        first = api.post(path, json=body, headers=keyed(f"k-{path}"))
+        assert first.status_code in (200, 201), first.text
+        logged = change_log_rows(corral)
+        again = api.post(path, json=body, headers=keyed(f"k-{path}"))
+        assert again.headers["idempotent-replayed"] == "true" and again.content == first.content
+        assert change_log_rows(corral) == logged
+
+
+def test_a_twin_in_another_process_is_waited_for_then_in_use(
+        impatient: tuple[Api, Corral]) -> None:
+    """PostgreSQL: another process's call holds the key's advisory lock (SQLite's writers
+    are serialised by BEGIN IMMEDIATE instead)."""
+    api, corral = impatient
+    if corral.db.is_sqlite:
+        pytest.skip("SQLite serialises every writer; there is no per-key lock to hold")
+    from corral.storage.repositories.idempotency import IdempotencyRepository
+    admin = corral.auth.user_by_email(None)
+    other = Database(corral.settings.database_url)
+    try:
+        with other.write() as tx:
+            assert IdempotencyRepository().lock(tx, admin.id, "k-remote", 1.0)
+            r = api.post("Leads", json={"data": [{"Last_Name": "Remote"}]},
+                         headers=keyed("k-remote"))
+    finally:
+        other.dispose()
+    assert r.status_code == 409 and r.json()["code"] == "IDEMPOTENCY_KEY_IN_USE"
+    assert count_leads(corral, "Remote") == 0
