@@ -82,3 +82,25 @@ def test_ambient_transactions_do_not_nest(corral: Corral) -> None:
     with corral.db.ambient(), pytest.raises(RuntimeError):
         with corral.db.ambient():
             pass
+
+
+def test_ids_after_the_transaction_took_the_counter_come_from_it(corral: Corral) -> None:
+    """PostgreSQL would otherwise reserve a block on another connection, which waits for this
+    transaction's lock on the counter row forever."""
+    db = corral.db
+    with db.ambient() as tx:
+        first = db.reserve_in(tx, 2)  # as the write path does for workflow effects
+        later = db.new_ids(20_000)  # more than any block left in memory
+    assert not set(first) & set(later)
+    assert counter(db) >= max(later) - 4_876_876_000_000_000_000 + 1
+
+
+def test_metadata_seen_inside_a_rolled_back_transaction_is_forgotten(corral: Corral) -> None:
+    with pytest.raises(RuntimeError), corral.db.ambient():
+        corral.metadata.add_field(corral.registry.require("Leads"),
+                                  {"api_name": "Phantom", "label": "Phantom", "type": "text"})
+        corral.registry.refresh()
+        assert corral.registry.require("Leads").field("Phantom") is not None
+        raise RuntimeError
+    corral.registry.refresh()
+    assert corral.registry.require("Leads").field("Phantom") is None

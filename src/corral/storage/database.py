@@ -85,6 +85,8 @@ class _Ambient:
     conn: Connection
     dry: bool
     on_commit: list[Callable[[], None]] = field(default_factory=list)
+    on_rollback: list[Callable[[], None]] = field(default_factory=list)
+    holds_counter: bool = False  # the id counter's row is locked by this transaction
 
 
 class Database:
@@ -129,18 +131,23 @@ class Database:
         """
         if self._ambient() is not None:
             raise RuntimeError("an ambient transaction is already open in this thread")
-        with self._own_write() as conn:
-            amb = _Ambient(conn, dry)
-            self._local.ambient = amb
-            try:
-                yield conn
-                if dry:
-                    conn.rollback()
-            finally:
-                self._local.ambient = None
-        if not dry:
-            for callback in amb.on_commit:
+        amb: _Ambient | None = None
+        try:
+            with self._own_write() as conn:
+                amb = _Ambient(conn, dry)
+                self._local.ambient = amb
+                try:
+                    yield conn
+                    if dry:
+                        conn.rollback()
+                finally:
+                    self._local.ambient = None
+        except BaseException:
+            for callback in amb.on_rollback if amb is not None else ():
                 callback()
+            raise
+        for callback in amb.on_rollback if dry else amb.on_commit:
+            callback()
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run `callback` once the current transaction committed: at once outside an ambient
@@ -152,10 +159,12 @@ class Database:
         elif not amb.dry:
             amb.on_commit.append(callback)
 
-    @property
-    def in_dry_run(self) -> bool:
+    def on_rollback(self, callback: Callable[[], None]) -> None:
+        """Run `callback` if the current ambient transaction rolls back (for caches filled
+        from what it saw); nothing outside one."""
         amb = self._ambient()
-        return amb is not None and amb.dry
+        if amb is not None and callback not in amb.on_rollback:
+            amb.on_rollback.append(callback)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -227,6 +236,9 @@ class Database:
         them). For writes that learn how many ids they need only once the transaction runs."""
         if n <= 0:
             return []
+        amb = self._ambient()
+        if amb is not None and conn is amb.conn:
+            amb.holds_counter = True
         row = conn.execute(sa.update(t.counters).where(t.counters.c.name == "id")
                            .values(value=t.counters.c.value + n)
                            .returning(t.counters.c.value)).first()
@@ -244,7 +256,10 @@ class Database:
         kept in memory; PostgreSQL's real writes reserve blocks in their own transaction.
         """
         amb = self._ambient()
-        if amb is not None and n > 0 and (amb.dry or self.is_sqlite):
+        if amb is not None and n > 0 and (amb.dry or self.is_sqlite or amb.holds_counter):
+            # PostgreSQL: once the ambient transaction holds the counter's row (the write
+            # path reserved ids in it), a block reserved on another connection would wait
+            # for this very transaction forever.
             return self.reserve_in(amb.conn, n)
         out: list[int] = []
         with self._id_lock:
