@@ -43,6 +43,7 @@ class IdempotencyRepository:
         if tx.dialect.name != "postgresql":
             return True
         timeout = f"{max(1, int(wait_seconds * 1000))}ms"
+        before = tx.execute(sa.select(sa.func.current_setting("lock_timeout"))).scalar_one()
         tx.execute(sa.select(sa.func.set_config("lock_timeout", timeout, True)))
         try:
             with tx.begin_nested():
@@ -53,7 +54,7 @@ class IdempotencyRepository:
                 raise
             return False
         finally:
-            tx.execute(sa.select(sa.func.set_config("lock_timeout", "0", True)))
+            tx.execute(sa.select(sa.func.set_config("lock_timeout", before, True)))
         return True
 
     def find(self, tx: Tx, user_id: int, key: str, now: datetime) -> StoredAnswer | None:
