@@ -194,3 +194,24 @@ def test_dry_run_checks_token_scope_and_permission(api: Api, corral: Corral,
     std = make_token(corral, email="std@x.com")
     r = api.post("Leads", params={"dry_run": "true"}, json=body, token=std)
     assert r.status_code == 403 and r.json()["code"] == "NO_PERMISSION"
+
+
+def test_a_conversion_plan_lists_every_record_it_writes(api: Api, corral: Corral,
+                                                        state: dict[str, str]) -> None:
+    before = checksum(corral)
+    r = api.client.post(f"/crm/v8/Leads/{state['a']}/actions/convert?dry_run=true",
+                        json={"data": [{"Deals": {"Deal_Name": "D", "Stage": "Qualification",
+                                                  "Closing_Date": "2026-12-31"}}]},
+                        headers=api.headers())
+    assert r.status_code == 200, r.text
+    assert checksum(corral) == before
+    entry = r.json()["data"][0]
+    assert entry["code"] == "SUCCESS"
+    plan = entry["details"]["plan"]
+    assert plan["action"] == "convert"
+    by_module = {p["module"]: p for p in plan["records"]}
+    assert {"Accounts", "Contacts", "Deals", "Leads"} <= set(by_module)
+    assert by_module["Contacts"]["action"] == "insert"
+    assert by_module["Contacts"]["changes"]["Last_Name"] == {"old": None, "new": "A"}
+    assert by_module["Leads"]["action"] == "convert"
+    assert by_module["Leads"]["id"] == state["a"]
