@@ -412,8 +412,9 @@ class LoadResult:
 
 
 def run_http(server: Server, method: str, path: str, bodies: Sequence[bytes],
-             clients: int) -> LoadResult:
-    """Send every body once, from `clients` threads each with one keep-alive connection."""
+             clients: int, keys: Sequence[str] | None = None) -> LoadResult:
+    """Send every body once, from `clients` threads each with one keep-alive connection
+    (with `keys`, body i carries `Idempotency-Key: keys[i]`)."""
     port, token = server.port, server.token
     results: list[CallResult | None] = [None] * len(bodies)
     next_index = iter(range(len(bodies)))
@@ -430,7 +431,8 @@ def run_http(server: Server, method: str, path: str, bodies: Sequence[bytes],
                 if i is None:
                     return
                 t0 = time.perf_counter()
-                conn.request(method, path, body=bodies[i], headers=headers)
+                conn.request(method, path, body=bodies[i], headers=headers if keys is None
+                             else {**headers, "Idempotency-Key": keys[i]})
                 resp = conn.getresponse()
                 raw = resp.read()
                 dt = time.perf_counter() - t0

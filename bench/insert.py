@@ -74,6 +74,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--preload", type=int, default=0,
                     help="Leads written directly before the run, then ANALYZE (default 0: "
                          "an empty module, as a first import into a fresh server)")
+    ap.add_argument("--keyed", action="store_true",
+                    help="send every call with its own Idempotency-Key (answer stored in the "
+                         "write's transaction)")
     args = ap.parse_args(argv)
     size = max(1, min(100, args.batch))
     tag = f"r{time.time_ns() % 10**9}-"  # fresh emails even against a reused database
@@ -100,9 +103,11 @@ def main(argv: list[str] | None = None) -> None:
                     c.run_http(server, "POST", path, warm, args.clients)
                 bodies = [c.dumps({"data": b}) for b in batches(tag, args.calls, size)]
                 with c.profiled(server, args.py_spy, args.py_spy_gil):
-                    load = c.run_http(server, "POST", path, bodies,
-                                      args.clients)
-                http_rate = c.report_http("HTTP insert (corral serve)", load, args.calls * size)
+                    load = c.run_http(server, "POST", path, bodies, args.clients,
+                                      [f"{tag}{i}" for i in range(len(bodies))]
+                                      if args.keyed else None)
+                title = "HTTP insert (corral serve" + (", Idempotency-Key)" if args.keyed else ")")
+                http_rate = c.report_http(title, load, args.calls * size)
                 plain = c.plain_sqlite3(
                     [c.lead(i, f"{tag}pre{i:08d}@example.com") for i in range(args.preload)],
                     batches("plain-" + tag, args.calls, size))

@@ -35,6 +35,9 @@ class Settings:
     # Records per bulk read page (Zoho: 200,000); CORRAL_BULK_READ_PAGE_SIZE makes it small
     # for tests.
     bulk_read_page_size: int = 200_000
+    # Seconds a write with an Idempotency-Key waits for a twin still running before it gets
+    # 409 IDEMPOTENCY_KEY_IN_USE.
+    idempotency_wait: float = 30.0
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -435,3 +435,20 @@ class ProcessingStopped(CorralError):
     code = "PROCESSING_STOPPED"
     status = 400
     default_message = "the sub-request was not processed"
+# Corral extensions (issue 14): no Zoho API has them, so their codes follow Zoho's style.
+class IdempotencyKeyReused(CorralError):
+    code = "IDEMPOTENCY_KEY_REUSED"
+    status = 422
+    default_message = "the Idempotency-Key was already used for a different request"
+
+
+class IdempotencyKeyInUse(CorralError):
+    code = "IDEMPOTENCY_KEY_IN_USE"
+    status = 409
+    default_message = "a request with this Idempotency-Key is still being processed"
+
+
+class PlanChanged(CorralError):
+    code = "PLAN_CHANGED"
+    status = 412
+    default_message = "the request would no longer do what its dry run planned"

@@ -40,6 +40,7 @@ from corral.records.computed import ComputedFields
 from corral.records.conversion import ConversionService
 from corral.records.coql_compile import CoqlService
 from corral.records.currency import CurrencyDefaults
+from corral.records.idempotency import IdempotencyKeys
 from corral.records.mass_update import MassUpdateJobs, MassUpdateService
 from corral.records.notes import NotesFollowParents
 from corral.records.query import RecordQuery
@@ -128,6 +129,7 @@ class Corral:
     currencies: CurrencyService
     coql: CoqlService
     clock: Callable[[], datetime]
+    idempotency: IdempotencyKeys
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Callable[[], datetime] = utc_now,
@@ -159,7 +161,8 @@ class Corral:
                      users=UserAdminService(db, clock), roles=RoleService(db, clock),
                      profiles=ProfileService(db, registry, clock),
                      currencies=CurrencyService(db, registry, clock),
-                     coql=CoqlService(db, registry), clock=clock)
+                     coql=CoqlService(db, registry), clock=clock,
+                     idempotency=IdempotencyKeys(db, clock, settings.idempotency_wait))
         return corral
 
     def seed(self) -> str | None:

@@ -225,6 +225,7 @@ class Call:
     principal: Principal | None = None
     upload: Upload | None = None  # a multipart body, for handlers that `reads_upload`
     scheme: str = "http"
+    path: str = ""
     _json: Any = field(default=None, repr=False)
 
     @property
@@ -333,7 +334,7 @@ def endpoint(handler: Handler, corral: Corral) -> Callable[[Request], Any]:
                     query=dict(request.query_params),
                     headers={k.lower(): v for k, v in request.headers.items()}, body=body,
                     request_id=request_id, upload=upload,
-                    scheme=request.url.scheme)
+                    scheme=request.url.scheme, path=request.url.path)
         del body, upload
         return await run_in_threadpool(_answer, handler, call)
 

@@ -18,6 +18,7 @@ from corral.api import records as r
 from corral.api import related as rl
 from corral.api import settings as s
 from corral.api import tags as tg
+from corral.api.guard import guarded
 from corral.api.http import Call, Handler, endpoint
 from corral.errors import InvalidRequestMethod
 from corral.services import Corral
@@ -157,9 +158,21 @@ def resolve(path: str) -> tuple[Handler, dict[str, str]] | None:
         if match is not None:
             return _dispatch(handlers), match.groupdict()
     return None
+# Writes whose every change goes through the record write path: they take ?dry_run=true and
+# If-Match plan fingerprints (api/guard.py). Every write under /crm/ takes Idempotency-Key.
+DRY_RUN: frozenset[Handler] = frozenset({
+    r.insert_records, r.update_records, r.update_record, r.upsert_records, r.delete_records,
+    r.delete_record, a.mass_update, a.convert_lead})
+
+
+def _guarded(handlers: dict[str, Handler]) -> dict[str, Handler]:
+    wrapped = {m: guarded(h, dry_run=h in DRY_RUN) for m, h in handlers.items()}
+    if isinstance(handlers, Methods):
+        return Methods(wrapped, other=handlers.other)
+    return wrapped
 
 
 def build_routes(corral: Corral) -> list[Route]:
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-    return [Route(path, endpoint(_dispatch(handlers), corral), methods=methods)
+    return [Route(path, endpoint(_dispatch(_guarded(handlers)), corral), methods=methods)
             for path, handlers in TABLE]

@@ -73,6 +73,14 @@ class Registry:
             self._lower = {k.lower(): v for k, v in mods.items()}
             self._by_id = {m.id: m for m in mods.values()}
             self._version = version
+        # Loaded inside a request transaction that may yet roll back (a dry run, a failed
+        # keyed write): then load again next time rather than trust a version number that
+        # another change could reuse.
+        self._db.on_rollback(self._forget)
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._version = -1
 
     def modules(self) -> list[Module]:
         return list(self._modules.values())

@@ -9,7 +9,7 @@ transaction); `jobs.runner` processes them in chunks.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from corral.auth.service import Principal
@@ -23,8 +23,9 @@ from corral.errors import (
     NoRecordsFound,
     NotFound,
 )
-from corral.jobs.runner import JobCannotRun
+from corral.jobs.runner import CHUNK, JobCannotRun
 from corral.metadata.model import Module
+from corral.records import plans
 from corral.records import validate as v
 from corral.records.query import Filters, RecordQuery
 from corral.records.service import RecordService
@@ -37,6 +38,7 @@ MAX_IDS = 500
 MAX_JOB_RECORDS = 50_000
 # Automation runs for scheduled jobs only when they cover fewer records than this (facts §5).
 JOB_AUTOMATION_LIMIT = 1000
+
 
 
 def _wrapped(err: CorralError) -> CorralError:
@@ -170,6 +172,8 @@ class MassUpdateService:
                                              {"limit": MAX_JOB_RECORDS}))
             if not ids:
                 raise _wrapped(NoRecordsFound())
+            if plans.is_recording():  # a dry run or If-Match: what the job will do, now
+                self._plan_job(conn, module, spec, ctx, ids)
             self.jobs.create(conn, Job(
                 id=job_id, kind="mass_update", module_id=module.id, status="SCHEDULED",
                 cvid=vid, payload={"values": spec.values, "append": sorted(spec.append),
@@ -178,6 +182,20 @@ class MassUpdateService:
                 total=len(ids), created_by=ctx.user.id, created_time=self.clock(),
                 started_time=None, finished_time=None, request_id=ctx.request_id), ids)
         return job_id
+
+    def _plan_job(self, tx: Tx, module: Module, spec: MassSpec, ctx: WriteContext,
+                  ids: list[int]) -> None:
+        """Plan every record the job will update, as the worker's chunks will (automation
+        only under JOB_AUTOMATION_LIMIT records), and record it as the job's plan."""
+        trigger = None if len(ids) < JOB_AUTOMATION_LIMIT else ()
+        job_ctx = replace(ctx, trigger=trigger)
+        outcomes: list[Outcome] = []
+        for start in range(0, len(ids), CHUNK):
+            chunk = [Planned(start + i, build_checked(spec), target=rid, op="update")
+                     for i, rid in enumerate(ids[start:start + CHUNK])]
+            outcomes += self.records.pipeline.run(tx, module, chunk, job_ctx, ids=[],
+                                                  plan_only=True)
+        plans.record(module.api_name, outcomes, job=True)
 
     def status(self, module: Module, raw_job_id: Any) -> dict[str, Any]:
         job_id = v.parse_record_id(raw_job_id)

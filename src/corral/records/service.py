@@ -8,10 +8,11 @@ follow-up writes) call `write_batch` too, joined to their own transaction where 
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,7 @@ from corral.auth.service import Principal
 from corral.errors import CorralError, DuplicateData, InvalidData, MandatoryNotFound
 from corral.metadata.model import Field, Module
 from corral.metadata.registry import Registry
+from corral.records import plans as recorded_plans
 from corral.records import validate as v
 from corral.records.dedup import check_order
 from corral.records.keys import normalise
@@ -77,6 +79,14 @@ class RecordService:
         hooks) and uses `ids`, reserved beforehand, for new records. With `plan_only`, every
         check runs and nothing is written (no record, key, log, outbox row or id).
         """
+        outcomes = self._write_batch(module, plans, ctx, match_order=match_order, conn=conn,
+                                     ids=ids, plan_only=plan_only)
+        recorded_plans.record(module.api_name, outcomes)
+        return outcomes
+
+    def _write_batch(self, module: Module, plans: Sequence[Planned], ctx: WriteContext,
+                     *, match_order: Sequence[Field] | None, conn: Tx | None,
+                     ids: list[int] | None, plan_only: bool) -> list[Outcome]:
         if conn is not None:
             return self.pipeline.run(conn, module, plans, ctx, ids=list(ids or []),
                                      match_order=match_order, plan_only=plan_only)
@@ -88,6 +98,12 @@ class RecordService:
         fresh = self.db.new_ids(inserts) if inserts else []
         return self.in_write_transaction(lambda tx: self.pipeline.run(
             tx, module, plans, ctx, ids=list(fresh), match_order=match_order), ctx)
+
+    def in_request_transaction(self, *, dry: bool = False) -> AbstractContextManager[Tx]:
+        """One transaction for everything a request writes (see `Database.ambient`): what the
+        caller adds in it (an idempotency key's answer) commits with the writes; with `dry`,
+        nothing at all is kept (a dry run of the real call)."""
+        return self.db.ambient(dry=dry)
 
     def in_write_transaction(self, work: Callable[[Tx], T], ctx: WriteContext | None = None,
                              ) -> T:
@@ -102,8 +118,8 @@ class RecordService:
                 time.sleep(0.005 * (attempt + 1))
                 continue
             for hook in ctx.after_commit if ctx is not None else ():
-                # Inside a shared transaction (a composite request) the commit comes later.
-                self.db.on_commit(functools.partial(hook, result))
+                # Inside an ambient (request-wide) transaction the commit is still to come.
+                self.db.after_commit(partial(hook, result))
             return result
         raise CorralError("could not complete the write under contention")
 

@@ -11,7 +11,7 @@ import hashlib
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -78,6 +78,17 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     return engine
 
 
+@dataclass
+class _Ambient:
+    """The open transaction every `write()`/`read()` of one thread joins (see `ambient`)."""
+
+    conn: Connection
+    dry: bool
+    on_commit: list[Callable[[], None]] = field(default_factory=list)
+    on_rollback: list[Callable[[], None]] = field(default_factory=list)
+    holds_counter: bool = False  # the id counter's row is locked by this transaction
+
+
 class Database:
     """Holds the engines; hands out read and write transactions and fresh ids."""
 
@@ -97,57 +108,105 @@ class Database:
         self._sqlite_writer = threading.RLock()
         self._id_next = 0
         self._id_end = 0
-        # The shared transaction of the current context (see `shared_transaction`) and the
-        # callables to run once it commits.
-        self._shared: ContextVar[tuple[Connection, list[Callable[[], None]]] | None] = \
-            ContextVar(f"corral_shared_tx_{id(self)}", default=None)
+        self._local = threading.local()
 
     @property
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
+    # ------------------------------------------------------------------ ambient transaction
+    def _ambient(self) -> _Ambient | None:
+        return getattr(self._local, "ambient", None)
+
+    @contextmanager
+    def ambient(self, *, dry: bool = False) -> Iterator[Connection]:
+        """One write transaction that every `write()` and `read()` of this thread joins until
+        the block ends, so a whole request's writes commit (or roll back) together with what
+        the caller adds (an idempotency key's stored answer).
+
+        A joined `write()` is a savepoint, so the write path's own retry still works inside.
+        `after_commit` callbacks wait for the real commit. With `dry`, everything is rolled
+        back at the end, the ids `new_ids` handed out included, so nothing at all is consumed.
+        Never nested.
+        """
+        if self._ambient() is not None:
+            raise RuntimeError("an ambient transaction is already open in this thread")
+        amb: _Ambient | None = None
+        try:
+            with self._own_write() as conn:
+                amb = _Ambient(conn, dry)
+                self._local.ambient = amb
+                try:
+                    yield conn
+                    if dry:
+                        conn.rollback()
+                finally:
+                    self._local.ambient = None
+        except BaseException:
+            for callback in amb.on_rollback if amb is not None else ():
+                callback()
+            raise
+        for callback in amb.on_rollback if dry else amb.on_commit:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the current transaction committed: at once outside an ambient
+        transaction (callers call this after their own commit), at its commit inside one,
+        never when it rolls back."""
+        amb = self._ambient()
+        if amb is None:
+            callback()
+        elif not amb.dry:
+            amb.on_commit.append(callback)
+
+    def on_rollback(self, callback: Callable[[], None]) -> None:
+        """Run `callback` if the current ambient transaction rolls back (for caches filled
+        from what it saw); nothing outside one."""
+        amb = self._ambient()
+        if amb is not None and callback not in amb.on_rollback:
+            amb.on_rollback.append(callback)
+
     @contextmanager
     def shared_transaction(self) -> Iterator[Connection]:
-        """One write transaction that every `write()`, `read()` and `new_ids()` of this
-        context (thread or task) joins until it ends: each `write()` inside becomes a
-        SAVEPOINT, so a failed unit of work still rolls back alone, and everything commits
-        together at the end or — when the block raises — not at all. `on_commit` callables
-        registered inside run after the real commit. Composite requests with
-        `rollback_on_fail` run their sub-requests in one."""
-        if self._shared.get() is not None:
-            raise RuntimeError("shared transactions do not nest")
-        hooks: list[Callable[[], None]] = []
-        with self.write() as conn:
-            token = self._shared.set((conn, hooks))
-            try:
+        """All-or-nothing for a group of units of work (a composite request with
+        `rollback_on_fail`): an ambient transaction, or — inside one already (a keyed or
+        dry-run composite request) — a savepoint of it. Raising from the block undoes every
+        unit in it; each unit's own `write()` is a savepoint, so a failing unit alone can still
+        roll back by itself."""
+        if self._ambient() is None:
+            with self.ambient() as conn:
                 yield conn
-            finally:
-                self._shared.reset(token)
-        for hook in hooks:
-            hook()
+            return
+        with self.write() as conn:
+            yield conn
 
-    @property
-    def in_shared_transaction(self) -> bool:
-        return self._shared.get() is not None
-
-    def on_commit(self, hook: Callable[[], None]) -> None:
-        """Run `hook` once the current shared transaction commits; at once outside one."""
-        shared = self._shared.get()
-        if shared is None:
-            hook()
-        else:
-            shared[1].append(hook)
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Alias of `after_commit`."""
+        self.after_commit(callback)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction; a conflict with another writer surfaces as `StorageConflict`.
-        Inside a shared transaction: a savepoint of it."""
-        shared = self._shared.get()
+
+        Inside an ambient transaction: a savepoint of it."""
+        amb = self._ambient()
+        if amb is None:
+            with self._own_write() as conn:
+                yield conn
+            return
         try:
-            if shared is not None:
-                with shared[0].begin_nested():
-                    yield shared[0]
-            elif self.is_sqlite:
+            with amb.conn.begin_nested():
+                yield amb.conn
+        except DBAPIError as exc:
+            conflict = classify(exc)
+            if conflict is None:
+                raise
+            raise conflict from exc
+
+    @contextmanager
+    def _own_write(self) -> Iterator[Connection]:
+        try:
+            if self.is_sqlite:
                 # Writers of this process queue on a lock instead of polling SQLite's busy
                 # handler (whose growing sleeps made p99 latency 10-20x p50); other processes
                 # still wait on BEGIN IMMEDIATE.
@@ -164,9 +223,9 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        shared = self._shared.get()
-        if shared is not None:  # see the shared transaction's own uncommitted writes
-            yield shared[0]
+        amb = self._ambient()
+        if amb is not None:  # see what this request wrote so far
+            yield amb.conn
             return
         with self.read_engine.begin() as conn:
             yield conn
@@ -195,6 +254,9 @@ class Database:
         them). For writes that learn how many ids they need only once the transaction runs."""
         if n <= 0:
             return []
+        amb = self._ambient()
+        if amb is not None and conn is amb.conn:
+            amb.holds_counter = True
         row = conn.execute(sa.update(t.counters).where(t.counters.c.name == "id")
                            .values(value=t.counters.c.value + n)
                            .returning(t.counters.c.value)).first()
@@ -206,13 +268,17 @@ class Database:
     def new_ids(self, n: int) -> list[int]:
         """Fresh ids from a block reserved in its own committed transaction.
 
-        Never call inside an open write transaction on SQLite (it would wait on itself).
+        Never call inside an open write transaction on SQLite (it would wait on itself) other
+        than an ambient one: there the ids come from inside it (SQLite: the ambient holds the
+        write lock; a dry run on both databases, whose rollback returns them), and none is
+        kept in memory; PostgreSQL's real writes reserve blocks in their own transaction.
         """
-        shared = self._shared.get()
-        if shared is not None:
-            # Reserved in the shared transaction itself (a separate one would wait on it on
-            # SQLite); never cached, since a rollback hands the range out again.
-            return self.reserve_in(shared[0], n)
+        amb = self._ambient()
+        if amb is not None and n > 0 and (amb.dry or self.is_sqlite or amb.holds_counter):
+            # PostgreSQL: once the ambient transaction holds the counter's row (the write
+            # path reserved ids in it), a block reserved on another connection would wait
+            # for this very transaction forever.
+            return self.reserve_in(amb.conn, n)
         out: list[int] = []
         with self._id_lock:
             while len(out) < n:
@@ -229,7 +295,7 @@ class Database:
         return self.new_ids(1)[0]
 
     def _reserve_block(self, size: int) -> int:
-        with self.write() as conn:
+        with self._own_write() as conn:
             row = conn.execute(
                 sa.update(t.counters).where(t.counters.c.name == "id")
                 .values(value=t.counters.c.value + size).returning(t.counters.c.value)

@@ -46,3 +46,8 @@ def classify(exc: DBAPIError) -> StorageConflict | None:
         if name.startswith(_SQLITE_CONTENTION_PREFIXES):
             return Contention(name)
     return None
+
+
+def is_lock_timeout(exc: DBAPIError) -> bool:
+    """PostgreSQL gave up waiting for a lock (`lock_timeout`)."""
+    return getattr(exc.orig, "sqlstate", None) == "55P03"

@@ -458,3 +458,17 @@ attachment_contents = sa.Table(
     sa.Column("attachment_id", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("content", sa.LargeBinary, nullable=False),
 )
+
+# Answers of writes sent with an `Idempotency-Key` (per calling user), stored in the write's
+# own transaction and replayed byte for byte to a repeat of the same request within 24 hours.
+idempotency_keys = sa.Table(
+    "idempotency_keys", metadata,
+    sa.Column("user_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("headers", sa.JSON, nullable=False),  # [[name, value], ...]
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("created_time", sa.DateTime, nullable=False),
+    sa.Column("expires_time", sa.DateTime, nullable=False, index=True),
+)
