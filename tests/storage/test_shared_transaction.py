@@ -57,7 +57,9 @@ def test_a_raise_rolls_everything_back_and_drops_hooks(db: Database) -> None:
         db.new_ids(5)
         db.on_commit(lambda: seen.append(1))
         raise RuntimeError("sub-request 3 failed")
-    assert (_secret_rows(db), _counter(db), seen) == (before, counter, [])
+    # Ids drawn meanwhile may stay consumed (PostgreSQL reserves real writes' ids in their own
+    # transaction so the counter row is not held for the whole request); they are never reused.
+    assert (_secret_rows(db), seen) == (before, []) and _counter(db) >= counter
 
 
 def test_a_failed_savepoint_rolls_back_alone(db: Database) -> None:
