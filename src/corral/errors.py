@@ -13,6 +13,7 @@ class CorralError(Exception):
     code: ClassVar[str] = "INTERNAL_ERROR"
     status: ClassVar[int] = 500
     default_message: ClassVar[str] = "Internal Server Error"
+    skips_item: ClassVar[bool] = False  # a job item with this error is skipped, not failed
 
     def __init__(self, message: str | None = None, details: dict[str, Any] | None = None,
                  *, status: int | None = None) -> None:
@@ -334,3 +335,21 @@ class ActiveStateLimitExceeded(CorralError):
     status = 400
     default_message = ("Allowed active currency limit 10 reached. Please deactivate any one of "
                        "the existing active currencies to create this currency")
+
+
+class RecordChanged(CorralError):
+    """Corral's own: a revert leaves a record alone that changed after the reverted write (or
+    that cannot be put back); the job counts it as skipped, with this message as the reason."""
+
+    code = "RECORD_CHANGED"
+    status = 409
+    default_message = "the record changed after the reverted write"
+    skips_item: ClassVar[bool] = True
+
+
+class NothingToRevert(CorralError):
+    """Corral's own: the job or request id names no write Corral logged."""
+
+    code = "INVALID_DATA"
+    status = 400
+    default_message = "nothing to revert: no write was logged for that id"

@@ -36,13 +36,16 @@ from corral.records.blueprints import BlueprintGuard, BlueprintService
 from corral.records.computed import ComputedFields
 from corral.records.conversion import ConversionService
 from corral.records.currency import CurrencyDefaults
+from corral.records.duplicate_sets import DuplicateFinder
 from corral.records.mass_update import MassUpdateJobs, MassUpdateService
 from corral.records.notes import NotesFollowParents
 from corral.records.query import RecordQuery
 from corral.records.related import RelatedRecords
+from corral.records.revert import RevertJobs, RevertService
 from corral.records.service import RecordService
 from corral.records.steps import DuplicateCheckPreference, Lookups, OwnerAndMandatory, UniqueKeys
 from corral.records.tags import RecordTags, TagService
+from corral.records.timeline import TimelineService
 from corral.records.views import ViewService
 from corral.records.writes import Step
 from corral.storage.database import Database
@@ -86,7 +89,8 @@ def write_steps(registry: Registry) -> list[Step]:
 
 def job_handlers(records: RecordService, auth: AuthService) -> dict[str, JobHandler]:
     """What the worker does for each kind of job."""
-    return {"mass_update": MassUpdateJobs(records, auth.principal_for_user)}
+    return {"mass_update": MassUpdateJobs(records, auth.principal_for_user),
+            "revert": RevertJobs(RevertService(records), auth.principal_for_user)}
 
 
 @dataclass
@@ -114,6 +118,9 @@ class Corral:
     roles: RoleService
     profiles: ProfileService
     currencies: CurrencyService
+    revert: RevertService
+    timeline: TimelineService
+    duplicates: DuplicateFinder
     clock: Callable[[], datetime]
 
     @classmethod
@@ -142,7 +149,10 @@ class Corral:
                      conversion=ConversionService(records),
                      users=UserAdminService(db, clock), roles=RoleService(db, clock),
                      profiles=ProfileService(db, registry, clock),
-                     currencies=CurrencyService(db, registry, clock), clock=clock)
+                     currencies=CurrencyService(db, registry, clock),
+                     revert=RevertService(records), timeline=TimelineService(db),
+                     duplicates=DuplicateFinder(db),
+                     clock=clock)
         return corral
 
     def seed(self) -> str | None:

@@ -285,7 +285,10 @@ def _answer(handler: Handler, call: Call) -> Response:
     sits in a reference cycle (awaiting frame -> future -> exception -> traceback -> frame).
     """
     try:
-        return handler(call)
+        response = handler(call)
+        # Every answer, success or error, names its request: `actions/revert` takes it.
+        response.headers.setdefault("X-Request-Id", call.request_id)
+        return response
     except CorralError as err:
         response = error_response(err, call.request_id)
         _forget(err)

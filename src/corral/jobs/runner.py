@@ -93,8 +93,12 @@ class JobRunner:
             return
         done = [item.seq for item, err in zip(items, errors, strict=True) if err is None]
         failed = [(item.seq, stored_error(err))
-                  for item, err in zip(items, errors, strict=True) if err is not None]
-        self.jobs.record_results(tx, job.id, done, failed)
+                  for item, err in zip(items, errors, strict=True)
+                  if err is not None and not err.skips_item]
+        skipped = [(item.seq, stored_error(err))
+                   for item, err in zip(items, errors, strict=True)
+                   if err is not None and err.skips_item]
+        self.jobs.record_results(tx, job.id, done, failed, skipped)
 
 
 class Worker:

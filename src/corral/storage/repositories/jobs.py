@@ -89,8 +89,9 @@ class JobRepository:
                    .values(status="RUNNING", started_time=now))
 
     def record_results(self, tx: Tx, job_id: int, done: Sequence[int],
-                       failed: Sequence[tuple[int, dict[str, Any]]]) -> None:
-        """Items done (state `updated`) and failed with their stored error."""
+                       failed: Sequence[tuple[int, dict[str, Any]]],
+                       skipped: Sequence[tuple[int, dict[str, Any]]] = ()) -> None:
+        """Items done (state `updated`), failed and skipped with their stored error."""
         if done:  # one statement for the successes, one executemany for the failures
             tx.execute(sa.update(t.job_items).where(
                 t.job_items.c.job_id == job_id, t.job_items.c.seq.in_(list(done)))
@@ -101,6 +102,20 @@ class JobRepository:
                 t.job_items.c.seq == sa.bindparam("s"))
                 .values(state="failed", error=sa.bindparam("err")),
                 [{"j": job_id, "s": seq, "err": err} for seq, err in failed])
+        if skipped:
+            tx.execute(sa.update(t.job_items).where(
+                t.job_items.c.job_id == sa.bindparam("j"),
+                t.job_items.c.seq == sa.bindparam("s"))
+                .values(state="skipped", error=sa.bindparam("err")),
+                [{"j": job_id, "s": seq, "err": err} for seq, err in skipped])
+
+    def items_in_state(self, tx: Tx, job_id: int, state: str,
+                       limit: int = 1000) -> list[tuple[int, dict[str, Any] | None]]:
+        """(record id, stored error) of the job's items in `state`, in item order."""
+        return [(int(r.record_id), r.error) for r in tx.execute(
+            sa.select(t.job_items.c.record_id, t.job_items.c.error)
+            .where(t.job_items.c.job_id == job_id, t.job_items.c.state == state)
+            .order_by(t.job_items.c.seq).limit(limit))]
 
     def fail(self, tx: Tx, job_id: int, now: datetime, error: dict[str, Any]) -> None:
         """Every pending item failed with `error`, and the job FAILED."""
