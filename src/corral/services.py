@@ -38,6 +38,7 @@ from corral.records.conversion import ConversionService
 from corral.records.currency import CurrencyDefaults
 from corral.records.duplicate_sets import DuplicateFinder
 from corral.records.mass_update import MassUpdateJobs, MassUpdateService
+from corral.records.merge import MergeJobs, MergeService
 from corral.records.notes import NotesFollowParents
 from corral.records.query import RecordQuery
 from corral.records.related import RelatedRecords
@@ -87,10 +88,12 @@ def write_steps(registry: Registry) -> list[Step]:
     ]
 
 
-def job_handlers(records: RecordService, auth: AuthService) -> dict[str, JobHandler]:
+def job_handlers(records: RecordService, auth: AuthService,
+                 query: RecordQuery) -> dict[str, JobHandler]:
     """What the worker does for each kind of job."""
     return {"mass_update": MassUpdateJobs(records, auth.principal_for_user),
-            "revert": RevertJobs(RevertService(records), auth.principal_for_user)}
+            "revert": RevertJobs(RevertService(records), auth.principal_for_user),
+            "merge": MergeJobs(MergeService(records, query), auth.principal_for_user)}
 
 
 @dataclass
@@ -121,6 +124,7 @@ class Corral:
     revert: RevertService
     timeline: TimelineService
     duplicates: DuplicateFinder
+    merge: MergeService
     clock: Callable[[], datetime]
 
     @classmethod
@@ -137,7 +141,7 @@ class Corral:
                      records=records, query=query,
                      related=RelatedRecords(registry, query, records),
                      mass_update=MassUpdateService(records, query),
-                     jobs=JobRunner(db, registry, clock, job_handlers(records, auth)),
+                     jobs=JobRunner(db, registry, clock, job_handlers(records, auth, query)),
                      views=ViewService(query), territories=TerritoryService(db, clock),
                      blueprints=BlueprintService(records),
                      automation=AutomationService(records),
@@ -151,7 +155,7 @@ class Corral:
                      profiles=ProfileService(db, registry, clock),
                      currencies=CurrencyService(db, registry, clock),
                      revert=RevertService(records), timeline=TimelineService(db),
-                     duplicates=DuplicateFinder(db),
+                     duplicates=DuplicateFinder(db), merge=MergeService(records, query),
                      clock=clock)
         return corral
 

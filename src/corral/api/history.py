@@ -7,9 +7,10 @@ from starlette.responses import Response
 
 from corral import envelopes
 from corral.api.http import Call, json_response
-from corral.api.records import authorise, resolve_module
+from corral.api.records import authorise, path_record_id, resolve_module
 from corral.errors import InvalidData, MandatoryNotFound
 from corral.records import duplicate_sets, timeline
+from corral.records.merge import parse_merge
 from corral.records.revert import Target
 from corral.records.validate import parse_record_id
 from corral.records.writes import WriteContext
@@ -97,3 +98,25 @@ def find_duplicates(call: Call) -> Response:
     if not sets[(page - 1) * per_page:]:
         return json_response(None, 204)
     return json_response(envelopes.duplicate_sets_json(sets, page=page, per_page=per_page))
+
+
+# ----------------------------------------------------------------------------- merge
+def merge_records(call: Call) -> Response:
+    module = resolve_module(call)
+    principal = authorise(call, module, "UPDATE", "edit", "Permission denied to update")
+    principal.require_module_permission(module.api_name, "delete", "Permission denied to delete")
+    master = path_record_id(call)
+    spec = parse_merge(module, master, call.json())
+    job_id = call.corral.merge.schedule(module, spec, WriteContext(principal, call.request_id))
+    return json_response({"merge": [{"code": "SCHEDULED", "details": {"job_id": str(job_id)},
+                                     "message": "merge scheduled", "status": "success"}]}, 201)
+
+
+def merge_status(call: Call) -> Response:
+    module = resolve_module(call)
+    authorise(call, module, "READ", "view", "Permission denied to read records")
+    found = call.corral.merge.status(module, path_record_id(call), call.query.get("job_id"))
+    if found is None:
+        return json_response(None, 204)
+    job_id, status = found
+    return json_response({"merge": [{"job_id": str(job_id), "status": status}]})

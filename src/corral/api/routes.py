@@ -94,6 +94,8 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
     (f"{CRM}/{{module}}/{{record_id}}/Attachments/{{attachment_id}}",
      {"GET": att.download_attachment, "DELETE": att.delete_attachment}),
     (f"{CRM}/{{module}}/{{record_id}}/__timeline", {"GET": h.record_timeline}),
+    (f"{CRM}/{{module}}/{{record_id}}/actions/merge",
+     {"POST": h.merge_records, "GET": h.merge_status}),
     (f"{CRM}/{{module}}/{{record_id}}/actions/convert", {"POST": a.convert_lead}),
     (f"{CRM}/{{module}}/{{record_id}}/actions/approve", {"POST": a.approve_record}),
     (f"{CRM}/{{module}}/{{record_id}}/actions/blueprint",

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy
 import phonenumbers
 from rapidfuzz import fuzz, process
 
@@ -185,7 +186,7 @@ def _candidates(folded: Mapping[str, dict[int, str]], fields: Sequence[MatchFiel
             combos[rid] = " ".join(p or "" for p in parts)
     for f in texts:
         values = {rid: v for rid, v in folded[f.api_name].items() if rid in combos}
-        for block in _blocks(values):
+        for block in _blocks(values, tails=f.kind == "text"):
             pairs.update(_similar_in_block(block, combos, cutoff))
     return pairs
 
@@ -198,11 +199,12 @@ def _tail(value: str, n: int) -> str:
     return value[-n:]
 
 
-def _blocks(values: Mapping[int, str]) -> Iterable[list[int]]:
+def _blocks(values: Mapping[int, str], *, tails: bool) -> Iterable[list[int]]:
     """Records sharing the first or the last four characters of the value (one typo rarely
     hits both ends, and another field's blocks catch it when it does); oversized blocks split
     by seven characters."""
-    for key_of in (_head, _tail):
+    # Company names share endings ("... Group", "... Labs"): they are blocked by the head only.
+    for key_of in (_head, _tail) if tails else (_head,):
         blocks: dict[str, list[int]] = {}
         for rid, value in values.items():
             blocks.setdefault(key_of(value, 4), []).append(rid)
@@ -218,15 +220,16 @@ def _blocks(values: Mapping[int, str]) -> Iterable[list[int]]:
 
 def _similar_in_block(ids: list[int], values: Mapping[int, str],
                       cutoff: float) -> Iterable[tuple[int, int]]:
+    """Pairs of the block whose values are similar: one vectorised `cdist` per block."""
     if len(ids) < 2:
         return
     choices = [values[rid] for rid in ids]
-    for i, rid in enumerate(ids[:-1]):
-        for _choice, _score, j in process.extract(choices[i], choices[i + 1:],
-                                                  scorer=fuzz.ratio,
-                                                  score_cutoff=cutoff * 100 - 10, limit=None):
-            other = ids[i + 1 + j]
-            yield (min(rid, other), max(rid, other))
+    scores = process.cdist(choices, choices, scorer=fuzz.ratio, dtype=numpy.uint8,
+                           score_cutoff=int(cutoff * 100) - 5, workers=1)
+    rows, cols = numpy.nonzero(numpy.triu(scores, k=1))
+    for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+        a, b = ids[i], ids[j]
+        yield (a, b) if a < b else (b, a)
 
 
 def score_pair(a: int, b: int, folded: Mapping[str, dict[int, str]],

@@ -214,6 +214,17 @@ class RevertService:
         return [plan_record(rid, mine[rid][0].module_id, mine[rid], later.get(rid, []), force)
                 for rid in record_ids if rid in mine]
 
+    def _with_se_module(self, tx: Tx, r: RecordRevert) -> list[tuple[Op, dict[str, Any]]]:
+        """A polymorphic lookup (notes' Parent_Id, What_Id) is checked against the module
+        `$se_module` names, so a value put back travels with the record's module name."""
+        if not any(n in values for _op, values in r.writes for n in v.POLYMORPHIC):
+            return list(r.writes)
+        rec = self.records.repo.load_any(tx, [r.record_id]).get(r.record_id)
+        se_module = rec.data.get("$se_module") if rec is not None else None
+        return [(op, {"$se_module": se_module, **values}
+                 if se_module and any(n in values for n in v.POLYMORPHIC) else values)
+                for op, values in r.writes]
+
     def apply(self, tx: Tx, reverts: Sequence[RecordRevert],
               ctx: WriteContext) -> list[CorralError | None]:
         """Run the reverts' writes in order, consecutive ones of a module as one batch."""
@@ -221,7 +232,7 @@ class RevertService:
             RecordChanged(r.skipped, {"id": str(r.record_id)}) if r.skipped else None
             for r in reverts]
         flat = [(i, r.module_id, op, values) for i, r in enumerate(reverts)
-                for op, values in r.writes]
+                for op, values in self._with_se_module(tx, r)]
         start = 0
         while start < len(flat):
             end = start

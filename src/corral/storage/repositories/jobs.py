@@ -62,6 +62,12 @@ class JobRepository:
         row = tx.execute(q).first()
         return _job(row) if row is not None else None
 
+    def of_kind(self, tx: Tx, kind: str, module_id: int) -> list[Job]:
+        """The module's jobs of one kind, oldest first."""
+        return [_job(r) for r in tx.execute(
+            sa.select(t.jobs).where(t.jobs.c.kind == kind, t.jobs.c.module_id == module_id)
+            .order_by(t.jobs.c.created_time, t.jobs.c.id))]
+
     def active_for_view(self, tx: Tx, module_id: int, cvid: int) -> int | None:
         row = tx.execute(sa.select(t.jobs.c.id).where(
             t.jobs.c.cvid == cvid, t.jobs.c.module_id == module_id,
