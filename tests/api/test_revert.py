@@ -58,6 +58,7 @@ def test_every_response_carries_a_request_id_and_the_log_keeps_it(api: Api,
     assert api.get(f"Leads/{rid}").headers["X-Request-Id"] not in ("", request_id)
     assert api.get("Leads/12345").headers["X-Request-Id"]  # an error too
     assert api.client.get("/crm/v2/Leads").headers["X-Request-Id"]  # no token
+    assert api.client.get("/nothing/here").headers["X-Request-Id"]  # refused before routing
     (row,) = log_rows(corral, rid)
     assert (row.request_id, row.source, row.job_id) == (request_id, "api", None)
 

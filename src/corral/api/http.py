@@ -77,7 +77,8 @@ def form_fields(content_type: str, body: bytes) -> dict[str, str]:
 
 
 def error_response(err: CorralError, request_id: str | None = None) -> Response:
-    headers = {"X-Request-Id": request_id} if request_id else {}
+    # Refused before a handler ran (unknown URL, oversized body): a fresh id all the same.
+    headers = {"X-Request-Id": request_id or uuid.uuid4().hex}
     if isinstance(err, FileTooLarge | FileSizeMoreThanAllowedSize):
         # The rest of the body is never read, so the connection cannot carry another request.
         headers["Connection"] = "close"
