@@ -234,8 +234,7 @@ def territory_assign(database_url: str | None, territory_id: str, module: str,
 def revert(database_url: str | None, job_or_request_id: str, force: bool,
            dry_run: bool) -> None:
     """Revert a job (mass update, bulk write, merge, revert) or one API call's writes."""
-    from corral.errors import NothingToRevert
-    from corral.records.revert import Target
+    from corral.records.revert import NOTHING, Target
     from corral.records.writes import WriteContext
 
     corral = _open(database_url)
@@ -253,11 +252,9 @@ def revert(database_url: str | None, job_or_request_id: str, force: bool,
                     click.echo(f"{r.record_id}\t{what}")
                 return
             job_id = corral.revert.schedule(target, force, WriteContext(admin))
-        except NothingToRevert as err:
-            if n + 1 < len(targets):
-                continue
-            _corral_error(err)
         except CorralError as err:
+            if err.message == NOTHING and n + 1 < len(targets):
+                continue  # not a job's id: try it as a request id
             _corral_error(err)
         else:
             break

@@ -345,11 +345,3 @@ class RecordChanged(CorralError):
     status = 409
     default_message = "the record changed after the reverted write"
     skips_item: ClassVar[bool] = True
-
-
-class NothingToRevert(CorralError):
-    """Corral's own: the job or request id names no write Corral logged."""
-
-    code = "INVALID_DATA"
-    status = 400
-    default_message = "nothing to revert: no write was logged for that id"

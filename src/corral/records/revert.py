@@ -24,7 +24,6 @@ from corral.errors import (
     MandatoryNotFound,
     NoPermission,
     NotFound,
-    NothingToRevert,
     RecordChanged,
 )
 from corral.jobs.runner import JobCannotRun
@@ -38,6 +37,12 @@ from corral.storage.repositories.jobs import ACTIVE, Job, JobItem, JobRepository
 # Jobs whose writes are logged under their id (a bulk write / import logs the same way).
 REVERTIBLE_KINDS = frozenset({"mass_update", "revert", "merge", "bulk_write", "import"})
 MAX_SKIPPED_SHOWN = 1000
+NOTHING = "nothing to revert: no write was logged for that id"
+
+
+def nothing_to_revert(name: str) -> InvalidData:
+    """The job or request id names no write Corral logged."""
+    return InvalidData(NOTHING, {"api_name": name, "json_path": f"$.{name}"})
 
 
 @dataclass(frozen=True)
@@ -146,7 +151,7 @@ class RevertService:
         if target.job_id is not None:
             job = self.jobs.get(tx, target.job_id)
             if job is None or job.kind not in REVERTIBLE_KINDS:
-                raise NothingToRevert(details={"api_name": "job_id", "json_path": "$.job_id"})
+                raise nothing_to_revert("job_id")
             if job.status in ACTIVE:
                 raise InvalidData("the job is still running; revert it once it has finished",
                                   {"api_name": "job_id", "json_path": "$.job_id"})
@@ -155,7 +160,7 @@ class RevertService:
                                            request_id=target.request_id)
         if not found:
             name = "job_id" if target.job_id is not None else "request_id"
-            raise NothingToRevert(details={"api_name": name, "json_path": f"$.{name}"})
+            raise nothing_to_revert(name)
         if target.job_id is None:
             owners = {e.user_id for e in self.log.of_writer(
                 tx, request_id=target.request_id, record_ids=[found[0][0]])}
