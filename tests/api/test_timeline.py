@@ -111,3 +111,27 @@ def test_timeline_errors_scopes_and_permissions(api: Api, corral: Corral) -> Non
     nobody = _restricted_user(corral, {"admin": False, "modules": {"Contacts": ["view"]},
                                        "read_only_fields": {}})
     error(api.get(f"Leads/{rid}/__timeline", token=nobody), 403, "NO_PERMISSION")
+
+
+def test_timeline_names_the_workflow_rule_and_the_merge(api: Api, corral: Corral) -> None:
+    from tests.api.test_automation import add_rule
+
+    rule = add_rule(api, "workflow_rules", {
+        "name": "Rate on edit", "when": "edit",
+        "actions": [{"type": "field_update", "field": "Rating", "value": "Active"}]})
+    master, child = api.insert("Leads", {"Last_Name": "Daly", "Company": "Zylker"},
+                               {"Last_Name": "Daly", "Company": "Zylker", "City": "Pune"})
+    api.put(f"Leads/{master}", json={"data": [{"Company": "Zylker Corp"}]})
+    (edit, _added) = timeline(api, master)["__timeline"]
+    assert edit["automation_details"] == {"type": "workflow_rule",
+                                          "rule": {"name": "Rate on edit", "id": rule}}
+    assert {h["api_name"] for h in edit["field_history"]} == {"Company", "Rating"}
+    r = api.post(f"Leads/{master}/actions/merge", json={"merge": [{"data": [
+        {"id": child, "_fields": [{"api_name": "City"}]}]}]})
+    job = r.json()["merge"][0]["details"]["job_id"]
+    corral.jobs.run_until_idle()
+    merged = timeline(api, master)["__timeline"][0]
+    assert (merged["source"], merged["job_id"], merged["action"]) == ("merge", job, "updated")
+    assert merged["field_history"][0]["_value"] == {"new": "Pune"}
+    deleted = timeline(api, child)["__timeline"][0]
+    assert (deleted["action"], deleted["source"]) == ("deleted", "merge")
