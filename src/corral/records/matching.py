@@ -4,8 +4,9 @@ Pure: values in, duplicate sets out. Emails are folded per provider rules (case;
 plus-tags where the provider delivers them to the base address), phones compared as E.164
 (`phonenumbers`), names and companies by `rapidfuzz` similarity after folding case, accents,
 punctuation and (companies) legal suffixes. Candidate pairs come from blocking — records sharing
-an exact key, or the first or last four letters of a compared text value — so the work grows
-with the records and their blocks, never with every pair of records.
+an exact key, or the first or last four letters of one text field and alike on the others —
+and a large block is walked in overlapping sorted windows, so the work grows with the records,
+never with every pair of records.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ COMPANY_SUFFIXES = frozenset({
 _NON_WORD = re.compile(r"[^\w\s]+")
 _SPACE = re.compile(r"\s+")
 MAX_EXACT_GROUP = 200  # a value shared by more records links them as a chain, not all pairs
-MAX_BLOCK = 2000  # a larger block is split by a longer prefix
+MAX_BLOCK = 250  # a larger block is compared in overlapping windows of this size
 DEFAULT_THRESHOLD = 0.85
 
 
@@ -176,18 +177,19 @@ def _candidates(folded: Mapping[str, dict[int, str]], fields: Sequence[MatchFiel
                 pairs.update((a, b) for i, a in enumerate(ids) for b in ids[i + 1:])
             else:
                 pairs.update(zip(ids, ids[1:], strict=False))
-    if not texts:
-        return pairs
-    wanted = min(2, len(texts))
-    combos: dict[int, str] = {}
-    for rid in set().union(*(folded[f.api_name] for f in texts)):
-        parts = [folded[f.api_name].get(rid) for f in texts]
-        if sum(1 for p in parts if p) >= wanted:
-            combos[rid] = " ".join(p or "" for p in parts)
     for f in texts:
-        values = {rid: v for rid, v in folded[f.api_name].items() if rid in combos}
+        # Within a block of one field, compare the other text fields: a pair must be similar
+        # on every field, and the blocking field is alike already (same start or end), so
+        # same-company records are only paired when their names are alike too.
+        others = [g for g in texts if g is not f] or [f]
+        rest: dict[int, str] = {}
+        for rid in folded[f.api_name]:
+            parts = [folded[g.api_name].get(rid) for g in others]
+            if all(parts):
+                rest[rid] = " ".join(p for p in parts if p)
+        values = {rid: v for rid, v in folded[f.api_name].items() if rid in rest}
         for block in _blocks(values, tails=f.kind == "text"):
-            pairs.update(_similar_in_block(block, combos, cutoff))
+            pairs.update(_similar_in_block(block, rest, cutoff))
     return pairs
 
 
@@ -201,8 +203,10 @@ def _tail(value: str, n: int) -> str:
 
 def _blocks(values: Mapping[int, str], *, tails: bool) -> Iterable[list[int]]:
     """Records sharing the first or the last four characters of the value (one typo rarely
-    hits both ends, and another field's blocks catch it when it does); oversized blocks split
-    by seven characters."""
+    hits both ends, and another field's blocks catch it when it does). A block larger than
+    MAX_BLOCK is walked as overlapping windows of its records sorted by the value (read from
+    that end), so similar values, which sort close together, still meet; the work stays
+    linear in the block instead of quadratic."""
     # Company names share endings ("... Group", "... Labs"): they are blocked by the head only.
     for key_of in (_head, _tail) if tails else (_head,):
         blocks: dict[str, list[int]] = {}
@@ -212,10 +216,11 @@ def _blocks(values: Mapping[int, str], *, tails: bool) -> Iterable[list[int]]:
             if len(ids) <= MAX_BLOCK:
                 yield ids
                 continue
-            finer: dict[str, list[int]] = {}
-            for rid in ids:
-                finer.setdefault(key_of(values[rid], 7), []).append(rid)
-            yield from (sub[:MAX_BLOCK] for sub in finer.values())
+            order = sorted(ids, key=lambda rid: values[rid] if key_of is _head
+                           else values[rid][::-1])
+            step = MAX_BLOCK // 2
+            for start in range(0, len(order) - step, step):
+                yield order[start:start + MAX_BLOCK]
 
 
 def _similar_in_block(ids: list[int], values: Mapping[int, str],
