@@ -225,6 +225,47 @@ def territory_assign(database_url: str | None, territory_id: str, module: str,
         _fail(f"not assigned: {', '.join(failed)}")
 
 
+@main.command()
+@db_option
+@click.argument("job_or_request_id")
+@click.option("--force", is_flag=True, default=False,
+              help="Also revert records changed after the reverted write.")
+@click.option("--dry-run", is_flag=True, default=False,
+              help="Print what the revert would do, record by record; write nothing.")
+def revert(database_url: str | None, job_or_request_id: str, force: bool,
+           dry_run: bool) -> None:
+    """Revert a job (mass update, bulk write, merge, revert) or one API call's writes."""
+    from corral.records.revert import NOTHING, Target
+    from corral.records.writes import WriteContext
+
+    corral = _open(database_url)
+    admin = corral.auth.principal_for_user(corral.auth.user_by_email(None).id)
+    assert admin is not None
+    targets = [Target(request_id=job_or_request_id)]
+    if job_or_request_id.isdigit():
+        targets.insert(0, Target(job_id=int(job_or_request_id)))
+    for n, target in enumerate(targets):
+        try:
+            if dry_run:
+                for r in corral.revert.preview(target, force, admin):
+                    what = f"skip ({r.skipped})" if r.skipped else (
+                        " then ".join(op for op, _values in r.writes) or "nothing to do")
+                    click.echo(f"{r.record_id}\t{what}")
+                return
+            job_id = corral.revert.schedule(target, force, WriteContext(admin))
+        except CorralError as err:
+            if err.message == NOTHING and n + 1 < len(targets):
+                continue  # not a job's id: try it as a request id
+            _corral_error(err)
+        else:
+            break
+    corral.jobs.run_until_idle()
+    counts, skipped = corral.revert.status(job_id)
+    click.echo(f"revert job {job_id}: " + ", ".join(f"{k}={val}" for k, val in counts.items()))
+    for item in skipped:
+        click.echo(f"skipped {item['id']}: {item['reason']}")
+
+
 @main.group()
 def token() -> None:
     """Access tokens."""

@@ -995,3 +995,82 @@ def composite_response(status_code: int, headers: dict[str, str], body: Any,
     """One executed sub-request: its own status, headers and body under `details.response`."""
     return success("success", {"response": {"status_code": status_code, "headers": headers,
                                             "body": body}})
+# ----------------------------------------------------------------------------- timeline
+# Where a write came from, as the timeline's `source` (Zoho: crm_api, crm_ui, workflow ...).
+TIMELINE_SOURCES = {"api": "crm_api"}
+INNER_DETAILS = frozenset({"field_history.data_type", "field_history.enable_colour_code",
+                           "field_history.field_label", "field_history.pick_list_values"})
+
+
+def _history_value(value: Any) -> Any:
+    """Field history values are text in Zoho's answer; lists and objects as JSON."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return str(value).lower() if isinstance(value, bool) else str(value)
+    return orjson.dumps(value).decode()
+
+
+def _field_history(module: Module, change: Any, inner: frozenset[str]) -> dict[str, Any]:
+    f = module.by_name.get(change.api_name)
+    # timelines.json types these as strings without `nullable`: an empty side is left out.
+    value = {k: _history_value(x) for k, x in (("new", change.new), ("old", change.old))
+             if x is not None}
+    out: dict[str, Any] = {"api_name": change.api_name, "_value": value}
+    if f is not None:
+        out["id"] = str(f.id)
+    if "field_history.field_label" in inner:
+        out["field_label"] = f.label if f else change.api_name
+    if "field_history.data_type" in inner:
+        out["data_type"] = f.data_type if f else None
+    if "field_history.enable_colour_code" in inner:
+        out["enable_colour_code"] = False
+    if "field_history.pick_list_values" in inner:
+        out["pick_list_values"] = [{"display_value": p, "actual_value": p, "id": None,
+                                    "sequence_number": i + 1, "colour_code": None,
+                                    "type": "used"}
+                                   for i, p in enumerate(getattr(f, "pick_list", None) or [])]
+    return out
+
+
+def timeline_json(module: Module, page: Any, users: dict[int, Any], tz: ZoneInfo,
+                  inner: frozenset[str]) -> dict[str, Any]:
+    """`{"__timeline": [...], "info": {...}}` for one page of a record's events."""
+    rec = page.record
+    record = {"name": str(rec.data.get(module.display_field) or ""), "id": str(rec.id),
+              "module": {"api_name": module.api_name, "id": str(module.id)}}
+    out = []
+    for ev in page.events:
+        user = users.get(ev.user_id)
+        automation = None
+        if ev.automation:
+            kind, _sep, rule_id = ev.automation.partition(":")
+            automation = {"type": f"{kind}_rule" if kind == "workflow" else kind,
+                          "rule": {"name": page.rule_names.get(ev.automation, rule_id),
+                                   "id": rule_id}}
+        item = {
+            "audited_time": format_time(ev.at, tz), "action": ev.action, "id": str(ev.id),
+            "source": TIMELINE_SOURCES.get(ev.source, ev.source),
+            "done_by": {"name": user.full_name if user else str(ev.user_id),
+                        "id": str(ev.user_id)},
+            "automation_details": automation, "record": record,
+            "field_history": [_field_history(module, c, inner) for c in ev.changes] or None,
+            # Corral's own: which API call (X-Request-Id) or job made the write.
+            "request_id": ev.request_id,
+            "job_id": str(ev.job_id) if ev.job_id is not None else None}
+        # timelines.json has no `nullable`: what a write has not is left out, not null.
+        out.append({k: val for k, val in item.items() if val is not None})
+    return {"__timeline": out, "info": {"per_page": page.per_page, "page": page.page,
+                                         "count": len(out), "more_records": page.more}}
+
+
+# ----------------------------------------------------------------------------- find duplicates
+def duplicate_sets_json(sets: Sequence[Any], *, page: int, per_page: int) -> dict[str, Any]:
+    """Corral's own `find_duplicates` answer: one page of duplicate sets, best first."""
+    start = (page - 1) * per_page
+    shown = sets[start:start + per_page]
+    return {"data": [{"records": [str(rid) for rid in s.records], "score": s.score,
+                      "reasons": [{"field": r.field, "kind": r.kind, "score": r.score}
+                                  for r in s.reasons]} for s in shown],
+            "info": {"per_page": per_page, "page": page, "count": len(shown),
+                     "more_records": len(sets) > start + per_page}}

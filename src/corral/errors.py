@@ -13,6 +13,7 @@ class CorralError(Exception):
     code: ClassVar[str] = "INTERNAL_ERROR"
     status: ClassVar[int] = 500
     default_message: ClassVar[str] = "Internal Server Error"
+    skips_item: ClassVar[bool] = False  # a job item with this error is skipped, not failed
 
     def __init__(self, message: str | None = None, details: dict[str, Any] | None = None,
                  *, status: int | None = None) -> None:
@@ -452,3 +453,11 @@ class PlanChanged(CorralError):
     code = "PLAN_CHANGED"
     status = 412
     default_message = "the request would no longer do what its dry run planned"
+class RecordChanged(CorralError):
+    """Corral's own: a revert leaves a record alone that changed after the reverted write (or
+    that cannot be put back); the job counts it as skipped, with this message as the reason."""
+
+    code = "RECORD_CHANGED"
+    status = 409
+    default_message = "the record changed after the reverted write"
+    skips_item: ClassVar[bool] = True

@@ -40,14 +40,18 @@ from corral.records.computed import ComputedFields
 from corral.records.conversion import ConversionService
 from corral.records.coql_compile import CoqlService
 from corral.records.currency import CurrencyDefaults
+from corral.records.duplicate_sets import DuplicateFinder
 from corral.records.idempotency import IdempotencyKeys
 from corral.records.mass_update import MassUpdateJobs, MassUpdateService
+from corral.records.merge import MergeJobs, MergeService
 from corral.records.notes import NotesFollowParents
 from corral.records.query import RecordQuery
 from corral.records.related import RelatedRecords
+from corral.records.revert import RevertJobs, RevertService
 from corral.records.service import RecordService
 from corral.records.steps import DuplicateCheckPreference, Lookups, OwnerAndMandatory, UniqueKeys
 from corral.records.tags import RecordTags, TagService
+from corral.records.timeline import TimelineService
 from corral.records.views import ViewService
 from corral.records.writes import Step
 from corral.storage.database import Database
@@ -96,7 +100,9 @@ def job_handlers(records: RecordService, auth: AuthService,
     return {"mass_update": MassUpdateJobs(records, auth.principal_for_user),
             "bulk_write": BulkWriteJobs(BulkWriter(records, query), auth.principal_for_user,
                                         query.users),
-            "bulk_read": BulkReadJobs(query, query.users)}
+            "bulk_read": BulkReadJobs(query, query.users),
+            "revert": RevertJobs(RevertService(records), auth.principal_for_user),
+            "merge": MergeJobs(MergeService(records, query), auth.principal_for_user)}
 
 
 @dataclass
@@ -128,6 +134,10 @@ class Corral:
     profiles: ProfileService
     currencies: CurrencyService
     coql: CoqlService
+    revert: RevertService
+    timeline: TimelineService
+    duplicates: DuplicateFinder
+    merge: MergeService
     clock: Callable[[], datetime]
     idempotency: IdempotencyKeys
 
@@ -161,8 +171,11 @@ class Corral:
                      users=UserAdminService(db, clock), roles=RoleService(db, clock),
                      profiles=ProfileService(db, registry, clock),
                      currencies=CurrencyService(db, registry, clock),
-                     coql=CoqlService(db, registry), clock=clock,
-                     idempotency=IdempotencyKeys(db, clock, settings.idempotency_wait))
+                     coql=CoqlService(db, registry),
+                     idempotency=IdempotencyKeys(db, clock, settings.idempotency_wait),
+                     revert=RevertService(records), timeline=TimelineService(db),
+                     duplicates=DuplicateFinder(db), merge=MergeService(records, query),
+                     clock=clock)
         return corral
 
     def seed(self) -> str | None:

@@ -186,8 +186,8 @@ def test_write_steps_registers_every_step_in_the_documented_order(seeded: Corral
     assert ops["workflow_actions"] == {"insert", "update", "delete"}
     assert all(ops[n] == {"insert", "update"} for n in (
         "record_tags", "validation", "currency", "layout_rules", "workflow_field_updates",
-        "computed_fields", "approval_entry", "lookups", "unique_keys",
-        "duplicate_check_preference"))
+        "computed_fields", "approval_entry", "lookups", "duplicate_check_preference"))
+    assert ops["unique_keys"] == {"insert", "update", "restore"}  # a restore takes keys back
 
 
 def test_order_blueprint_refuses_before_mandatory_fields_are_looked_at(corral: Corral) -> None:

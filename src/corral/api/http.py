@@ -79,7 +79,8 @@ def form_fields(content_type: str, body: bytes) -> dict[str, str]:
 
 
 def error_response(err: CorralError, request_id: str | None = None) -> Response:
-    headers = {"X-Request-Id": request_id} if request_id else {}
+    # Refused before a handler ran (unknown URL, oversized body): a fresh id all the same.
+    headers = {"X-Request-Id": request_id or uuid.uuid4().hex}
     if isinstance(err, FileTooLarge | FileSizeMoreThanAllowedSize):
         # The rest of the body is never read, so the connection cannot carry another request.
         headers["Connection"] = "close"
@@ -290,7 +291,10 @@ def _answer(handler: Handler, call: Call) -> Response:
     sits in a reference cycle (awaiting frame -> future -> exception -> traceback -> frame).
     """
     try:
-        return handler(call)
+        response = handler(call)
+        # Every answer, success or error, names its request: `actions/revert` takes it.
+        response.headers.setdefault("X-Request-Id", call.request_id)
+        return response
     except CorralError as err:
         response = error_response(err, call.request_id)
         _forget(err)

@@ -11,6 +11,7 @@ from corral.api import attachments as att
 from corral.api import bulk as bk
 from corral.api import composite as cp
 from corral.api import coql as cq
+from corral.api import history as h
 from corral.api import notifications as nt
 from corral.api import oauth as o
 from corral.api import org as g
@@ -87,6 +88,7 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
     (f"{CRM}/users/{{user_id}}",
      {"GET": g.get_user, "PUT": g.update_user, "DELETE": g.delete_user}),
     (f"{CRM}/org", {"GET": g.get_org}),
+    (f"{CRM}/actions/revert", {"POST": h.schedule_revert, "GET": h.revert_status}),
     (f"{CRM}/org/currencies",
      {"GET": g.list_currencies, "POST": g.add_currencies, "PUT": g.update_currencies}),
     (f"{CRM}/org/currencies/actions/enable",
@@ -99,6 +101,7 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
     (f"{CRM}/{{module}}/deleted", {"GET": r.deleted_records}),
     (f"{CRM}/{{module}}/actions/count", {"GET": r.count_records}),
     (f"{CRM}/{{module}}/actions/mass_update", {"POST": a.mass_update, "GET": a.mass_update_status}),
+    (f"{CRM}/{{module}}/actions/find_duplicates", {"GET": h.find_duplicates}),
     (f"{CRM}/{{module}}/actions/assign_territories", {"POST": a.assign_territories}),
     (f"{CRM}/{{module}}/actions/add_tags", {"POST": tg.add_tags}),
     (f"{CRM}/{{module}}/actions/remove_tags", {"POST": tg.remove_tags}),
@@ -109,6 +112,9 @@ TABLE: list[tuple[str, dict[str, Handler]]] = [
       "DELETE": att.delete_attachments}),
     (f"{CRM}/{{module}}/{{record_id}}/Attachments/{{attachment_id}}",
      {"GET": att.download_attachment, "DELETE": att.delete_attachment}),
+    (f"{CRM}/{{module}}/{{record_id}}/__timeline", {"GET": h.record_timeline}),
+    (f"{CRM}/{{module}}/{{record_id}}/actions/merge",
+     {"POST": h.merge_records, "GET": h.merge_status}),
     (f"{CRM}/{{module}}/{{record_id}}/actions/convert", {"POST": a.convert_lead}),
     (f"{CRM}/{{module}}/{{record_id}}/actions/approve", {"POST": a.approve_record}),
     (f"{CRM}/{{module}}/{{record_id}}/actions/blueprint",

@@ -138,8 +138,10 @@ class JobRunner:
         written = [(item.seq, out.state, out.record_id) for item, out in pairs
                    if isinstance(out, ItemDone)]
         failed = [(item.seq, stored_error(out)) for item, out in pairs
-                  if isinstance(out, CorralError)]
-        self.jobs.record_results(tx, job.id, done, failed)
+                  if isinstance(out, CorralError) and not out.skips_item]
+        skipped = [(item.seq, stored_error(out)) for item, out in pairs
+                   if isinstance(out, CorralError) and out.skips_item]
+        self.jobs.record_results(tx, job.id, done, failed, skipped)
         self.jobs.record_written(tx, job.id, written)
         return True
 

@@ -7,7 +7,7 @@ log and (later) automation apply to the created or updated records as to any oth
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -80,6 +80,7 @@ class ConversionService:
     def convert(self, lead_id: int, spec: dict[str, Any], ctx: WriteContext) -> Converted:
         leads = self.registry.require("Leads")
         ids = self.db.new_ids(3)
+        ctx = replace(ctx, source="conversion")
         return self.records.in_write_transaction(
             lambda conn: self._convert(conn, leads, lead_id, spec, ctx, list(ids)), ctx)
 

@@ -227,7 +227,8 @@ class MassUpdateJobs:
         spec = MassSpec(values=payload["values"], append=frozenset(payload.get("append", [])))
         # Scheduled jobs run automation only when they cover fewer than 1,000 records (facts §5).
         trigger = None if job.total < JOB_AUTOMATION_LIMIT else ()
-        ctx = WriteContext(principal, request_id=job.request_id, trigger=trigger, job_id=job.id)
+        ctx = WriteContext(principal, request_id=job.request_id, trigger=trigger, job_id=job.id,
+                           source="mass_update")
         plans = [Planned(i, build_checked(spec), target=item.record_id, op="update")
                  for i, item in enumerate(items)]
         outcomes = self.records.write_batch(module, plans, ctx, conn=tx, ids=[])

@@ -93,21 +93,27 @@ class WritePipeline:
         """Who holds each candidate key (one query per key field), the records the batch
         touches, and whatever each step loads for itself."""
         module = batch.module
+        binned = self._binned(tx, module, live)
         candidates: dict[int, set[str]] = {}
         for p in live:
-            if p.operation in ("insert", "update"):
+            if p.operation in ("insert", "update", "restore"):
+                values = (p.checked.values if p.operation != "restore"
+                          else binned[p.target].data if p.target in binned else {})
                 for f in module.key_fields:
-                    key = normalise(f, p.checked.values.get(f.api_name))
+                    key = normalise(f, values.get(f.api_name))
                     if key is not None:
                         candidates.setdefault(f.id, set()).add(key)
         self.db.lock_keys(tx, [(fid, k) for fid, ks in candidates.items() for k in ks])
         batch.holders = self.keys.holders(tx, candidates)
         batch.memo["candidates"] = candidates
-        wanted = {p.target for p in live if p.target is not None}
+        wanted = {p.target for p in live if p.target is not None and p.operation != "restore"}
         wanted |= {rid for rids in batch.holders.values() for rid in rids}
         batch.current = self.records.load(tx, module.id, wanted)
+        batch.current.update(binned)
         batch.ranks = {rid: (r.created_time, rid) for rid, r in batch.current.items()}
-        batch.keys = {rid: batch.keys_of(r) for rid, r in batch.current.items()}
+        # A record in the recycle bin holds no key (its delete released them).
+        batch.keys = {rid: batch.keys_of(r) if r.deleted_time is None else {}
+                      for rid, r in batch.current.items()}
         for step in self.steps:
             step.prepare(tx, batch)
 
@@ -115,7 +121,13 @@ class WritePipeline:
         """Per operation, the steps whose `check` can decide something in this batch."""
         active = [s for s in self.steps if s.active(batch)]
         return {op: [s for s in active if op in s.ops]
-                for op in ("insert", "update", "delete", "convert")}
+                for op in ("insert", "update", "delete", "convert", "restore")}
+
+    def _binned(self, tx: Tx, module: Module, live: list[Planned]) -> dict[int, StoredRecord]:
+        """The records in the recycle bin that the batch restores (their keys come back)."""
+        wanted = {p.target for p in live if p.target is not None and p.operation == "restore"}
+        return {rid: r for rid, r in self.records.load(
+            tx, module.id, wanted, live_only=False).items() if r.deleted_time is not None}
 
     # ------------------------------------------------------------------ one record
     def _resolve(self, p: Planned, batch: Batch, match_order: Sequence[Field] | None,
@@ -133,6 +145,10 @@ class WritePipeline:
         old = None
         if p.target is not None:
             old = batch.current.get(p.target)
+            if old is not None and (old.deleted_time is not None) != (p.operation == "restore"):
+                old = None  # only a restore reaches a record in the recycle bin
+            if old is None and p.operation == "restore":
+                return InvalidData("record not in the recycle bin", {"id": str(p.target)})
             if old is None:
                 message = ("record not deleted" if p.operation == "delete"
                            else "the id given seems to be invalid")
@@ -155,6 +171,9 @@ class WritePipeline:
             new = old.modified(ctx.user.id, now)
         if p.operation == "delete":
             new.deleted_time, new.deleted_by = now, ctx.user.id
+            return new
+        if p.operation == "restore":
+            new.deleted_time, new.deleted_by = None, None
             return new
         if p.operation == "convert":
             new.converted = True

@@ -49,10 +49,11 @@ class Staged:
         elif op == "convert":
             self.converted.append(new.id)
         # An insert logs the whole record; its per-field changes are computed only if asked.
-        changes = changes_of(old, new) if old is not None and op != "delete" else None
+        changes = (changes_of(old, new) if old is not None and op not in ("delete", "restore")
+                   else None)
         self.log += self._entries(item, changes or {})
         return Outcome(item.index, record=new, action=op, before=old,
-                       known_changes={} if op == "delete" else changes,
+                       known_changes={} if op in ("delete", "restore") else changes,
                        duplicate_field=item.plan.duplicate_field if op == "update" else None)
 
     def _entry(self, rid: int, operation: str, name: str | None, old: Any, new: Any,
@@ -61,7 +62,7 @@ class Staged:
         return ChangeEntry(record_id=rid, module_id=self.module.id, operation=operation,
                            field=name, old_value=old, new_value=new, user_id=ctx.user.id,
                            at=self.now, request_id=ctx.request_id, job_id=ctx.job_id,
-                           automation=automation)
+                           automation=automation, source=ctx.source or "api")
 
     def _entries(self, item: Item, changes: dict[str, Change]) -> list[ChangeEntry]:
         new, old, op = item.new, item.old, item.op
@@ -70,6 +71,9 @@ class Staged:
             return [self._entry(new.id, "delete", None,
                                 {**old.data, "Owner": str(old.owner_id)}, None)]
         out: list[ChangeEntry] = []
+        if op == "restore":  # the record as it comes back (what a revert of it deletes)
+            return [self._entry(new.id, "restore", None, None,
+                                {**new.data, "Owner": str(new.owner_id)})]
         if old is None:
             made_by = (self.ctx.automation_tags or {}).get(item.index)
             out.append(self._entry(new.id, "insert", None, None,

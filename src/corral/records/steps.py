@@ -96,6 +96,7 @@ class UniqueKeys(Step):
     """A unique field's value may be held by one live record only."""
 
     name = "unique_keys"
+    ops = frozenset({"insert", "update", "restore"})  # a restored record takes its keys back
 
     def active(self, batch: Batch) -> bool:
         return bool(batch.module.unique_fields)

@@ -21,7 +21,8 @@ from corral.records.keys import keys_of
 from corral.storage.database import Tx
 from corral.storage.repositories.records import StoredRecord
 
-Op = Literal["insert", "update", "delete", "convert"]
+# restore: a deleted record comes back from the recycle bin (a revert of its delete).
+Op = Literal["insert", "update", "delete", "convert", "restore"]
 AfterCommit = Callable[[Any], None]
 
 
@@ -38,6 +39,9 @@ class WriteContext:
     # Called once with the service's result after its transaction committed (never on a
     # rolled-back attempt, never for a plan): e.g. the API storing a response under a key.
     after_commit: tuple[AfterCommit, ...] = ()
+    # What makes the write, logged with each change: "api" (None), or the job kind
+    # ("mass_update", "revert", "merge") or "conversion".
+    source: str | None = None
 
     def runs(self, automation: str) -> bool:
         """`trigger` absent: everything runs; a list: only those named; []: nothing."""
@@ -81,7 +85,7 @@ class Change:
 class PlanEntry:
     """What a write does or would do to one record (the plan-only answer)."""
 
-    action: Literal["insert", "update", "delete", "convert", "noop", "error"]
+    action: Literal["insert", "update", "delete", "convert", "restore", "noop", "error"]
     matched_by: str | None
     changes: dict[str, Change]
 

@@ -222,6 +222,13 @@ class Database:
             raise conflict from exc
 
     @contextmanager
+    def savepoint(self, conn: Connection) -> Iterator[None]:
+        """Part of a write transaction that an exception rolls back alone (a merge that
+        fails half-way leaves nothing, while the job's progress still commits)."""
+        with conn.begin_nested():
+            yield
+
+    @contextmanager
     def read(self) -> Iterator[Connection]:
         amb = self._ambient()
         if amb is not None:  # see what this request wrote so far

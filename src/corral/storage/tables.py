@@ -229,7 +229,7 @@ job_items = sa.Table(
     sa.Column("job_id", sa.BigInteger, nullable=False),
     sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("record_id", sa.BigInteger, nullable=False),
-    sa.Column("state", sa.String(20), nullable=False),  # pending updated failed
+    sa.Column("state", sa.String(20), nullable=False),  # pending updated failed skipped
     sa.Column("error", sa.JSON, nullable=True),
     sa.Column("data", sa.JSON, nullable=True),  # a bulk write item: its CSV row
     sa.PrimaryKeyConstraint("job_id", "seq", name="pk_job_items"),
@@ -369,7 +369,11 @@ change_log = sa.Table(
     sa.Column("job_id", sa.BigInteger, nullable=True),
     # What automation made the change, e.g. "workflow:<rule id>" (null: the request itself).
     sa.Column("automation", sa.String(80), nullable=True),
+    # What made the write: api, mass_update, revert, merge, conversion, bulk_write ...
+    sa.Column("source", sa.String(40), nullable=True),
     sa.Index("ix_change_log_record", "record_id", "id"),
+    sa.Index("ix_change_log_request", "request_id"),
+    sa.Index("ix_change_log_job", "job_id"),
 )
 
 oauth_clients = sa.Table(

@@ -28,11 +28,20 @@ class ChangeEntry(NamedTuple):
     request_id: str | None
     job_id: int | None
     automation: str | None
+    source: str | None = None  # api | mass_update | revert | merge | conversion ...
+    id: int | None = None  # set when read back; the log's order
 
 
 
 
 _INSERT = sa.insert(t.change_log)
+
+
+def _entry(r: Any) -> ChangeEntry:
+    return ChangeEntry(record_id=r.record_id, module_id=r.module_id, operation=r.operation,
+                       field=r.field, old_value=r.old_value, new_value=r.new_value,
+                       user_id=r.user_id, at=r.at, request_id=r.request_id, job_id=r.job_id,
+                       automation=r.automation, source=r.source, id=r.id)
 
 
 class ChangeLogRepository:
@@ -42,13 +51,44 @@ class ChangeLogRepository:
                 {"record_id": e.record_id, "module_id": e.module_id, "operation": e.operation,
                  "field": e.field, "old_value": e.old_value, "new_value": e.new_value,
                  "user_id": e.user_id, "at": e.at, "request_id": e.request_id,
-                 "job_id": e.job_id, "automation": e.automation} for e in entries])
+                 "job_id": e.job_id, "automation": e.automation, "source": e.source}
+                for e in entries])
 
     def of_record(self, tx: Tx, record_id: int) -> list[ChangeEntry]:
         rows = tx.execute(sa.select(t.change_log).where(t.change_log.c.record_id == record_id)
                           .order_by(t.change_log.c.id))
-        return [ChangeEntry(record_id=r.record_id, module_id=r.module_id,
-                            operation=r.operation, field=r.field, old_value=r.old_value,
-                            new_value=r.new_value, user_id=r.user_id, at=r.at,
-                            request_id=r.request_id, job_id=r.job_id,
-                            automation=r.automation) for r in rows]
+        return [_entry(r) for r in rows]
+
+    def _of_writer(self, job_id: int | None, request_id: str | None) -> Any:
+        c = t.change_log.c
+        if job_id is not None:
+            return c.job_id == job_id
+        return sa.and_(c.request_id == request_id, c.job_id.is_(None))
+
+    def of_writer(self, tx: Tx, *, job_id: int | None = None, request_id: str | None = None,
+                  record_ids: Sequence[int] | None = None) -> list[ChangeEntry]:
+        """The writes one job made, or one API call made itself (not the jobs it scheduled),
+        in the order they were made; only those to `record_ids` when given."""
+        q = sa.select(t.change_log).where(self._of_writer(job_id, request_id))
+        if record_ids is not None:
+            q = q.where(t.change_log.c.record_id.in_(list(record_ids)))
+        return [_entry(r) for r in tx.execute(q.order_by(t.change_log.c.id))]
+
+    def records_of_writer(self, tx: Tx, *, job_id: int | None = None,
+                          request_id: str | None = None) -> list[tuple[int, int, int]]:
+        """(record id, module id, id of the writer's last entry for it), latest first."""
+        c = t.change_log.c
+        last = sa.func.max(c.id)
+        return [(int(r[0]), int(r[1]), int(r[2])) for r in tx.execute(
+            sa.select(c.record_id, sa.func.min(c.module_id), last)
+            .where(self._of_writer(job_id, request_id))
+            .group_by(c.record_id).order_by(last.desc()))]
+
+    def after(self, tx: Tx, record_ids: Sequence[int], after_id: int) -> list[ChangeEntry]:
+        """Writes to the records made after log entry `after_id`, in order."""
+        if not record_ids:
+            return []
+        return [_entry(r) for r in tx.execute(
+            sa.select(t.change_log).where(t.change_log.c.record_id.in_(list(record_ids)),
+                                          t.change_log.c.id > after_id)
+            .order_by(t.change_log.c.id))]

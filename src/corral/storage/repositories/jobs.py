@@ -80,6 +80,12 @@ class JobRepository:
         row = tx.execute(q).first()
         return _job(row) if row is not None else None
 
+    def of_kind(self, tx: Tx, kind: str, module_id: int) -> list[Job]:
+        """The module's jobs of one kind, oldest first."""
+        return [_job(r) for r in tx.execute(
+            sa.select(t.jobs).where(t.jobs.c.kind == kind, t.jobs.c.module_id == module_id)
+            .order_by(t.jobs.c.created_time, t.jobs.c.id))]
+
     def active_for_view(self, tx: Tx, module_id: int, cvid: int) -> int | None:
         row = tx.execute(sa.select(t.jobs.c.id).where(
             t.jobs.c.cvid == cvid, t.jobs.c.module_id == module_id,
@@ -107,8 +113,9 @@ class JobRepository:
                    .values(status="RUNNING", started_time=now))
 
     def record_results(self, tx: Tx, job_id: int, done: Sequence[int],
-                       failed: Sequence[tuple[int, dict[str, Any]]]) -> None:
-        """Items done (state `updated`) and failed with their stored error."""
+                       failed: Sequence[tuple[int, dict[str, Any]]],
+                       skipped: Sequence[tuple[int, dict[str, Any]]] = ()) -> None:
+        """Items done (state `updated`), failed and skipped with their stored error."""
         if done:  # one statement for the successes, one executemany for the failures
             tx.execute(sa.update(t.job_items).where(
                 t.job_items.c.job_id == job_id, t.job_items.c.seq.in_(list(done)))
@@ -119,6 +126,20 @@ class JobRepository:
                 t.job_items.c.seq == sa.bindparam("s"))
                 .values(state="failed", error=sa.bindparam("err")),
                 [{"j": job_id, "s": seq, "err": err} for seq, err in failed])
+        if skipped:
+            tx.execute(sa.update(t.job_items).where(
+                t.job_items.c.job_id == sa.bindparam("j"),
+                t.job_items.c.seq == sa.bindparam("s"))
+                .values(state="skipped", error=sa.bindparam("err")),
+                [{"j": job_id, "s": seq, "err": err} for seq, err in skipped])
+
+    def items_in_state(self, tx: Tx, job_id: int, state: str,
+                       limit: int = 1000) -> list[tuple[int, dict[str, Any] | None]]:
+        """(record id, stored error) of the job's items in `state`, in item order."""
+        return [(int(r.record_id), r.error) for r in tx.execute(
+            sa.select(t.job_items.c.record_id, t.job_items.c.error)
+            .where(t.job_items.c.job_id == job_id, t.job_items.c.state == state)
+            .order_by(t.job_items.c.seq).limit(limit))]
 
     def record_written(self, tx: Tx, job_id: int,
                        written: Sequence[tuple[int, str, int]]) -> None:
