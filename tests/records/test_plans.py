@@ -23,7 +23,7 @@ def rec(rid: int, **data: Any) -> StoredRecord:
 
 
 def insert(index: int, rid: int, when: str, account: int) -> Outcome:
-    return Outcome(index, record=rec(rid), action="insert", changes={
+    return Outcome(index, record=rec(rid), action="insert", known_changes={
         "Last_Name": Change(None, "Daly"), "Created_Time": Change(None, when),
         "Account_Name": Change(None, {"id": str(account)})})
 
@@ -40,12 +40,12 @@ def test_blind_to_new_ids_and_write_times(a: int, b: int, when: str) -> None:
 
 
 def test_sensitive_to_what_is_written() -> None:
-    base = [RecordedBatch("Leads", (Outcome(0, record=rec(5), action="update", changes={
+    base = [RecordedBatch("Leads", (Outcome(0, record=rec(5), action="update", known_changes={
         "City": Change("A", "B")}),))]
-    other_value = [RecordedBatch("Leads", (Outcome(0, record=rec(5), action="update", changes={
-        "City": Change("A", "C")}),))]
+    other_value = [RecordedBatch("Leads", (Outcome(0, record=rec(5), action="update",
+                                                   known_changes={"City": Change("A", "C")}),))]
     other_record = [RecordedBatch("Leads", (Outcome(0, record=rec(6), action="update",
-                                                    changes={"City": Change("A", "B")}),))]
+                                                    known_changes={"City": Change("A", "B")}),))]
     refused = [RecordedBatch("Leads", (Outcome(0, error=DuplicateData()),))]
     prints = {fingerprint(b) for b in (base, other_value, other_record, refused)}
     assert len(prints) == 4
@@ -53,7 +53,7 @@ def test_sensitive_to_what_is_written() -> None:
 
 def test_plan_shapes() -> None:
     o = Outcome(0, record=rec(5), action="update", duplicate_field="Email",
-                changes={"City": Change("A", "B")})
+                known_changes={"City": Change("A", "B")})
     assert plan_json(o) == {"action": "update", "matched_by": "Email",
                             "changes": {"City": {"old": "A", "new": "B"}}}
     assert plan_json(Outcome(1, record=rec(5), action="update"))["action"] == "noop"

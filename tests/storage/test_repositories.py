@@ -277,8 +277,8 @@ def test_change_log_round_trips_full_json_values(db: Database, leads: Module) ->
         # read back with the log's own order (`id`), otherwise as written
         got = log.of_record(tx, 1)
         assert [e.id for e in got] == sorted(e.id for e in got if e.id is not None)
-        assert [replace(e, id=None) for e in got] == [e for e in entries if e.record_id == 1]
-        assert [replace(e, id=None) for e in log.of_record(tx, 2)] == [entries[4]]
+        assert [e._replace(id=None) for e in got] == [e for e in entries if e.record_id == 1]
+        assert [e._replace(id=None) for e in log.of_record(tx, 2)] == [entries[4]]
         assert log.of_record(tx, 3) == []
 
 
