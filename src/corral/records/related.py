@@ -15,11 +15,12 @@ from typing import Any
 from corral.errors import CorralError, InvalidData, NotSupported
 from corral.metadata.model import Module
 from corral.metadata.registry import Registry
-from corral.metadata.related_lists import RelatedList, related_list
+from corral.metadata.related_lists import ACTIVITY_MODULES, RelatedList, related_list
 from corral.records.notes import notes_filter
 from corral.records.query import Filters, RecordQuery
 from corral.records.service import RecordService, StoredRecord, WriteContext
-from corral.storage.filters import Cond, Filter, JsonField, Op
+from corral.records.validate import format_utc
+from corral.storage.filters import And, Cond, Filter, JsonField, Not, Op, Or
 
 BAD_RELATION = "The relation name given seems to be invalid"
 BAD_RELATED_ID = "the related id given seems to be invalid"
@@ -36,6 +37,8 @@ class Relation:
     rl: RelatedList
     related: Module
     linking: Module | None = None
+    # activities: the modules whose records the list gathers (Tasks, Events, Calls)
+    members: tuple[Module, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class RelatedRecords:
     def relation(self, parent: Module, parent_id: int, name: str) -> Relation:
         """The related list `name` of a live `parent` record; Zoho's errors otherwise."""
         rl = related_list(parent.api_name, name)
+        if rl is not None and rl.kind == "activities":
+            return self._activities(parent, parent_id, rl)
         related = self.registry.get(rl.module) if rl is not None else None
         if rl is None or (related is None and rl.kind != "unsupported"):
             raise InvalidData(BAD_RELATION, {"resource_path_index": 2})
@@ -69,11 +74,61 @@ class RelatedRecords:
             raise InvalidData("the id given seems to be invalid", {"resource_path_index": 1})
         return Relation(parent, parent_id, rl, related, linking)
 
+    def _activities(self, parent: Module, parent_id: int, rl: RelatedList) -> Relation:
+        members = tuple(m for name in ACTIVITY_MODULES if (m := self.registry.get(name)))
+        if not members:
+            raise NotSupported(f"the related list {rl.api_name} is not supported by Corral",
+                               {"resource_path_index": 2})
+        if self.query.get_one(parent, parent_id) is None:
+            raise InvalidData("the id given seems to be invalid", {"resource_path_index": 1})
+        return Relation(parent, parent_id, rl, members[0], members=members)
+
+    def _activity_where(self, rel: Relation, module: Module) -> list[Filter]:
+        """Activities of `module` related to the parent record, open or closed as the list
+        says. What_Id names its module in `$se_module` (none: Accounts, the field's default);
+        a Contact's activities are also those whose Who_Id names it."""
+        pid = (str(rel.parent_id),)
+        se_module: Filter = Cond(JsonField("$se_module"), Op.EQ, (rel.parent.api_name,))
+        if rel.parent.api_name == "Accounts":
+            se_module = Or((se_module, Cond(JsonField("$se_module"), Op.IS_NULL)))
+        related: Filter = And((Cond(JsonField("What_Id"), Op.EQ, pid), se_module))
+        if rel.parent.api_name == "Contacts":
+            related = Or((related, Cond(JsonField("Who_Id"), Op.EQ, pid)))
+        now = (format_utc(self.records.clock()),)
+        if module.api_name == "Tasks":
+            field, closed = "Status", Cond(JsonField("Status"), Op.EQ, ("Completed",))
+        elif module.api_name == "Events":
+            field, closed = "End_DateTime", Cond(JsonField("End_DateTime"), Op.LE, now)
+        else:  # Calls: scheduled (start ahead) are open, logged ones closed
+            field, closed = "Call_Start_Time", Cond(JsonField("Call_Start_Time"), Op.LE, now)
+        # A value-less activity is open (a comparison with NULL selects nothing either way).
+        is_open = Or((Not(closed), Cond(JsonField(field), Op.IS_NULL)))
+        return [*self.query.base_where(module, Filters(converted="both", approved="both")),
+                related, closed if rel.rl.closed else is_open]
+
+    def _activity_page(self, rel: Relation, *, offset: int, limit: int,
+                       related_id: int | None) -> tuple[list[StoredRecord], bool]:
+        """A page over the three modules, newest first: each module gives its first
+        offset + limit + 1 rows, and the merge is cut to the page."""
+        rows: list[StoredRecord] = []
+        for module in rel.members:
+            where = self._activity_where(rel, module)
+            if related_id is not None:
+                where.append(self.query.ids_where([related_id]))
+            recs, _ = self.query.fetch(module, where, offset=0, limit=offset + limit + 1)
+            rows.extend(recs)
+        rows.sort(key=lambda r: r.id, reverse=True)
+        return rows[offset:offset + limit], len(rows) > offset + limit
+
     # ------------------------------------------------------------------ reading
     def page(self, rel: Relation, *, offset: int, limit: int, related_id: int | None = None,
              ) -> tuple[list[StoredRecord], bool, dict[int, StoredRecord]]:
         """A page of the related records (newest first), whether more follow, and for a
         many-to-many list the linking record of each related id."""
+        if rel.rl.kind == "activities":
+            recs, more = self._activity_page(rel, offset=offset, limit=limit,
+                                             related_id=related_id)
+            return recs, more, {}
         if rel.linking is None:
             where = self._where(rel)
             if related_id is not None:
@@ -138,6 +193,8 @@ class RelatedRecords:
 
     def unlink(self, rel: Relation, ids: Sequence[int], ctx: WriteContext) -> list[Linked]:
         """Remove the relation of each related id (cleared lookup, deleted link or note)."""
+        if rel.rl.kind == "activities":
+            raise NotSupported(details={"resource_path_index": 2})
         if rel.rl.kind == "linking":
             links = {int(r.data[rel.rl.connected_field or ""]): r for r in self._links(rel, ids)}
             found = [rid for rid in ids if rid in links]
