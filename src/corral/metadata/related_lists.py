@@ -151,3 +151,13 @@ def contact_role_value(value: object, names: list[str]) -> object:
     else:
         name = value
     return name if isinstance(name, str) and name in names else {"unknown": value}
+
+
+def linking_pairs() -> dict[str, tuple[str, str]]:
+    """Each linking module's two lookups (one to each side of a many-to-many list)."""
+    out: dict[str, tuple[str, str]] = {}
+    for lists in STANDARD_RELATED_LISTS.values():
+        for rl in lists:
+            if rl.kind == "linking" and rl.linkingmodule and rl.field and rl.connected_field:
+                out.setdefault(rl.linkingmodule, (rl.field, rl.connected_field))
+    return out

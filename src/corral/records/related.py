@@ -8,19 +8,27 @@ runs automation like any other write.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from corral.errors import CorralError, InvalidData, NotSupported
+from corral.errors import CorralError, DuplicateData, InvalidData, NotSupported
 from corral.metadata.model import Module
 from corral.metadata.registry import Registry
-from corral.metadata.related_lists import ACTIVITY_MODULES, RelatedList, related_list
+from corral.metadata.related_lists import (
+    ACTIVITY_MODULES,
+    RelatedList,
+    linking_pairs,
+    related_list,
+)
 from corral.records.notes import notes_filter
 from corral.records.query import Filters, RecordQuery
 from corral.records.service import RecordService, StoredRecord, WriteContext
 from corral.records.validate import format_utc
-from corral.storage.filters import And, Cond, Filter, JsonField, Not, Op, Or
+from corral.records.writes import Batch, Clash, Decision, Item, Step
+from corral.storage.database import Tx
+from corral.storage.filters import And, Column, Cond, Filter, JsonField, Not, Op, Or
+from corral.storage.repositories.record_search import RecordSearch
 
 BAD_RELATION = "The relation name given seems to be invalid"
 BAD_RELATED_ID = "the related id given seems to be invalid"
@@ -185,10 +193,22 @@ class RelatedRecords:
             for (rid, _), o in zip(updates, self.records.update(
                     rel.linking, [v for _, v in updates], ctx), strict=True):
                 answers[rid] = Linked(str(rid), o.error)
+        raced: list[tuple[int, dict[str, Any]]] = []
         if inserts:
-            for (rid, _), o in zip(inserts, self.records.insert(
+            for (rid, values), o in zip(inserts, self.records.insert(
                     rel.linking, [v for _, v in inserts], ctx), strict=True):
+                if isinstance(o.error, DuplicateData):  # linked meanwhile: update that link
+                    raced.append((rid, {k: v for k, v in values.items()
+                                        if k not in (rel.rl.field, rel.rl.connected_field)}))
                 answers[rid] = Linked(str(rid), self._link_error(o.error, rel, rid))
+        if raced:
+            won = {int(r.data[rel.rl.connected_field or ""]): r
+                   for r in self._links(rel, [rid for rid, _ in raced])}
+            again = [(rid, {**values, "id": str(won[rid].id)})
+                     for rid, values in raced if rid in won]
+            for (rid, _), o in zip(again, self.records.update(
+                    rel.linking, [v for _, v in again], ctx), strict=True):
+                answers[rid] = Linked(str(rid), o.error)
         return [answers[rid] for rid, _ in items]
 
     def unlink(self, rel: Relation, ids: Sequence[int], ctx: WriteContext) -> list[Linked]:
@@ -250,3 +270,72 @@ class RelatedRecords:
         if err is not None and err.details.get("api_name") == rel.rl.connected_field:
             return InvalidData(BAD_RELATED_ID, {"id": str(rid)})
         return err
+
+
+LINKS_HELD = "links_held"
+
+
+class UniqueLinks(Step):
+    """A pair of records is linked once: a linking module (Campaigns_X_Leads, ...) holds at most
+    one live record per pair of its two lookups. Race-free: the pairs of the batch are locked
+    (PostgreSQL advisory locks until the transaction ends; SQLite serialises writers) before
+    the live links holding them are read, so a concurrent link of the same pair waits and then
+    sees this one. A second link of a pair is DUPLICATE_DATA on the related side's lookup."""
+
+    name = "unique_links"
+
+    def __init__(self, lock: Callable[[Tx, list[tuple[int, str]]], None]) -> None:
+        self.lock = lock
+        self.pairs = linking_pairs()
+        self.search = RecordSearch()
+
+    def _pair(self, module: Module, data: dict[str, Any]) -> str | None:
+        a, b = self.pairs[module.api_name]
+        if data.get(a) is None or data.get(b) is None:
+            return None
+        return f"{data[a]}:{data[b]}"
+
+    def prepare(self, tx: Tx, batch: Batch) -> None:
+        module = batch.module
+        if module.api_name not in self.pairs:
+            return
+        a, b = self.pairs[module.api_name]
+        wanted: dict[str, tuple[Any, Any]] = {}
+        for p in batch.plans:
+            if p.operation not in ("insert", "update"):
+                continue
+            old = batch.current.get(p.target) if p.target is not None else None
+            data = {**(old.data if old is not None else {}), **p.checked.values}
+            key = self._pair(module, data)
+            if key is not None:
+                wanted[key] = (data[a], data[b])
+        held: dict[str, set[int]] = {}
+        batch.memo[LINKS_HELD] = held
+        if not wanted:
+            return
+        self.lock(tx, [(module.id, k) for k in sorted(wanted)])
+        where = And((Cond(Column("module_id"), Op.EQ, (module.id,)),
+                     Cond(Column("deleted_time"), Op.IS_NULL),
+                     Or(tuple(And((Cond(JsonField(a), Op.EQ, (str(x),)),
+                                   Cond(JsonField(b), Op.EQ, (str(y),))))
+                              for x, y in wanted.values()))))
+        found, _ = self.search.fetch(tx, where, sort_by="id", sort_order="asc", offset=0,
+                                     limit=MAX_LINKS)
+        for rec in found:
+            key = self._pair(module, rec.data)
+            if key is not None:
+                held.setdefault(key, set()).add(rec.id)
+
+    def check(self, item: Item, batch: Batch) -> Decision | None:
+        held: dict[str, set[int]] | None = batch.memo.get(LINKS_HELD)
+        if held is None:
+            return None
+        key = self._pair(batch.module, item.new.data)
+        if key is None:
+            return None
+        others = held.get(key, set()) - {item.new.id}
+        if others:
+            side = self.pairs[batch.module.api_name][1]
+            return Decision(clashes=[Clash(side, batch.module, tuple(sorted(others)))])
+        held.setdefault(key, set()).add(item.new.id)  # a later record of the batch sees it
+        return None
