@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from corral.errors import CorralError, MultipleOrMultiErrors
 from corral.metadata.model import Field, Module
+from corral.metadata.related_lists import contact_role_id
 from corral.records.criteria import criteria_to_v8
 
 # ----------------------------------------------------------------------------- errors
@@ -919,6 +920,17 @@ def related_list_json(parent: Module, rl: Any, sequence: int, related: Module | 
         out["connectedmodule"] = rl.module
         out["linkingmodule"] = rl.linkingmodule
     return out
+
+
+def contact_role_json(name: str | None) -> dict[str, Any] | None:
+    """A Deal's contact role as Zoho shows it on a contact of its Contact_Roles list."""
+    return None if name is None else {"name": name, "id": contact_role_id(name)}
+
+
+def activity_json(row: dict[str, Any], module: Module) -> dict[str, Any]:
+    """A Task, Event or Call in an Open/Closed Activities list: its record plus
+    `Activity_Type`, the module it belongs to."""
+    return {**row, "Activity_Type": module.api_name}
 
 
 def relation_result(linked: Any, *, removed: bool) -> dict[str, Any]:

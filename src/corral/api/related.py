@@ -35,11 +35,7 @@ from corral.errors import (
     RequiredParamMissing,
     UnableToParseDataType,
 )
-from corral.metadata.related_lists import (
-    contact_role_id,
-    contact_role_value,
-    related_lists,
-)
+from corral.metadata.related_lists import contact_role_value, related_lists
 from corral.records.related import Relation
 from corral.records.service import WriteContext
 from corral.records.validate import parse_record_id
@@ -136,10 +132,9 @@ def _link_values(rel: Relation, rec_id: int, by_related: dict[int, Any]) -> dict
     skip = LINK_KEYS | {rel.rl.field, rel.rl.connected_field}
     out = {f.api_name: link.data.get(f.api_name) for f in rel.linking.fields
            if f.api_name not in skip}
-    role = out.get(CONTACT_ROLE)
-    if CONTACT_ROLE in out:  # Zoho shows a contact role as {name, id}
-        out[CONTACT_ROLE] = None if role is None else {"name": role,
-                                                        "id": contact_role_id(str(role))}
+    if CONTACT_ROLE in out:
+        role = out[CONTACT_ROLE]
+        out[CONTACT_ROLE] = envelopes.contact_role_json(None if role is None else str(role))
     return out
 
 
@@ -183,7 +178,7 @@ def _render_activities(call: Call, rel: Relation, recs: list[Any]) -> list[dict[
     for module in rel.members:
         mine = [r for r in recs if r.module_id == module.id]
         for rec, row in zip(mine, render(call, module, mine, None), strict=True):
-            rows[rec.id] = {**row, "Activity_Type": by_id[rec.module_id].api_name}
+            rows[rec.id] = envelopes.activity_json(row, by_id[rec.module_id])
     return [rows[r.id] for r in recs]
 
 
