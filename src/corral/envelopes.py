@@ -12,6 +12,7 @@ import orjson
 
 from corral.errors import CorralError, MultipleOrMultiErrors
 from corral.metadata.model import Field, Module
+from corral.metadata.related_lists import contact_role_id
 from corral.records.criteria import criteria_to_v8
 
 # ----------------------------------------------------------------------------- errors
@@ -618,10 +619,11 @@ def user_json(u: Any, *, tz: ZoneInfo, users: dict[int, Any],
         "time_zone": u.time_zone,
         "type__s": "Regular User",
         "created_time": format_time(u.created_time, tz),
-        "created_by": _minified(users.get(u.created_by or 0)),
+        # The org's first user created itself (Zoho's get-users sample shows so); a user
+        # who reports to no one has no `Reporting_To` key there either.
+        "created_by": _minified(users.get(u.created_by or 0, u)),
         "Modified_Time": format_time(u.modified_time or u.created_time, tz),
-        "Modified_By": _minified(users.get(u.modified_by or u.created_by or 0)),
-        "Reporting_To": None,
+        "Modified_By": _minified(users.get(u.modified_by or u.created_by or 0, u)),
         "Isonline": False,
         "microsoft": False,
         "personal_account": False,
@@ -896,20 +898,44 @@ def delivery_json(row: Any, *, tz: ZoneInfo) -> dict[str, Any]:
 def related_list_json(parent: Module, rl: Any, sequence: int, related: Module | None, *,
                       version: str) -> dict[str, Any]:
     """One related list of `parent` as GET /settings/related_lists shows it: `module` is the
-    api_name in v2/v2.1 (the v2 SDK reads it so), `{api_name, id}` from v3 on (v8's OAS)."""
+    api_name in v2/v2.1 (the v2 SDK reads it so), `{api_name, id}` from v3 on (v8's OAS).
+
+    Lists are served newest first (by creation), shown with the related module's view columns;
+    `connectedmodule` and `linkingmodule` appear only on many-to-many lists, as in Zoho's
+    samples (related_lists.json types them as strings and does not require them)."""
     module: Any = rl.module
     if version not in {"v2", "v2.1"}:
         module = {"api_name": rl.module, "id": str(related.id) if related else None}
-    return {
+    created = related.field("Created_Time") if related is not None else None
+    out = {
         "id": rl.id_for(parent.api_name), "sequence_number": str(sequence),
         "display_label": rl.display_label, "api_name": rl.api_name, "module": module,
         "name": rl.name or rl.api_name, "action": None,
         "href": f"{parent.api_name}/{{ENTITYID}}/{rl.api_name}", "type": "default",
-        "connectedmodule": rl.module if rl.linkingmodule else None,
-        "linkingmodule": rl.linkingmodule, "visible": True, "customize_sort": False,
-        "customize_fields": False, "customize_display_label": False, "sort_by": None,
-        "sort_order": None, "fields": None, "status": "visible",
+        "visible": True, "customize_sort": False,
+        "customize_fields": False, "customize_display_label": False,
+        "sort_by": {"api_name": "Created_Time",
+                    "id": str(created.id) if created is not None else None},
+        "sort_order": "desc",
+        "fields": ([{"api_name": f.api_name, "id": str(f.id)} for f in _view_columns(related)]
+                   if related is not None else []),
+        "status": "visible",
     }
+    if rl.linkingmodule:
+        out["connectedmodule"] = rl.module
+        out["linkingmodule"] = rl.linkingmodule
+    return out
+
+
+def contact_role_json(name: str | None) -> dict[str, Any] | None:
+    """A Deal's contact role as Zoho shows it on a contact of its Contact_Roles list."""
+    return None if name is None else {"name": name, "id": contact_role_id(name)}
+
+
+def activity_json(row: dict[str, Any], module: Module) -> dict[str, Any]:
+    """A Task, Event or Call in an Open/Closed Activities list: its record plus
+    `Activity_Type`, the module it belongs to."""
+    return {**row, "Activity_Type": module.api_name}
 
 
 def relation_result(linked: Any, *, removed: bool) -> dict[str, Any]:

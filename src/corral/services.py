@@ -46,7 +46,7 @@ from corral.records.mass_update import MassUpdateJobs, MassUpdateService
 from corral.records.merge import MergeJobs, MergeService
 from corral.records.notes import NotesFollowParents
 from corral.records.query import RecordQuery
-from corral.records.related import RelatedRecords
+from corral.records.related import RelatedRecords, UniqueLinks
 from corral.records.revert import RevertJobs, RevertService
 from corral.records.service import RecordService
 from corral.records.steps import DuplicateCheckPreference, Lookups, OwnerAndMandatory, UniqueKeys
@@ -54,7 +54,7 @@ from corral.records.tags import RecordTags, TagService
 from corral.records.timeline import TimelineService
 from corral.records.views import ViewService
 from corral.records.writes import Step
-from corral.storage.database import Database
+from corral.storage.database import Database, Tx
 from corral.storage.migrate import migrate
 
 FIRST_TOKEN_TTL = 30 * 24 * 3600
@@ -65,7 +65,9 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def write_steps(registry: Registry) -> list[Step]:
+def write_steps(registry: Registry,
+                lock: Callable[[Tx, list[tuple[int, str]]], None] = lambda tx, keys: None,
+                ) -> list[Step]:
     """The write path's checks and effects, in the order they run for each record.
 
     The order is behaviour: a record in a blueprint is refused before its mandatory fields are
@@ -88,6 +90,7 @@ def write_steps(registry: Registry) -> list[Step]:
         Lookups(registry),              # lookups name live records, user lookups users
         UniqueKeys(),                   # DUPLICATE_DATA on unique fields
         DuplicateCheckPreference(registry),  # Leads' duplicate check preference
+        UniqueLinks(lock),              # a pair of records is linked once (many-to-many)
         WorkflowActions(),              # webhooks to the outbox, tasks as follow-up writes
         NotesFollowParents(registry),   # a deleted record's notes go to the recycle bin too
         InstantNotifications(),         # /actions/watch callbacks to the outbox
@@ -148,7 +151,7 @@ class Corral:
         if prepare:
             migrate(db)
         registry = Registry(db)
-        records = RecordService(db, registry, clock, write_steps(registry))
+        records = RecordService(db, registry, clock, write_steps(registry, db.lock_keys))
         auth = AuthService(db, clock, settings.access_token_ttl)
         query = RecordQuery(db, registry, records)
         corral = cls(settings=settings, db=db, registry=registry, auth=auth,

@@ -107,6 +107,15 @@ def test_attachment_errors(api: Api) -> None:
     assert r.status_code == 400 and r.json()["code"] == "INVALID_DATA"
     r = api.delete(f"Leads/{rid}/Attachments")
     assert r.status_code == 400 and r.json()["code"] == "REQUIRED_PARAM_MISSING"
+    # an attachment id in the URL that names nothing: top-level, as every id in a Zoho URL
+    r = api.delete(f"Leads/{rid}/Attachments/123")
+    assert r.status_code == 400 and r.json() == {
+        "code": "INVALID_DATA", "details": {"resource_path_index": 3},
+        "message": "the id given seems to be invalid", "status": "error"}
+    # every id of a batch unknown: 400 with one error per id (Zoho's batch answers)
+    r = api.delete(f"Leads/{rid}/Attachments", params={"ids": "123,456"})
+    assert r.status_code == 400 and [x["code"] for x in r.json()["data"]] == [
+        "INVALID_DATA", "INVALID_DATA"]
     r = api.get("Nope/1/Attachments")
     assert r.status_code == 400 and r.json()["code"] == "INVALID_MODULE"
 

@@ -140,3 +140,40 @@ def test_convert_unknown_lead_and_scope(api: Api, corral: Corral) -> None:
     r = api.client.post(f"/crm/v2/Leads/{lead}/actions/convert", json={"data": [{}]},
                         headers=api.headers(token))
     assert r.status_code == 401 and r.json()["code"] == "OAUTH_SCOPE_MISMATCH"
+
+
+def test_conversion_moves_notes_attachments_and_campaigns_to_the_contact(
+        api: Api, corral: Corral) -> None:
+    """Zoho carries a Lead's notes, attachments and campaign memberships over to the Contact it
+    becomes; each move is a write of the write path, change-logged on both sides."""
+    (lead,) = api.insert("Leads", {"Last_Name": "Daly", "Company": "Zylker"})
+    c1, c2 = api.insert("Campaigns", {"Campaign_Name": "Fair"}, {"Campaign_Name": "Expo"})
+    r = api.post(f"Leads/{lead}/Notes", json={"data": [{"Note_Content": "met at the fair"}]})
+    note = r.json()["data"][0]["details"]["id"]
+    r = api.client.post(f"/crm/v8/Leads/{lead}/Attachments", headers=api.headers(),
+                        files={"file": ("card.txt", b"business card", "text/plain")})
+    att = r.json()["data"][0]["details"]["id"]
+    api.put(f"Leads/{lead}/Campaigns", json={"data": [
+        {"id": c1, "Member_Status": "Responded"}, {"id": c2, "Member_Status": "Invited"}]})
+    r = convert(api, lead)
+    assert r.status_code == 200, r.text
+    contact = r.json()["data"][0]["Contacts"]
+    notes = api.get(f"Contacts/{contact}/Notes").json()["data"]
+    assert [(n["id"], n["Note_Content"]) for n in notes] == [(note, "met at the fair")]
+    atts = api.get(f"Contacts/{contact}/Attachments").json()["data"]
+    assert [a["id"] for a in atts] == [att]
+    got = api.client.get(f"/crm/v8/Contacts/{contact}/Attachments/{att}",
+                         headers=api.headers())
+    assert got.content == b"business card"
+    camps = {d["id"]: d["Member_Status"]
+             for d in api.get(f"Contacts/{contact}/Campaigns").json()["data"]}
+    assert camps == {c1: "Responded", c2: "Invited"}
+    assert api.get(f"Campaigns/{c1}/Leads").status_code == 204
+    # the Lead keeps nothing; the moves are in the change log
+    c = t.change_log.c
+    with corral.db.read() as conn:
+        rows = conn.execute(sa.select(c.record_id, c.field, c.new_value).where(
+            c.field.in_(["Parent_Id", "$attachments"])).order_by(c.id)).all()
+    assert (int(note), "Parent_Id", contact) in [tuple(x) for x in rows]
+    assert (int(lead), "$attachments", []) in [tuple(x) for x in rows]
+    assert (int(contact), "$attachments", [att]) in [tuple(x) for x in rows]

@@ -43,7 +43,11 @@ def test_related_lists_of_a_module(api: Api) -> None:
     contacts = next(x for x in lists if x["api_name"] == "Contacts")
     assert contacts["module"] == "Contacts"  # v2: the api_name; v3+: an object
     assert contacts["href"] == "Accounts/{ENTITYID}/Contacts"
-    assert contacts["type"] == "default" and contacts["linkingmodule"] is None
+    # a lookup list has no linking module: Zoho leaves both keys out
+    assert contacts["type"] == "default" and "linkingmodule" not in contacts
+    assert "connectedmodule" not in contacts
+    assert contacts["sort_by"]["api_name"] == "Created_Time" and contacts["sort_order"] == "desc"
+    assert "Last_Name" in [f["api_name"] for f in contacts["fields"]]
     assert contacts["status"] == "visible" and contacts["sequence_number"]
     pb = api.get("settings/related_lists", params={"module": "Price_Books"}).json()
     products = next(x for x in pb["related_lists"] if x["api_name"] == "Products")
@@ -128,7 +132,7 @@ def test_related_records_errors(api: Api) -> None:
     _error(api.get(f"Nope/{acc}/Contacts"), 400, "INVALID_MODULE")
     _error(api.get("Accounts/123/Contacts"), 400, "INVALID_DATA",
            "the id given seems to be invalid")
-    _error(api.get(f"Accounts/{acc}/Open_Activities"), 400, "NOT_SUPPORTED")
+    _error(api.get(f"Contacts/{acc}/Contact_Roles"), 400, "NOT_SUPPORTED")
     r = api.put(f"Accounts/{acc}/Contacts/123")
     assert r.json()["data"][0] == {"code": "INVALID_DATA", "details": {"id": "123"},
                                    "message": "the related id given seems to be invalid",

@@ -66,9 +66,10 @@ def is_numeric_id(value: Any) -> bool:
 def test_modules_lists_every_standard_module(api: Api) -> None:
     mods = _ok(api.get("settings/modules"))["modules"]
     by_name = {m["api_name"]: m for m in mods}
-    assert len(STANDARD) == 23  # 19 of the first seed, Notes, three linking modules
+    assert len(STANDARD) == 24  # 19 of the first seed, Notes, four linking modules
     assert set(STANDARD) <= set(by_name)
-    linking = {"Campaigns_X_Leads", "Campaigns_X_Contacts", "Price_Books_X_Products"}
+    linking = {"Campaigns_X_Leads", "Campaigns_X_Contacts", "Price_Books_X_Products",
+               "Deals_X_Contacts"}
     for name in STANDARD:
         m = by_name[name]
         assert m["api_supported"] is True, name

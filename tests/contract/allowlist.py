@@ -86,9 +86,10 @@ SPEC_QUIRKS: tuple[Quirk, ...] = (
           statuses=ERRORS, keys=_keys("code", "message")),
     Quirk("request-level errors (module parameter, unparsable body) are one top-level object on "
           "every Zoho API (facts §2.2, §2.5); these 400 schemas list only wrapped body errors",
-          ("fields:*", "territories:*", "duplicate_check_preference:*"), "required",
+          ("fields:*", "territories:*", "duplicate_check_preference:*", "roles:*",
+           "profiles:*"), "required",
           statuses=(400,), at="", keys=_keys("fields", "territories",
-                                             "duplicate_check_preference"),
+                                             "duplicate_check_preference", "roles", "profiles"),
           codes=REQUEST_LEVEL),
     Quirk("an unparsable body is a request-level error, one top-level 400 on every Zoho API "
           "(facts §2.2); notifications.json documents no 400 for Enable Notifications and only "
@@ -196,6 +197,68 @@ SPEC_QUIRKS: tuple[Quirk, ...] = (
           ".com)", ("users:*",), "pattern", at="users/*/email"),
     Quirk("users.json types time_zone as an object; its own docs sample has the string "
           "\"Asia/Kolkata\"", ("users:*",), "type", at="users/*/time_zone"),
+    Quirk("users.json turns its sample's number separator into an enum of one value "
+          "(\"Space\"); Zoho's get-users answers carry \"Comma\" (the users' locale "
+          "decides). Reproduce: GET /crm/v8/users", ("users:GET *",), "enum",
+          at="users/*/number_separator"),
+    Quirk("Zoho's get-users sample sends `$current_shift` and `$next_shift` null for users "
+          "without shifts; users.json refs `shift` without `nullable` (OAS 3.0 cannot mark a "
+          "$ref nullable)", ("users:GET *",), "type", at="users/*", null=True,
+          keys=_keys("$current_shift", "$next_shift")),
+    Quirk("users.json types the user count as a string; the official v8 SDK's "
+          "users.CountWrapper.set_count refuses anything but an int, so Corral answers "
+          "{\"count\": 1} as the SDK parses it", ("users:GET /crm/v8/users/actions/count",),
+          "type", at="count"),
+    Quirk("Zoho's get-roles sample sends `forecast_manager` and `description` null; the top "
+          "role reports to no one and the roles created with the org (CEO, Manager) have no "
+          "creator or modifier, as the system profiles of the get-profiles sample have null "
+          "created/modified times; roles.json refs these objects without `nullable`",
+          ("roles:*",), "type", at="roles/*", null=True,
+          keys=_keys("forecast_manager", "description", "reporting_to", "created_by__s",
+                     "modified_by__s")),
+    Quirk("Zoho's get-profiles sample sends `created_time` and `modified_time` null for the "
+          "system profiles created with the org (which therefore have no creator or "
+          "modifier either), and `description` is \"the description of the profile, if "
+          "any\"; profiles.json types them without `nullable`", ("profiles:*",), "type",
+          at="profiles/*", null=True,
+          keys=_keys("created_time", "modified_time", "created_by", "modified_by",
+                     "description")),
+    Quirk("Zoho's get-profiles page: `permissions_details` \"is rendered in the response only "
+          "when you fetch a specific profile\" (the `sections` grouping them likewise); "
+          "profiles.json requires both in the list too",
+          ("profiles:GET /crm/v8/settings/profiles",), "required", at="profiles/*",
+          keys=_keys("permissions_details", "sections")),
+    Quirk("related_records.json documents only 200 for every operation; Zoho answers 204 for "
+          "an empty list and the request-level 4xx errors of every records API (facts §2.1, "
+          "§2.2, §2.5)", ("related_records:*",), "status"),
+    Quirk(URL_ID.format("related_lists.json (its 400 is INVALID_MODULE {param})"),
+          ("related_lists:GET /crm/v8/settings/related_lists/{id}",), "required",
+          statuses=(400,), at="details", codes=_keys("INVALID_DATA"),
+          details=_keys("resource_path_index")),
+    Quirk("a batch whose every item fails answers 400 with the per-item errors in `data`, as "
+          "every Zoho batch API does (facts §2.2); attachments.json's 400 lists only "
+          "top-level errors. Reproduce: DELETE /crm/v8/Leads/{id}/Attachments?ids=0",
+          ("attachments:DELETE /crm/v8/{module}/{record_id}/Attachments",), "required",
+          statuses=(400,), at="", keys=_keys("code", "details", "message", "status")),
+    Quirk("before multi-currency is enabled the currencies API answers 403 "
+          "CURRENCIES_NOT_ENABLED (reads) / FEATURE_NOT_ENABLED (writes), a request-level "
+          "refusal like NO_PERMISSION (facts §2.5); currencies.json documents no 4xx status "
+          "for reads and no 403 at all", ("currencies:*",), "status", statuses=(403,),
+          codes=_keys("CURRENCIES_NOT_ENABLED", "FEATURE_NOT_ENABLED")),
+    Quirk("users.json's `owner` schema requires first_name and last_name; the Modified_By of "
+          "Zoho's get-users sample has name and id only", ("users:GET *",), "required",
+          at="users/*/Modified_By", keys=_keys("first_name", "last_name")),
+    # A batch answers one result per input in input order (facts §2.2, "one bad record never
+    # aborts the other 99"): where some tags of a create/update fail, their error entries sit
+    # beside the successes. tags.json's 200/201 schemas list success entries only.
+    Quirk("per-tag errors in a partly failed batch (facts §2.2); tags.json's success schema "
+          "lists success entries only. Reproduce: POST /crm/v8/settings/tags?module=Leads "
+          "{\"tags\":[{\"name\":\"a\"},{}]}", ("tags:POST *", "tags:PUT *"), "enum",
+          statuses=(200, 201), at="tags/*", keys=_keys("code", "message", "status")),
+    Quirk("per-tag errors in a partly failed batch (see above): an error's details are not "
+          "a created tag's", ("tags:POST *", "tags:PUT *"), "required", statuses=(200, 201),
+          at="tags/*/details", keys=_keys("created_time", "modified_time", "modified_by",
+                                          "id", "created_by", "color_code", "name")),
     Quirk("users.json shares one wrapper (requiring the paging `info`) between the list and one "
           "user; Zoho's get-users sample is of the list, and one user has no pages",
           ("users:GET /crm/v8/users/{user}",), "required", statuses=(200,), at="",
@@ -225,20 +288,13 @@ ISSUE_10 = ("issue 10 (drop-in for real Zoho clients, open): these operations we
             "remove this entry. Reproduce: pytest tests/contract -k related_lists")
 
 HANDED_OVER_SHAPES: tuple[Quirk, ...] = (
-    Quirk(ISSUE_10, ("related_lists:*", "related_records:*", "attachments:*", "tags:*",
-                     "notes:*", "users:POST *", "users:PUT *", "users:DELETE *",
-                     "users:GET /crm/v8/users/*", "roles:*", "profiles:*", "currencies:*"),
-          "*"),
-    # The user list's new keys (issue 10's users work): nulls where users.json wants objects,
-    # and the locale's number separator; other shape failures of the list still fail.
-    Quirk(ISSUE_10, ("users:GET /crm/v8/users",), "type", null=True),
-    Quirk(ISSUE_10, ("users:GET /crm/v8/users",), "enum", keys=_keys("number_separator")),
     Quirk("issue 17's bad-input rule (owned by the lead): a NUL in a JSON key or string is "
           "refused while the body is parsed, before the operation runs, so the answer is the "
           "request-level top-level INVALID_DATA {json_path} and not the operation's wrapped "
           "body error. Reproduce: POST /crm/v8/settings/duplicate_check_preference?module=Leads "
           "with a key \"\\u0000\". Decide whether such bodies should be wrapped per operation",
-          ("duplicate_check_preference:*", "convert_lead:*"), "required", statuses=(400,),
+          ("duplicate_check_preference:*", "convert_lead:*", "roles:PUT *", "roles:POST *",
+           "profiles:POST *", "profiles:PUT *"), "required", statuses=(400,),
           codes=_keys("INVALID_DATA"), details=_keys("json_path")),
     Quirk("territories, owned by the lead (api/actions.py create_territories) and the "
           "storage helper (metadata/territories.py): an invalid value in one territory comes "

@@ -42,6 +42,7 @@ from corral.records.computed import ComputedFields
 from corral.records.currency import CurrencyDefaults
 from corral.records.keys import keys_of, normalise
 from corral.records.notes import NotesFollowParents
+from corral.records.related import UniqueLinks
 from corral.records.steps import (
     ACTIVE_USERS,
     DuplicateCheckPreference,
@@ -173,12 +174,13 @@ def test_write_steps_registers_every_step_in_the_documented_order(seeded: Corral
     assert [s.name for s in steps] == [
         "record_tags", "blueprints", "validation", "currency", "approval_lock", "layout_rules",
         "workflow_field_updates", "computed_fields", "approval_entry", "lookups", "unique_keys",
-        "duplicate_check_preference", "workflow_actions", "notes_follow_parents",
-        "instant_notifications"]
+        "duplicate_check_preference", "unique_links", "workflow_actions",
+        "notes_follow_parents", "instant_notifications"]
     assert [type(s) for s in steps] == [
         RecordTags, BlueprintGuard, OwnerAndMandatory, CurrencyDefaults, ApprovalLock,
         LayoutRules, WorkflowFieldUpdates, ComputedFields, ApprovalEntry, Lookups, UniqueKeys,
-        DuplicateCheckPreference, WorkflowActions, NotesFollowParents, InstantNotifications]
+        DuplicateCheckPreference, UniqueLinks, WorkflowActions, NotesFollowParents,
+        InstantNotifications]
     # The write service runs exactly this list.
     assert [type(s) for s in seeded.records.pipeline.steps] == [type(s) for s in steps]
     ops = {s.name: s.ops for s in steps}

@@ -131,6 +131,7 @@ def _delete(call: Call, raw_ids: list[str] | None) -> Response:
     module = resolve_module(call)
     principal = authorise(call, module, "DELETE", "edit", "permission denied")
     rid = path_record_id(call)
+    path_form = raw_ids is not None
     if raw_ids is None:
         raw = call.query.get("ids")
         if not raw:
@@ -140,6 +141,13 @@ def _delete(call: Call, raw_ids: list[str] | None) -> Response:
             raise InvalidData("ids limit exceeded", {"limit": MAX_DELETE})
     results = call.corral.attachments.delete(module, rid, raw_ids,
                                              WriteContext(principal, call.request_id))
+    if path_form and results[0][1] is not None:
+        # An id in the URL that names no attachment is a request-level error, as for every
+        # id in a Zoho URL (attachments.json's 400 is a top-level error).
+        err = results[0][1]
+        if isinstance(err, InvalidData):
+            raise InvalidData("the id given seems to be invalid", {"resource_path_index": 3})
+        raise err
     data = [envelopes.success("record deleted", {"id": raw}) if err is None
             else envelopes.error_body(err) for raw, err in results]
     ok = any(err is None for _, err in results)

@@ -31,10 +31,11 @@ from corral.errors import (
     InvalidRequestMethod,
     InvalidUrlPattern,
     LimitExceeded,
+    NotSupported,
     RequiredParamMissing,
     UnableToParseDataType,
 )
-from corral.metadata.related_lists import related_lists
+from corral.metadata.related_lists import contact_role_value, related_lists
 from corral.records.related import Relation
 from corral.records.service import WriteContext
 from corral.records.validate import parse_record_id
@@ -42,6 +43,7 @@ from corral.records.validate import parse_record_id
 # What each method needs: the scope operation, and the profile action on the parent module.
 NEEDS = {"GET": ("READ", "view"), "POST": ("CREATE", "edit"), "PUT": ("UPDATE", "edit"),
          "DELETE": ("DELETE", "edit")}
+CONTACT_ROLE = "Contact_Role"
 # Fields of a linking record that are the link itself, not the link's own values.
 LINK_KEYS = frozenset({"id", "Owner", "Created_By", "Modified_By", "Created_Time",
                        "Modified_Time"})
@@ -101,7 +103,11 @@ def _relation(call: Call) -> Relation:
     rel = call.corral.related.relation(parent, path_record_id(call), name)
     written = rel.linking or rel.related
     if op == "READ":
-        authorise(call, rel.related, "READ", "view", "permission denied")
+        for module in rel.members or (rel.related,):
+            authorise(call, module, "READ", "view", "permission denied")
+    elif rel.rl.kind == "activities":
+        raise NotSupported("the related list is read-only: write the activity itself",
+                           {"resource_path_index": 2})
     elif rel.rl.kind == "notes":
         authorise(call, written, op, {"CREATE": "create", "DELETE": "delete"}.get(op, "edit"),
                   "permission denied")
@@ -124,8 +130,21 @@ def _link_values(rel: Relation, rec_id: int, by_related: dict[int, Any]) -> dict
     if link is None or rel.linking is None:
         return {}
     skip = LINK_KEYS | {rel.rl.field, rel.rl.connected_field}
-    return {f.api_name: link.data.get(f.api_name) for f in rel.linking.fields
-            if f.api_name not in skip}
+    out = {f.api_name: link.data.get(f.api_name) for f in rel.linking.fields
+           if f.api_name not in skip}
+    if CONTACT_ROLE in out:
+        role = out[CONTACT_ROLE]
+        out[CONTACT_ROLE] = envelopes.contact_role_json(None if role is None else str(role))
+    return out
+
+
+def _link_input(rel: Relation, values: dict[str, Any]) -> dict[str, Any]:
+    """A link's own values as given; a contact role may be named by `{id}` or `{name}`."""
+    field = rel.linking.field(CONTACT_ROLE) if rel.linking is not None else None
+    if field is None or CONTACT_ROLE not in values:
+        return values
+    return {**values, CONTACT_ROLE: contact_role_value(values[CONTACT_ROLE],
+                                                       list(field.pick_list))}
 
 
 def _listing(call: Call, rel: Relation, related_id: int | None) -> Response:
@@ -133,12 +152,15 @@ def _listing(call: Call, rel: Relation, related_id: int | None) -> Response:
     per_page = min(_int_param(call, "per_page", MAX_PER_PAGE), MAX_PER_PAGE)
     if page * per_page > PAGE_LIMIT:
         raise DiscretePaginationLimitExceeded(details={"limit": PAGE_LIMIT})
-    only = field_list(call, rel.related, required=False)
+    only = field_list(call, rel.related, required=False) if not rel.members else None
     recs, more, links = call.corral.related.page(rel, offset=(page - 1) * per_page,
                                                  limit=per_page, related_id=related_id)
     if not recs:
         return json_response(None, 204)
-    data = render(call, rel.related, recs, only)
+    if rel.members:
+        data = _render_activities(call, rel, recs)
+    else:
+        data = render(call, rel.related, recs, only)
     for rec, row in zip(recs, data, strict=True):
         row.update(_link_values(rel, rec.id, links))
     if related_id is not None:
@@ -146,6 +168,18 @@ def _listing(call: Call, rel: Relation, related_id: int | None) -> Response:
     info = envelopes.page_info(version=call.version, per_page=per_page, count=len(recs),
                                page=page, more=more)
     return json_response({"data": data, "info": info})
+
+
+def _render_activities(call: Call, rel: Relation, recs: list[Any]) -> list[dict[str, Any]]:
+    """Tasks, Events and Calls in one list, each rendered by its module and tagged with
+    `Activity_Type` (the module's api_name), as Zoho's activities lists show them."""
+    by_id = {m.id: m for m in rel.members}
+    rows: dict[int, dict[str, Any]] = {}
+    for module in rel.members:
+        mine = [r for r in recs if r.module_id == module.id]
+        for rec, row in zip(mine, render(call, module, mine, None), strict=True):
+            rows[rec.id] = envelopes.activity_json(row, by_id[rec.module_id])
+    return [rows[r.id] for r in recs]
 
 
 def get_related_records(call: Call) -> Response:
@@ -205,6 +239,7 @@ def update_related_record(call: Call) -> Response:
 
 
 def _link(call: Call, rel: Relation, pairs: list[tuple[int, dict[str, Any]]]) -> Response:
+    pairs = [(rid, _link_input(rel, values)) for rid, values in pairs]
     if rel.linking is not None:
         check_field_permissions(call.authenticate(), rel.linking, [v for _, v in pairs])
     linked = call.corral.related.link(rel, pairs, _ctx(call))

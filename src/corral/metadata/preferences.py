@@ -26,6 +26,7 @@ from corral.errors import (
 from corral.metadata.model import Field, Module
 from corral.metadata.registry import Registry
 from corral.storage.database import Database, Tx
+from corral.storage.errors import UniqueViolation
 from corral.storage.repositories.preferences import PreferenceRepository
 
 TYPES = ("converted_records", "mapped_module_records")
@@ -175,10 +176,13 @@ class PreferenceService:
     def create(self, module: Module, body: Any) -> str:
         kind, config = self.parse(module, body)
         now = self.clock()
-        with self.db.write() as tx:
-            if _repo.find_preference(tx, module.id) is not None:
-                raise _err(AlreadyConfigured)
-            _repo.add_preference(tx, module.id, kind, config, now=now)
+        try:
+            with self.db.write() as tx:
+                if _repo.find_preference(tx, module.id) is not None:
+                    raise _err(AlreadyConfigured)
+                _repo.add_preference(tx, module.id, kind, config, now=now)
+        except UniqueViolation:  # a concurrent request configured the module first
+            raise _err(AlreadyConfigured) from None
         return kind
 
     def update(self, module: Module, body: Any) -> str:

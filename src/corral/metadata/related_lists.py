@@ -7,8 +7,11 @@ A related list of module P shows records of another module R:
 - `linking`: R's records linked through records of a linking module (`linkingmodule`, with
   one lookup to each side, `field` → P and `connected_field` → R, and fields of its own, such as
   a Price Book's `list_price` or a Campaign member's `Member_Status`);
-- `unsupported`: listed as Zoho lists it, but Corral has no records behind it (activities'
-  combined views, Contact Roles, Attachments served elsewhere).
+- `activities`: Tasks, Events and Calls whose What_Id (or, for a Contact, Who_Id) names the P
+  record, open or closed (`status`): a Task is closed once Completed, an Event once it has
+  ended, a Call once its start time has passed (a logged call); read-only;
+- `unsupported`: listed as Zoho lists it, but Corral has no records behind it (Contact Roles of
+  a Contact, Attachments served elsewhere).
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["lookup", "notes", "linking", "unsupported"]
+Kind = Literal["lookup", "notes", "linking", "activities", "unsupported"]
+ACTIVITY_MODULES = ("Tasks", "Events", "Calls")
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class RelatedList:
     connected_field: str | None = None  # linking: the linking module's field → R
     linkingmodule: str | None = None
     name: str | None = None  # Zoho's internal name; defaults to api_name
+    closed: bool = False  # activities: the closed ones (else the open ones)
 
     def id_for(self, parent: str) -> str:
         """A stable 19-digit id per (module, related list), the same in every database."""
@@ -50,12 +55,14 @@ def _linking(api_name: str, linking: str, field: str, connected: str,
 
 
 NOTES = RelatedList("Notes", "Notes", "Notes", "notes")
+# The contacts of a Deal with their role in it (Zoho's "Contact Roles" related list).
+CONTACT_ROLES = "Deals_X_Contacts"
 ATTACHMENTS = RelatedList("Attachments", "Attachments", "Attachments", "unsupported")
 ACTIVITIES = (
-    RelatedList("Open_Activities", "Open Activities", "Activities", "unsupported",
+    RelatedList("Open_Activities", "Open Activities", "Activities", "activities",
                 name="OpenActivities"),
-    RelatedList("Closed_Activities", "Closed Activities", "Activities", "unsupported",
-                name="ClosedActivities"),
+    RelatedList("Closed_Activities", "Closed Activities", "Activities", "activities",
+                name="ClosedActivities", closed=True),
 )
 
 # Lists beyond Notes and Attachments (which every module but Notes has), per standard module.
@@ -83,7 +90,9 @@ STANDARD_RELATED_LISTS: dict[str, tuple[RelatedList, ...]] = {
               _lookup("Quotes", "Deal_Name"),
               _lookup("Sales_Orders", "Deal_Name"),
               _lookup("Cases", "Deal_Name"),
-              RelatedList("Contact_Roles", "Contact Roles", "Contacts", "unsupported")),
+              RelatedList("Contact_Roles", "Contact Roles", "Contacts", "linking",
+                          field="Deal", connected_field="Contact",
+                          linkingmodule=CONTACT_ROLES)),
     "Campaigns": (*ACTIVITIES,
                   _linking("Leads", "Campaigns_X_Leads", "Campaign", "Lead"),
                   _linking("Contacts", "Campaigns_X_Contacts", "Campaign", "Contact"),
@@ -120,3 +129,35 @@ def related_list(module: str, api_name: str) -> RelatedList | None:
         if rl.api_name.lower() == api_name.lower():
             return rl
     return None
+
+
+def contact_role_id(name: str) -> str:
+    """A stable 19-digit id per contact role name (Zoho's roles have ids; Corral's are the
+    pick list values of Deals_X_Contacts.Contact_Role)."""
+    digest = hashlib.sha256(f"contact_role/{name}".encode()).hexdigest()
+    return str(5_100_000 * 10**12 + int(digest, 16) % 10**12)
+
+
+def contact_role_value(value: object, names: list[str]) -> object:
+    """The pick list value a body's `Contact_Role` names: `{"id"}` or `{"name"}` (Zoho's
+    shape) or the name itself. A role that is none of `names` is handed on as an object, which
+    the field's validation refuses (INVALID_DATA), as Zoho refuses an unknown role."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        name = value.get("name")
+        if name is None:
+            name = next((n for n in names if contact_role_id(n) == str(value.get("id"))), None)
+    else:
+        name = value
+    return name if isinstance(name, str) and name in names else {"unknown": value}
+
+
+def linking_pairs() -> dict[str, tuple[str, str]]:
+    """Each linking module's two lookups (one to each side of a many-to-many list)."""
+    out: dict[str, tuple[str, str]] = {}
+    for lists in STANDARD_RELATED_LISTS.values():
+        for rl in lists:
+            if rl.kind == "linking" and rl.linkingmodule and rl.field and rl.connected_field:
+                out.setdefault(rl.linkingmodule, (rl.field, rl.connected_field))
+    return out

@@ -156,6 +156,11 @@ MEMBER_STATUSES = [
     "Opted Out",
 ]
 
+# Zoho's default contact roles (Setup > Customization > Contact Roles).
+CONTACT_ROLES = ["Purchasing", "Technical Buyer", "Economic Buyer", "Evaluator",
+                 "Executive Sponsor", "Influencer", "Product Management", "Developer/Evaluator",
+                 "Decision Maker", "Other"]
+
 WEEK_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 # Note on activity lookups: Who_Id points to Contacts; What_Id ("Related To") is a
@@ -718,6 +723,20 @@ STANDARD_MODULES: list[ModuleSpec] = [
             _lookup("Campaign", "Campaign", "Campaigns", mandatory=True),
             _lookup("Contact", "Contact", "Contacts", mandatory=True),
             _pick("Member_Status", "Member Status", MEMBER_STATUSES),
+        ],
+    },
+    {
+        # Contact Roles of a Deal: the Contact_Role values are Zoho's default contact roles.
+        "api_name": "Deals_X_Contacts",
+        "singular": "Contact Role",
+        "plural": "Contact Roles",
+        "scope": "deals_x_contacts",
+        "dup_check": None,
+        "generated_type": "linking",
+        "fields": [
+            _lookup("Deal", "Deal", "Deals", mandatory=True),
+            _lookup("Contact", "Contact", "Contacts", mandatory=True),
+            _pick("Contact_Role", "Contact Role", CONTACT_ROLES),
         ],
     },
     {

@@ -12,6 +12,7 @@ from corral.metadata import seed as seed_mod
 from corral.metadata.model import DATA_TYPES, Field, Module
 from corral.metadata.registry import Registry
 from corral.storage.database import Database, Tx
+from corral.storage.errors import UniqueViolation
 from corral.storage.repositories.metadata import MetadataRepository, Org
 
 # The write path's key maintainer (RecordService.rebuild_keys), given by corral.services: keys
@@ -91,12 +92,16 @@ class MetadataService:
         definition = seed_mod.field_definition(
             {**spec, "api_name": api_name, "type": data_type}, field_id=field_id,
             module_id=module.id, sequence=len(module.fields) + 1, custom=True, now=now)
-        with self.db.write() as tx:
-            if self._repo.field_exists(tx, module.id, api_name):
-                raise DuplicateData("duplicate data", {"api_name": "api_name",
-                                                       "json_path": f"{json_path}.api_name"})
-            self._repo.add_field(tx, definition)
-            self._repo.bump_version(tx)
+        duplicate = DuplicateData("duplicate data", {"api_name": "api_name",
+                                                     "json_path": f"{json_path}.api_name"})
+        try:
+            with self.db.write() as tx:
+                if self._repo.field_exists(tx, module.id, api_name):
+                    raise duplicate
+                self._repo.add_field(tx, definition)
+                self._repo.bump_version(tx)
+        except UniqueViolation:  # a concurrent request added the same api_name
+            raise duplicate from None
         self._fresh()
         created = self.registry.require(module.api_name).field(api_name)
         assert created is not None
@@ -142,14 +147,18 @@ class MetadataService:
         ids = self.db.new_ids(seed_mod.HEAD_IDS + len(seed_mod.COMMON_FIELDS)
                               + len(spec["fields"]))
         now = self.clock()
-        with self.db.write() as tx:
-            seq = self._repo.last_module_sequence(tx)
-            if self._repo.module_api_name_taken(tx, api_name):
-                raise DuplicateData("duplicate data", {"api_name": "api_name",
-                                                       "json_path": "$.modules[0].api_name"})
-            m, fs, vs = seed_mod.module_definitions(spec, ids, sequence=seq + 1,
-                                                    generated_type="custom", now=now)
-            self._repo.add_module(tx, m, fs, vs)
-            self._repo.bump_version(tx)
+        duplicate = DuplicateData("duplicate data", {"api_name": "api_name",
+                                                     "json_path": "$.modules[0].api_name"})
+        try:
+            with self.db.write() as tx:
+                seq = self._repo.last_module_sequence(tx)
+                if self._repo.module_api_name_taken(tx, api_name):
+                    raise duplicate
+                m, fs, vs = seed_mod.module_definitions(spec, ids, sequence=seq + 1,
+                                                        generated_type="custom", now=now)
+                self._repo.add_module(tx, m, fs, vs)
+                self._repo.bump_version(tx)
+        except UniqueViolation:  # a concurrent request added the same api_name
+            raise duplicate from None
         self._fresh()
         return self.registry.require(api_name)

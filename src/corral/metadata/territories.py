@@ -12,6 +12,7 @@ from corral.auth.service import Principal
 from corral.errors import CorralError, DuplicateData, InvalidData, MandatoryNotFound
 from corral.metadata.model import Module
 from corral.storage.database import Database
+from corral.storage.errors import UniqueViolation
 from corral.storage.repositories.territories import Territory, TerritoryRepository
 
 ID_RE = re.compile(r"^[0-9]{1,19}$")
@@ -43,17 +44,21 @@ class TerritoryService:
         tid = self.db.new_id()
         now = self.clock()
         name = spec["name"].strip()
-        with self.db.write() as tx:
-            if parent is not None and (parent_id is None
-                                       or not self._repo.territory_exists(tx, parent_id)):
-                raise InvalidData(details={"api_name": "reporting_to",
-                                           "json_path": f"{root}.reporting_to"})
-            if self._repo.territory_name_taken(tx, name):
-                raise DuplicateData(details={"api_name": "name", "json_path": f"{root}.name"})
-            self._repo.add_territory(tx, Territory(
-                id=tid, name=name, api_name=re.sub(r"\W+", "_", name), parent_id=parent_id,
-                description=spec.get("description"), manager_id=principal.user.id,
-                created_by=principal.user.id, created_time=now, modified_time=now))
+        duplicate = DuplicateData(details={"api_name": "name", "json_path": f"{root}.name"})
+        try:
+            with self.db.write() as tx:
+                if parent is not None and (parent_id is None
+                                           or not self._repo.territory_exists(tx, parent_id)):
+                    raise InvalidData(details={"api_name": "reporting_to",
+                                               "json_path": f"{root}.reporting_to"})
+                if self._repo.territory_name_taken(tx, name):
+                    raise duplicate
+                self._repo.add_territory(tx, Territory(
+                    id=tid, name=name, api_name=re.sub(r"\W+", "_", name), parent_id=parent_id,
+                    description=spec.get("description"), manager_id=principal.user.id,
+                    created_by=principal.user.id, created_time=now, modified_time=now))
+        except UniqueViolation:  # a concurrent request took the name
+            raise duplicate from None
         return tid
 
     # `builtins.list`: inside this class `list` names the method above.

@@ -13,12 +13,18 @@ from typing import Any
 
 from corral.errors import IdAlreadyConverted, InvalidData
 from corral.metadata.model import Field, Module
+from corral.records.attachments import FIELD as ATTACHMENTS
 from corral.records.keys import normalise
+from corral.records.notes import MAX_NOTES, NOTES, notes_filter
 from corral.records.service import RecordService
 from corral.records.validate import Checked, format_utc, parse_record_id
 from corral.records.writes import Planned, WriteContext
 from corral.storage.database import Tx as Connection
+from corral.storage.errors import StorageConflict
+from corral.storage.filters import And, Column, Cond, JsonField, Op
+from corral.storage.repositories.attachments import AttachmentRepository
 from corral.storage.repositories.owners import OwnerRepository
+from corral.storage.repositories.record_search import RecordSearch
 from corral.storage.repositories.records import StoredRecord
 
 # Zoho's standard lead-conversion mapping: Leads field -> field of the target module.
@@ -50,6 +56,9 @@ class Converted:
     deal: StoredRecord | None
 
 
+SPARE_IDS = 5
+
+
 def _bad(key: str, message: str | None = None) -> InvalidData:
     return InvalidData(message, {"api_name": key, "json_path": f"$.data[0].{key}"})
 
@@ -59,6 +68,8 @@ class ConversionService:
         self.records = records
         self.db = records.db
         self.registry = records.registry
+        self.search = RecordSearch()
+        self.attachments = AttachmentRepository()
 
     def mapped_values(self, lead_module: Module, lead: StoredRecord, target: Module,
                       ) -> dict[str, Any]:
@@ -79,7 +90,10 @@ class ConversionService:
 
     def convert(self, lead_id: int, spec: dict[str, Any], ctx: WriteContext) -> Converted:
         leads = self.registry.require("Leads")
-        ids = self.db.new_ids(3)
+        # Ids are reserved outside the write transaction: the Account, Contact and Deal, and
+        # one per campaign membership the Contact may take over (a few spare for memberships
+        # added meanwhile).
+        ids = self.db.new_ids(3 + self._memberships(lead_id) + SPARE_IDS)
         ctx = replace(ctx, source="conversion")
         return self.records.in_write_transaction(
             lambda conn: self._convert(conn, leads, lead_id, spec, ctx, list(ids)), ctx)
@@ -102,6 +116,7 @@ class ConversionService:
                                        overwrite, ctx, ids, extra=contact_extra, always=True)
         assert contact is not None
         deal = self._deal(conn, leads, lead, spec, owner, account, contact, ctx, ids)
+        self._carry_over(conn, leads, lead, contact, ctx, ids)
         self._mark_converted(conn, leads, lead, account, contact, deal, ctx)
         return Converted(contact=contact, account=account, deal=deal)
 
@@ -180,6 +195,78 @@ class ConversionService:
         if account is not None:
             values["Account_Name"] = str(account.id)
         return self._write_one(conn, deals, values, None, ctx, ids)
+
+    def _memberships(self, lead_id: int) -> int:
+        of_leads = self.registry.get("Campaigns_X_Leads")
+        if of_leads is None:
+            return 0
+        with self.db.read() as tx:
+            return len(self._links(tx, of_leads, "Lead", lead_id))
+
+    def _carry_over(self, conn: Connection, leads: Module, lead: StoredRecord,
+                    contact: StoredRecord, ctx: WriteContext, ids: list[int]) -> None:
+        """What Zoho moves from the Lead to the new Contact: its notes, attachments and
+        campaign memberships, each a write of the write path (change-logged on both sides)."""
+        contacts = self.registry.require("Contacts")
+        notes = self.registry.get(NOTES)
+        if notes is not None:
+            found, _ = self.search.fetch(conn, notes_filter(notes, leads, [lead.id]),
+                                         sort_by="id", sort_order="asc", offset=0,
+                                         limit=MAX_NOTES)
+            self._write_all(conn, notes, [
+                Planned(i, Checked(values={"Parent_Id": str(contact.id),
+                                           "$se_module": contacts.api_name}), target=n.id)
+                for i, n in enumerate(found)], ctx)
+        moved = self.attachments.move(conn, lead.id, contacts.id, contact.id)
+        if moved:
+            self._write_all(conn, leads, [Planned(0, Checked(values={ATTACHMENTS: []}),
+                                                  target=lead.id)], ctx)
+            now = sorted(a.id for a in self.attachments.of_record(conn, contact.id))
+            self._write_all(conn, contacts, [Planned(
+                0, Checked(values={ATTACHMENTS: [str(i) for i in now]}), target=contact.id)],
+                ctx)
+        self._move_memberships(conn, lead, contact, ctx, ids)
+
+    def _move_memberships(self, conn: Connection, lead: StoredRecord, contact: StoredRecord,
+                          ctx: WriteContext, ids: list[int]) -> None:
+        """The Lead's campaign memberships become the Contact's (with their Member_Status);
+        a campaign the Contact is already a member of keeps the Contact's own."""
+        of_leads = self.registry.get("Campaigns_X_Leads")
+        of_contacts = self.registry.get("Campaigns_X_Contacts")
+        if of_leads is None or of_contacts is None:
+            return
+        links = self._links(conn, of_leads, "Lead", lead.id)
+        if not links:
+            return
+        have = {r.data.get("Campaign") for r in self._links(conn, of_contacts, "Contact",
+                                                             contact.id)}
+        new = [r for r in links if r.data.get("Campaign") not in have]
+        if len(new) > len(ids):  # more memberships than ids reserved: run the whole again
+            raise StorageConflict("campaign memberships changed during the conversion")
+        self._write_all(conn, of_contacts, [Planned(i, Checked(values={
+            "Campaign": r.data.get("Campaign"), "Contact": str(contact.id),
+            "Member_Status": r.data.get("Member_Status")})) for i, r in enumerate(new)],
+            ctx, ids=[ids.pop(0) for _ in new])
+        self._write_all(conn, of_leads, [Planned(i, Checked(values={}), target=r.id,
+                                                 op="delete") for i, r in enumerate(links)],
+                        ctx)
+
+    def _links(self, conn: Connection, linking: Module, field: str,
+               record_id: int) -> list[StoredRecord]:
+        where = And((Cond(Column("module_id"), Op.EQ, (linking.id,)),
+                     Cond(Column("deleted_time"), Op.IS_NULL),
+                     Cond(JsonField(field), Op.EQ, (str(record_id),))))
+        found, _ = self.search.fetch(conn, where, sort_by="id", sort_order="asc", offset=0,
+                                     limit=MAX_NOTES)
+        return found
+
+    def _write_all(self, conn: Connection, module: Module, plans: list[Planned],
+                   ctx: WriteContext, ids: list[int] | None = None) -> None:
+        if not plans:
+            return
+        for outcome in self.records.write_batch(module, plans, ctx, conn=conn, ids=ids or []):
+            if outcome.error is not None:
+                raise outcome.error
 
     def _mark_converted(self, conn: Connection, leads: Module, lead: StoredRecord,
                         account: StoredRecord | None, contact: StoredRecord,

@@ -8,18 +8,27 @@ runs automation like any other write.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from corral.errors import CorralError, InvalidData, NotSupported
+from corral.errors import CorralError, DuplicateData, InvalidData, NotSupported
 from corral.metadata.model import Module
 from corral.metadata.registry import Registry
-from corral.metadata.related_lists import RelatedList, related_list
+from corral.metadata.related_lists import (
+    ACTIVITY_MODULES,
+    RelatedList,
+    linking_pairs,
+    related_list,
+)
 from corral.records.notes import notes_filter
 from corral.records.query import Filters, RecordQuery
 from corral.records.service import RecordService, StoredRecord, WriteContext
-from corral.storage.filters import Cond, Filter, JsonField, Op
+from corral.records.validate import format_utc
+from corral.records.writes import Batch, Clash, Decision, Item, Step
+from corral.storage.database import Tx
+from corral.storage.filters import And, Column, Cond, Filter, JsonField, Not, Op, Or
+from corral.storage.repositories.record_search import RecordSearch
 
 BAD_RELATION = "The relation name given seems to be invalid"
 BAD_RELATED_ID = "the related id given seems to be invalid"
@@ -36,6 +45,8 @@ class Relation:
     rl: RelatedList
     related: Module
     linking: Module | None = None
+    # activities: the modules whose records the list gathers (Tasks, Events, Calls)
+    members: tuple[Module, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,8 @@ class RelatedRecords:
     def relation(self, parent: Module, parent_id: int, name: str) -> Relation:
         """The related list `name` of a live `parent` record; Zoho's errors otherwise."""
         rl = related_list(parent.api_name, name)
+        if rl is not None and rl.kind == "activities":
+            return self._activities(parent, parent_id, rl)
         related = self.registry.get(rl.module) if rl is not None else None
         if rl is None or (related is None and rl.kind != "unsupported"):
             raise InvalidData(BAD_RELATION, {"resource_path_index": 2})
@@ -69,11 +82,61 @@ class RelatedRecords:
             raise InvalidData("the id given seems to be invalid", {"resource_path_index": 1})
         return Relation(parent, parent_id, rl, related, linking)
 
+    def _activities(self, parent: Module, parent_id: int, rl: RelatedList) -> Relation:
+        members = tuple(m for name in ACTIVITY_MODULES if (m := self.registry.get(name)))
+        if not members:
+            raise NotSupported(f"the related list {rl.api_name} is not supported by Corral",
+                               {"resource_path_index": 2})
+        if self.query.get_one(parent, parent_id) is None:
+            raise InvalidData("the id given seems to be invalid", {"resource_path_index": 1})
+        return Relation(parent, parent_id, rl, members[0], members=members)
+
+    def _activity_where(self, rel: Relation, module: Module) -> list[Filter]:
+        """Activities of `module` related to the parent record, open or closed as the list
+        says. What_Id names its module in `$se_module` (none: Accounts, the field's default);
+        a Contact's activities are also those whose Who_Id names it."""
+        pid = (str(rel.parent_id),)
+        se_module: Filter = Cond(JsonField("$se_module"), Op.EQ, (rel.parent.api_name,))
+        if rel.parent.api_name == "Accounts":
+            se_module = Or((se_module, Cond(JsonField("$se_module"), Op.IS_NULL)))
+        related: Filter = And((Cond(JsonField("What_Id"), Op.EQ, pid), se_module))
+        if rel.parent.api_name == "Contacts":
+            related = Or((related, Cond(JsonField("Who_Id"), Op.EQ, pid)))
+        now = (format_utc(self.records.clock()),)
+        if module.api_name == "Tasks":
+            field, closed = "Status", Cond(JsonField("Status"), Op.EQ, ("Completed",))
+        elif module.api_name == "Events":
+            field, closed = "End_DateTime", Cond(JsonField("End_DateTime"), Op.LE, now)
+        else:  # Calls: scheduled (start ahead) are open, logged ones closed
+            field, closed = "Call_Start_Time", Cond(JsonField("Call_Start_Time"), Op.LE, now)
+        # A value-less activity is open (a comparison with NULL selects nothing either way).
+        is_open = Or((Not(closed), Cond(JsonField(field), Op.IS_NULL)))
+        return [*self.query.base_where(module, Filters(converted="both", approved="both")),
+                related, closed if rel.rl.closed else is_open]
+
+    def _activity_page(self, rel: Relation, *, offset: int, limit: int,
+                       related_id: int | None) -> tuple[list[StoredRecord], bool]:
+        """A page over the three modules, newest first: each module gives its first
+        offset + limit + 1 rows, and the merge is cut to the page."""
+        rows: list[StoredRecord] = []
+        for module in rel.members:
+            where = self._activity_where(rel, module)
+            if related_id is not None:
+                where.append(self.query.ids_where([related_id]))
+            recs, _ = self.query.fetch(module, where, offset=0, limit=offset + limit + 1)
+            rows.extend(recs)
+        rows.sort(key=lambda r: r.id, reverse=True)
+        return rows[offset:offset + limit], len(rows) > offset + limit
+
     # ------------------------------------------------------------------ reading
     def page(self, rel: Relation, *, offset: int, limit: int, related_id: int | None = None,
              ) -> tuple[list[StoredRecord], bool, dict[int, StoredRecord]]:
         """A page of the related records (newest first), whether more follow, and for a
         many-to-many list the linking record of each related id."""
+        if rel.rl.kind == "activities":
+            recs, more = self._activity_page(rel, offset=offset, limit=limit,
+                                             related_id=related_id)
+            return recs, more, {}
         if rel.linking is None:
             where = self._where(rel)
             if related_id is not None:
@@ -130,14 +193,28 @@ class RelatedRecords:
             for (rid, _), o in zip(updates, self.records.update(
                     rel.linking, [v for _, v in updates], ctx), strict=True):
                 answers[rid] = Linked(str(rid), o.error)
+        raced: list[tuple[int, dict[str, Any]]] = []
         if inserts:
-            for (rid, _), o in zip(inserts, self.records.insert(
+            for (rid, values), o in zip(inserts, self.records.insert(
                     rel.linking, [v for _, v in inserts], ctx), strict=True):
+                if isinstance(o.error, DuplicateData):  # linked meanwhile: update that link
+                    raced.append((rid, {k: v for k, v in values.items()
+                                        if k not in (rel.rl.field, rel.rl.connected_field)}))
                 answers[rid] = Linked(str(rid), self._link_error(o.error, rel, rid))
+        if raced:
+            won = {int(r.data[rel.rl.connected_field or ""]): r
+                   for r in self._links(rel, [rid for rid, _ in raced])}
+            again = [(rid, {**values, "id": str(won[rid].id)})
+                     for rid, values in raced if rid in won]
+            for (rid, _), o in zip(again, self.records.update(
+                    rel.linking, [v for _, v in again], ctx), strict=True):
+                answers[rid] = Linked(str(rid), o.error)
         return [answers[rid] for rid, _ in items]
 
     def unlink(self, rel: Relation, ids: Sequence[int], ctx: WriteContext) -> list[Linked]:
         """Remove the relation of each related id (cleared lookup, deleted link or note)."""
+        if rel.rl.kind == "activities":
+            raise NotSupported(details={"resource_path_index": 2})
         if rel.rl.kind == "linking":
             links = {int(r.data[rel.rl.connected_field or ""]): r for r in self._links(rel, ids)}
             found = [rid for rid in ids if rid in links]
@@ -193,3 +270,75 @@ class RelatedRecords:
         if err is not None and err.details.get("api_name") == rel.rl.connected_field:
             return InvalidData(BAD_RELATED_ID, {"id": str(rid)})
         return err
+
+
+LINKS_HELD = "links_held"
+
+
+class UniqueLinks(Step):
+    """A pair of records is linked once: a linking module (Campaigns_X_Leads, ...) holds at most
+    one live record per pair of its two lookups. Race-free: the pairs of the batch are locked
+    (PostgreSQL advisory locks until the transaction ends; SQLite serialises writers) before
+    the live links holding them are read, so a concurrent link of the same pair waits and then
+    sees this one. A second link of a pair is DUPLICATE_DATA on the related side's lookup."""
+
+    name = "unique_links"
+
+    def __init__(self, lock: Callable[[Tx, list[tuple[int, str]]], None]) -> None:
+        self.lock = lock
+        self.pairs = linking_pairs()
+        self.search = RecordSearch()
+
+    def _pair(self, module: Module, data: dict[str, Any]) -> str | None:
+        a, b = self.pairs[module.api_name]
+        if data.get(a) is None or data.get(b) is None:
+            return None
+        return f"{data[a]}:{data[b]}"
+
+    def prepare(self, tx: Tx, batch: Batch) -> None:
+        module = batch.module
+        if module.api_name not in self.pairs:
+            return
+        a, b = self.pairs[module.api_name]
+        wanted: dict[str, tuple[Any, Any]] = {}
+        for p in batch.plans:
+            if p.operation not in ("insert", "update"):
+                continue
+            old = batch.current.get(p.target) if p.target is not None else None
+            data = {**(old.data if old is not None else {}), **p.checked.values}
+            key = self._pair(module, data)
+            if key is not None:
+                wanted[key] = (data[a], data[b])
+        held: dict[str, set[int]] = {}
+        batch.memo[LINKS_HELD] = held
+        if not wanted:
+            return
+        self.lock(tx, [(module.id, k) for k in sorted(wanted)])
+        where = And((Cond(Column("module_id"), Op.EQ, (module.id,)),
+                     Cond(Column("deleted_time"), Op.IS_NULL),
+                     Or(tuple(And((Cond(JsonField(a), Op.EQ, (str(x),)),
+                                   Cond(JsonField(b), Op.EQ, (str(y),))))
+                              for x, y in wanted.values()))))
+        found, _ = self.search.fetch(tx, where, sort_by="id", sort_order="asc", offset=0,
+                                     limit=MAX_LINKS)
+        for rec in found:
+            key = self._pair(module, rec.data)
+            if key is not None:
+                held.setdefault(key, set()).add(rec.id)
+
+    def active(self, batch: Batch) -> bool:
+        return LINKS_HELD in batch.memo
+
+    def check(self, item: Item, batch: Batch) -> Decision | None:
+        held: dict[str, set[int]] | None = batch.memo.get(LINKS_HELD)
+        if held is None:
+            return None
+        key = self._pair(batch.module, item.new.data)
+        if key is None:
+            return None
+        others = held.get(key, set()) - {item.new.id}
+        if others:
+            side = self.pairs[batch.module.api_name][1]
+            return Decision(clashes=[Clash(side, batch.module, tuple(sorted(others)))])
+        held.setdefault(key, set()).add(item.new.id)  # a later record of the batch sees it
+        return None

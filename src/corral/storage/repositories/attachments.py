@@ -66,3 +66,11 @@ class AttachmentRepository:
             tx.execute(sa.delete(t.attachment_contents).where(
                 t.attachment_contents.c.attachment_id.in_(list(ids))))
             tx.execute(sa.delete(t.attachments).where(t.attachments.c.id.in_(list(ids))))
+
+    def move(self, tx: Tx, from_record: int, to_module: int, to_record: int) -> list[int]:
+        """Give every attachment of one record to another (lead conversion); their ids."""
+        ids = [a.id for a in self.of_record(tx, from_record)]
+        if ids:
+            tx.execute(sa.update(t.attachments).where(t.attachments.c.id.in_(ids))
+                       .values(module_id=to_module, record_id=to_record))
+        return ids
