@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from corral.api.http import BodyLimit, error_response
 from corral.api.routes import build_routes
+from corral.emulator.service import Emulator
 from corral.errors import CorralError, InternalError, InvalidRequestMethod, InvalidUrlPattern
 from corral.services import Corral
 
@@ -30,7 +31,7 @@ async def _http_error(_: Request, exc: Exception) -> Response:
     return error_response(err)
 
 
-def create_app(corral: Corral, **kwargs: Any) -> Starlette:
+def create_app(corral: Corral, emulator: Emulator | None = None, **kwargs: Any) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         worker = corral.worker() if corral.settings.run_worker else None
@@ -42,7 +43,7 @@ def create_app(corral: Corral, **kwargs: Any) -> Starlette:
             if worker is not None:
                 worker.stop()
 
-    app = Starlette(routes=build_routes(corral), lifespan=lifespan,
+    app = Starlette(routes=build_routes(corral, emulator), lifespan=lifespan,
                     # Outermost of ours: an oversized body is refused before routing and auth.
                     middleware=[Middleware(BodyLimit, limit=corral.settings.max_body)],
                     exception_handlers={HTTPException: _http_error, 404: _http_error,

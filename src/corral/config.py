@@ -32,6 +32,8 @@ class Settings:
     max_body: int = DEFAULT_MAX_BODY
     # Largest request line + headers in bytes (enforced by the HTTP server `corral serve` runs).
     max_header: int = DEFAULT_MAX_HEADER
+    # Emulator mode (`--emulator`, CORRAL_EMULATOR=1): the /__corral/ control API.
+    emulator: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -54,6 +56,8 @@ class Settings:
         public_url = os.environ.get("CORRAL_PUBLIC_URL")
         if public_url:
             values["public_url"] = public_url
+        if os.environ.get("CORRAL_EMULATOR", "").lower() in ("1", "true", "yes", "on"):
+            values["emulator"] = True
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values.get("public_url"), str):
             values["public_url"] = str(values["public_url"]).rstrip("/") or None

@@ -12,7 +12,9 @@ from corral.api import records as r
 from corral.api import related as rl
 from corral.api import settings as s
 from corral.api import tags as tg
+from corral.api.emulator import control_table
 from corral.api.http import Call, Handler, endpoint
+from corral.emulator.service import Emulator
 from corral.errors import InvalidRequestMethod
 from corral.services import Corral
 
@@ -124,7 +126,10 @@ def _dispatch(handlers: dict[str, Handler]) -> Handler:
     return run
 
 
-def build_routes(corral: Corral) -> list[Route]:
+def build_routes(corral: Corral, emulator: Emulator | None = None) -> list[Route]:
+    """Zoho's routes; with an emulator, its `/__corral/` control API first (without one those
+    paths are unknown URLs: 404 INVALID_URL_PATTERN)."""
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    table = [*(control_table(emulator) if emulator is not None else []), *TABLE]
     return [Route(path, endpoint(_dispatch(handlers), corral), methods=methods)
-            for path, handlers in TABLE]
+            for path, handlers in table]

@@ -1,0 +1,82 @@
+"""The emulator's state and control operations: reset, snapshots, the clock.
+
+Served by api/emulator.py only when `corral serve --emulator` (or CORRAL_EMULATOR=1) runs; the
+CLI's `corral reset` / `corral snapshot ...` use the same object on a database URL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from corral.emulator.clock import EmulatorClock
+from corral.errors import InvalidData, NotFound
+from corral.services import Corral
+from corral.storage.snapshots import SnapshotInfo, SnapshotNotFound, SnapshotStore, valid_name
+
+# The state `POST /__corral/reset` returns to: taken when the emulator first starts on a
+# database (right after the first-start seed for a new one). Hidden from the snapshot list.
+BASELINE = "__baseline__"
+
+
+@dataclass(frozen=True)
+class EmulatorOptions:
+    journal_body_limit: int = 10_000  # characters of a request/response body kept
+    journal_size: int = 10_000  # calls kept (oldest dropped first)
+    seed: int | None = None
+
+
+class Emulator:
+    def __init__(self, corral: Corral, clock: EmulatorClock | None = None,
+                 options: EmulatorOptions | None = None) -> None:
+        self.corral = corral
+        self.clock = clock if clock is not None else EmulatorClock()
+        self.options = options or EmulatorOptions()
+        self.snapshots = SnapshotStore(corral.db)
+
+    # ------------------------------------------------------------------------- reset
+    def ensure_baseline(self) -> None:
+        if self.snapshots.get(BASELINE) is None:
+            self.snapshots.save(BASELINE, self.clock())
+
+    def has_baseline(self) -> bool:
+        return self.snapshots.get(BASELINE) is not None
+
+    def reset(self, snapshot: str | None = None) -> None:
+        """Back to the baseline (the database as the emulator first started on it), or to the
+        named snapshot; tokens issued since stay valid."""
+        self.restore(snapshot if snapshot is not None else BASELINE, hidden_ok=True,
+                     keep_credentials=True)
+
+    # ------------------------------------------------------------------------- snapshots
+    def save_snapshot(self, name: object) -> SnapshotInfo:
+        """Save (or replace) the snapshot `name`."""
+        if not valid_name(name) or str(name).startswith("__"):
+            raise InvalidData("invalid snapshot name", {"api_name": "name"})
+        assert isinstance(name, str)
+        return self.snapshots.save(name, self.clock())
+
+    def list_snapshots(self) -> list[SnapshotInfo]:
+        return [s for s in self.snapshots.list() if not s.name.startswith("__")]
+
+    def restore(self, name: str, *, hidden_ok: bool = False,
+                keep_credentials: bool = False) -> None:
+        """Back to snapshot `name` exactly; `keep_credentials` (reset) keeps the OAuth clients
+        and tokens issued since, so the caller's token stays valid."""
+        hidden = hidden_ok and name == BASELINE
+        if not hidden and (not valid_name(name) or name.startswith("__")):
+            raise NotFound("snapshot not found", {"name": name})
+        try:
+            self.snapshots.restore(name, keep_credentials=keep_credentials)
+        except SnapshotNotFound:
+            raise NotFound("snapshot not found", {"name": name}) from None
+        self._forget_caches()
+
+    def delete_snapshot(self, name: str) -> None:
+        if not valid_name(name) or name.startswith("__") or not self.snapshots.delete(name):
+            raise NotFound("snapshot not found", {"name": name})
+
+    def _forget_caches(self) -> None:
+        """Caches of this process that hold database state (metadata, the page-token key)."""
+        self.corral.registry.invalidate()
+        self.corral.registry.refresh()
+        self.corral.query.forget_secret()

@@ -1,0 +1,230 @@
+"""The emulator's /__corral/ control API on SQLite and PostgreSQL: gate, auth, reset, snapshots."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from starlette.testclient import TestClient
+
+from corral.app import create_app
+from corral.cli import main
+from corral.emulator.service import Emulator
+from corral.services import Corral
+from corral.storage import tables as t
+from tests.conftest import make_token
+
+CONTROL_CALLS = [
+    ("POST", "/__corral/reset"), ("GET", "/__corral/snapshots"),
+    ("POST", "/__corral/snapshots"), ("POST", "/__corral/snapshots/x/restore"),
+    ("DELETE", "/__corral/snapshots/x"),
+]
+INVALID_URL = {"code": "INVALID_URL_PATTERN", "details": {},
+               "message": "Please check if the URL trying to access is a correct one",
+               "status": "error"}
+
+
+class Control:
+    """Test client of an emulator-mode app: the control API and Zoho's API side by side."""
+
+    def __init__(self, client: TestClient, token: str) -> None:
+        self.client = client
+        self.token = token
+
+    def call(self, method: str, path: str, json: Any = None, token: str | None = None,
+             **kw: Any) -> Any:
+        headers = {"Authorization": f"Zoho-oauthtoken {token or self.token}"}
+        return self.client.request(method, path, json=json, headers=headers, **kw)
+
+    def insert_lead(self, last_name: str) -> str:
+        r = self.call("POST", "/crm/v8/Leads", {"data": [{"Last_Name": last_name}]})
+        assert r.status_code == 201, r.text
+        return str(r.json()["data"][0]["details"]["id"])
+
+    def count(self, module: str = "Leads") -> int:
+        r = self.call("GET", f"/crm/v8/{module}/actions/count")
+        assert r.status_code == 200, r.text
+        return int(r.json()["count"])
+
+
+@pytest.fixture
+def emulator(corral: Corral) -> Emulator:
+    emu = Emulator(corral)
+    emu.ensure_baseline()
+    return emu
+
+
+@pytest.fixture
+def control(corral: Corral, emulator: Emulator, token: str) -> Iterator[Control]:
+    with TestClient(create_app(corral, emulator), raise_server_exceptions=False) as c:
+        yield Control(c, token)
+
+
+def table_state(corral: Corral) -> dict[str, tuple[int, str]]:
+    """Row count and a checksum of the ordered rows of every table."""
+    state: dict[str, tuple[int, str]] = {}
+    with corral.db.read() as conn:
+        for table in t.metadata.sorted_tables:
+            order = list(table.primary_key.columns) or list(table.columns)
+            rows = conn.execute(sa.select(table).order_by(*order)).all()
+            digest = hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()
+            state[table.name] = (len(rows), digest)
+    return state
+
+
+# ----------------------------------------------------------------------------- the gate
+@pytest.mark.parametrize(("method", "path"), CONTROL_CALLS)
+def test_control_api_is_an_unknown_url_without_emulator_mode(api: Any, method: str,
+                                                             path: str) -> None:
+    r = api.client.request(method, path, headers=api.headers(), json={"name": "x"})
+    assert r.status_code == 404
+    assert r.json() == INVALID_URL
+
+
+@pytest.mark.parametrize(("method", "path"), CONTROL_CALLS)
+def test_control_api_needs_a_token(control: Control, method: str, path: str) -> None:
+    r = control.client.request(method, path)
+    assert r.status_code == 401
+    assert r.json()["code"] == "AUTHENTICATION_FAILURE"
+
+
+@pytest.mark.parametrize(("method", "path"), CONTROL_CALLS)
+def test_control_api_needs_the_org_scope(corral: Corral, control: Control, method: str,
+                                         path: str) -> None:
+    narrow = make_token(corral, ["ZohoCRM.modules.ALL", "ZohoCRM.settings.ALL"])
+    r = control.call(method, path, {"name": "x"}, token=narrow)
+    assert r.status_code == 401
+    assert r.json()["code"] == "OAUTH_SCOPE_MISMATCH"
+
+
+@pytest.mark.parametrize(("method", "path"), CONTROL_CALLS)
+def test_control_api_needs_the_admin_profile(corral: Corral, control: Control, method: str,
+                                             path: str) -> None:
+    user = corral.auth.create_user("std@zylker.com", "Standard", first_name="Sam")
+    assert not user.is_admin
+    standard = make_token(corral, ["ZohoCRM.org.ALL", "ZohoCRM.modules.ALL"], email=user.email)
+    r = control.call(method, path, {"name": "x"}, token=standard)
+    assert r.status_code == 403
+    assert r.json()["code"] == "NO_PERMISSION"
+
+
+# ----------------------------------------------------------------------------- reset
+def test_reset_returns_to_the_first_start_and_the_token_stays_valid(control: Control) -> None:
+    control.insert_lead("Gone")
+    assert control.count() == 1
+    r = control.call("POST", "/__corral/reset")
+    assert r.status_code == 200
+    assert r.json() == {"status": "success"}
+    assert control.count() == 0
+    assert control.insert_lead("After") != ""  # ids keep being handed out after a restore
+
+
+def test_reset_to_a_named_snapshot(control: Control) -> None:
+    control.insert_lead("Kept")
+    assert control.call("POST", "/__corral/snapshots", {"name": "one"}).status_code == 201
+    control.insert_lead("Dropped")
+    r = control.call("POST", "/__corral/reset", {"snapshot": "one"})
+    assert r.json() == {"status": "success"}
+    assert control.count() == 1
+
+
+def test_reset_to_an_unknown_snapshot_is_not_found(control: Control) -> None:
+    r = control.call("POST", "/__corral/reset", {"snapshot": "nope"})
+    assert r.status_code == 404
+    assert r.json()["code"] == "NOT_FOUND"
+    r = control.call("POST", "/__corral/reset", {"snapshot": 5})
+    assert r.status_code == 400
+    assert r.json()["code"] == "INVALID_DATA"
+
+
+# ----------------------------------------------------------------------------- snapshots
+def test_snapshot_save_list_restore_delete(control: Control) -> None:
+    control.insert_lead("A")
+    r = control.call("POST", "/__corral/snapshots", {"name": "with-a"})
+    assert r.status_code == 201, r.text
+    listed = control.call("GET", "/__corral/snapshots").json()
+    assert [s["name"] for s in listed["snapshots"]] == ["with-a"]
+    (entry,) = listed["snapshots"]
+    assert set(entry) == {"name", "created_time", "records"}
+    assert entry["records"] == 1
+    control.insert_lead("B")
+    r = control.call("POST", "/__corral/snapshots/with-a/restore")
+    assert (r.status_code, r.json()) == (200, {"status": "success"})
+    assert control.count() == 1
+    assert control.call("DELETE", "/__corral/snapshots/with-a").status_code == 204
+    assert control.call("GET", "/__corral/snapshots").json() == {"snapshots": []}
+
+
+def test_restore_brings_back_exactly_the_snapshot(corral: Corral, control: Control) -> None:
+    lead = control.insert_lead("Before")
+    control.call("POST", "/crm/v8/Contacts", {"data": [{"Last_Name": "C"}]})
+    assert control.call("POST", "/__corral/snapshots", {"name": "exact"}).status_code == 201
+    before = table_state(corral)
+    control.call("PUT", f"/crm/v8/Leads/{lead}", {"data": [{"Company": "Changed"}]})
+    control.call("DELETE", "/crm/v8/Contacts", params={"ids": lead})
+    control.insert_lead("After")
+    control.call("POST", "/crm/v8/settings/tags?module=Leads", {"tags": [{"name": "t1"}]})
+    assert table_state(corral) != before
+    assert control.call("POST", "/__corral/snapshots/exact/restore").status_code == 200
+    assert table_state(corral) == before
+
+
+def test_saving_a_snapshot_again_replaces_it(control: Control) -> None:
+    control.call("POST", "/__corral/snapshots", {"name": "s"})
+    control.insert_lead("A")
+    control.call("POST", "/__corral/snapshots", {"name": "s"})
+    (entry,) = control.call("GET", "/__corral/snapshots").json()["snapshots"]
+    assert entry["records"] == 1
+
+
+@pytest.mark.parametrize("body", [{}, {"name": ""}, {"name": "a/b"}, {"name": 3},
+                                  {"name": "__baseline__"}, [1]])
+def test_snapshot_needs_a_valid_name(control: Control, body: Any) -> None:
+    r = control.call("POST", "/__corral/snapshots", body)
+    assert r.status_code == 400
+    assert r.json()["code"] == "INVALID_DATA"
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/__corral/snapshots/nope/restore"),
+                                              ("DELETE", "/__corral/snapshots/nope"),
+                                              ("POST", "/__corral/snapshots/__baseline__/restore"),
+                                              ("DELETE", "/__corral/snapshots/__baseline__")])
+def test_unknown_snapshot_is_not_found(control: Control, method: str, path: str) -> None:
+    r = control.call(method, path)
+    assert r.status_code == 404
+    assert r.json()["code"] == "NOT_FOUND"
+
+
+def test_snapshots_answer_under_their_methods_only(control: Control) -> None:
+    r = control.call("PUT", "/__corral/snapshots")
+    assert r.status_code == 400
+    assert r.json()["code"] == "INVALID_REQUEST_METHOD"
+
+
+# ----------------------------------------------------------------------------- the CLI
+def test_cli_snapshot_and_reset(corral: Corral, emulator: Emulator, database_url: str) -> None:
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        r = runner.invoke(main, [*args, "--database-url", database_url])
+        assert r.exit_code == 0, r.output
+        return r.output
+
+    token = make_token(corral)  # before the snapshot: restore is exact, tokens included
+    assert "0 records" in run("snapshot", "save", "empty")
+    assert run("snapshot", "list").startswith("empty\t")
+    with TestClient(create_app(corral, emulator)) as c:
+        control = Control(c, token)
+        control.insert_lead("X")
+        assert "restored empty" in run("snapshot", "restore", "empty")
+        assert control.count() == 0
+    assert "deleted empty" in run("snapshot", "delete", "empty")
+    assert run("snapshot", "list") == ""
+    assert "baseline" in run("reset")
+    r = runner.invoke(main, ["snapshot", "restore", "nope", "--database-url", database_url])
+    assert r.exit_code == 1
+    assert "NOT_FOUND" in r.output
