@@ -74,19 +74,15 @@ def serve(database_url: str | None, host: str, port: int, no_worker: bool,
                                  public_url=public_url, emulator=emulator)
     emu = None
     if settings.emulator:
-        from corral.emulator.clock import EmulatorClock
         from corral.emulator.service import Emulator
 
-        clock = EmulatorClock()
-        corral = Corral.open(settings, clock=clock)
+        emu = Emulator.open(settings)
+        corral, token = emu.corral, emu.first_token
     else:
         corral = Corral.open(settings)
-    token = corral.seed()
+        token = corral.seed()
     if token:
         click.echo(f"Admin access token (all scopes, 30 days): {token}", err=False)
-    if settings.emulator:
-        emu = Emulator(corral, clock)
-        emu.ensure_baseline()
     _tune_gc()
     click.echo(f"Corral serving {settings.database_url} on http://{host}:{port}", err=True)
     sys.stdout.flush()

@@ -13,6 +13,8 @@ from starlette.testclient import TestClient
 
 from corral.app import create_app
 from corral.cli import main
+from corral.config import Settings
+from corral.emulator.clock import EmulatorClock
 from corral.emulator.service import Emulator
 from corral.services import Corral
 from corral.storage import tables as t
@@ -21,7 +23,7 @@ from tests.conftest import make_token
 CONTROL_CALLS = [
     ("POST", "/__corral/reset"), ("GET", "/__corral/snapshots"),
     ("POST", "/__corral/snapshots"), ("POST", "/__corral/snapshots/x/restore"),
-    ("DELETE", "/__corral/snapshots/x"),
+    ("DELETE", "/__corral/snapshots/x"), ("GET", "/__corral/clock"), ("PUT", "/__corral/clock"),
 ]
 INVALID_URL = {"code": "INVALID_URL_PATTERN", "details": {},
                "message": "Please check if the URL trying to access is a correct one",
@@ -52,14 +54,28 @@ class Control:
 
 
 @pytest.fixture
+def corral(database_url: str) -> Iterator[Corral]:
+    """As tests/conftest.py's, with the emulator's clock behind every service."""
+    c = Corral.open(Settings(database_url=database_url, run_worker=False), clock=EmulatorClock())
+    c.seed()
+    yield c
+    c.close()
+
+
+@pytest.fixture
 def emulator(corral: Corral) -> Emulator:
     emu = Emulator(corral)
     emu.ensure_baseline()
     return emu
 
 
+CENTURY = 100 * 365 * 24 * 3600
+
+
 @pytest.fixture
-def control(corral: Corral, emulator: Emulator, token: str) -> Iterator[Control]:
+def control(corral: Corral, emulator: Emulator) -> Iterator[Control]:
+    # A token that outlives any time the tests move the clock to.
+    token = make_token(corral, expires_in=CENTURY)
     with TestClient(create_app(corral, emulator), raise_server_exceptions=False) as c:
         yield Control(c, token)
 
@@ -214,7 +230,8 @@ def test_cli_snapshot_and_reset(corral: Corral, emulator: Emulator, database_url
         assert r.exit_code == 0, r.output
         return r.output
 
-    token = make_token(corral)  # before the snapshot: restore is exact, tokens included
+    # Made before the snapshot: restore is exact, tokens included.
+    token = make_token(corral, expires_in=CENTURY)
     assert "0 records" in run("snapshot", "save", "empty")
     assert run("snapshot", "list").startswith("empty\t")
     with TestClient(create_app(corral, emulator)) as c:
@@ -228,3 +245,67 @@ def test_cli_snapshot_and_reset(corral: Corral, emulator: Emulator, database_url
     r = runner.invoke(main, ["snapshot", "restore", "nope", "--database-url", database_url])
     assert r.exit_code == 1
     assert "NOT_FOUND" in r.output
+
+
+# ----------------------------------------------------------------------------- the clock
+def test_clock_is_real_time_until_frozen(control: Control) -> None:
+    r = control.call("GET", "/__corral/clock")
+    assert r.status_code == 200
+    assert set(r.json()) == {"now", "frozen"}
+    assert r.json()["frozen"] is False
+
+
+def test_clock_freeze_advance_release(control: Control) -> None:
+    r = control.call("PUT", "/__corral/clock", {"now": "2030-01-02T03:04:05Z"})
+    assert r.json() == {"now": "2030-01-02T03:04:05+00:00", "frozen": True}
+    r = control.call("PUT", "/__corral/clock", {"advance_seconds": 3600})
+    assert r.json() == {"now": "2030-01-02T04:04:05+00:00", "frozen": True}
+    assert control.call("GET", "/__corral/clock").json()["now"] == "2030-01-02T04:04:05+00:00"
+    lead = control.insert_lead("Timed")
+    got = control.call("GET", f"/crm/v8/Leads/{lead}").json()["data"][0]
+    assert got["Created_Time"] == got["Modified_Time"] == "2030-01-02T04:04:05+00:00"
+    r = control.call("PUT", "/__corral/clock", {"frozen": False})
+    assert r.json()["frozen"] is False
+    assert not r.json()["now"].startswith("2030")
+
+
+@pytest.mark.parametrize("body", [{}, {"now": "tomorrow"}, {"now": 5}, {"advance_seconds": -1},
+                                  {"advance_seconds": "9"}, {"frozen": "no"}, {"other": 1},
+                                  {"now": "2030-01-01T00:00:00Z", "frozen": False}])
+def test_clock_refuses_bad_bodies(control: Control, body: Any) -> None:
+    r = control.call("PUT", "/__corral/clock", body)
+    assert r.status_code == 400
+    assert r.json()["code"] == "INVALID_DATA"
+
+
+def test_frozen_clock_makes_if_modified_since_deterministic(control: Control) -> None:
+    control.call("PUT", "/__corral/clock", {"now": "2030-05-01T10:00:00Z"})
+    old = control.insert_lead("Old")
+    control.call("PUT", "/__corral/clock", {"advance_seconds": 60})
+    new = control.insert_lead("New")
+    since = {"If-Modified-Since": "2030-05-01T10:00:30+00:00"}
+    r = control.client.get("/crm/v8/Leads", params={"fields": "Last_Name"},
+                           headers={**since, "Authorization": f"Zoho-oauthtoken {control.token}"})
+    assert r.status_code == 200
+    assert [d["id"] for d in r.json()["data"]] == [new]
+    later = {"If-Modified-Since": "2030-05-01T10:01:01+00:00"}
+    r = control.client.get("/crm/v8/Leads", params={"fields": "Last_Name"},
+                           headers={**later, "Authorization": f"Zoho-oauthtoken {control.token}"})
+    assert r.status_code == 304
+    control.call("PUT", "/__corral/clock", {"advance_seconds": 60})
+    control.call("PUT", f"/crm/v8/Leads/{old}", {"data": [{"Company": "Now"}]})
+    r = control.client.get("/crm/v8/Leads", params={"fields": "Last_Name"},
+                           headers={**later, "Authorization": f"Zoho-oauthtoken {control.token}"})
+    assert [d["id"] for d in r.json()["data"]] == [old]
+
+
+def test_frozen_clock_makes_token_expiry_deterministic(corral: Corral, control: Control) -> None:
+    control.call("PUT", "/__corral/clock", {"now": "2030-05-01T10:00:00Z"})
+    short = make_token(corral, expires_in=3600)
+    assert control.call("GET", "/crm/v8/Leads/actions/count", token=short).status_code == 200
+    control.call("PUT", "/__corral/clock", {"advance_seconds": 3599})
+    assert control.call("GET", "/crm/v8/Leads/actions/count", token=short).status_code == 200
+    control.call("PUT", "/__corral/clock", {"advance_seconds": 1})
+    r = control.call("GET", "/crm/v8/Leads/actions/count", token=short)
+    assert r.status_code == 401
+    assert r.json()["code"] == "INVALID_TOKEN"

@@ -7,6 +7,7 @@ shape. Every call needs an admin token: the admin profile, scope ZohoCRM.org.ALL
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -79,6 +80,49 @@ def delete_snapshot(emu: Emulator, call: Call) -> Response:
     return json_response(None, 204)
 
 
+def _clock_state(emu: Emulator) -> dict[str, Any]:
+    return {"now": _time(emu.clock()), "frozen": emu.clock.frozen}
+
+
+def get_clock(emu: Emulator, call: Call) -> Response:
+    _admin(call)
+    return json_response(_clock_state(emu))
+
+
+def put_clock(emu: Emulator, call: Call) -> Response:
+    """`{"now": ISO-8601}` freezes there; `{"advance_seconds": N}` moves the clock forward
+    (a running clock freezes at the present first); `{"frozen": false}` is real time again,
+    `{"frozen": true}` freezes at the present."""
+    _admin(call)
+    body = _body(call)
+    known = {"now", "advance_seconds", "frozen"}
+    if not body or set(body) - known or len(body) != 1:
+        raise InvalidData("give one of now, advance_seconds, frozen",
+                          {"expected": sorted(known)})
+    key, value = next(iter(body.items()))
+    if key == "now":
+        if not isinstance(value, str):
+            raise InvalidData("now must be an ISO-8601 date-time", {"api_name": "now"})
+        try:
+            at = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidData("now must be an ISO-8601 date-time", {"api_name": "now"}) from None
+        emu.clock.freeze(at)
+    elif key == "advance_seconds":
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise InvalidData("advance_seconds must be a number of seconds, not negative",
+                              {"api_name": "advance_seconds"})
+        emu.clock.advance(float(value))
+    else:
+        if not isinstance(value, bool):
+            raise InvalidData("frozen must be true or false", {"api_name": "frozen"})
+        if value:
+            emu.clock.freeze()
+        else:
+            emu.clock.release()
+    return json_response(_clock_state(emu))
+
+
 ControlHandler = Callable[[Emulator, Call], Response]
 
 
@@ -96,5 +140,6 @@ def control_table(emu: Emulator) -> list[tuple[str, dict[str, Handler]]]:
         ("/__corral/snapshots", {"GET": list_snapshots, "POST": save_snapshot}),
         ("/__corral/snapshots/{name}/restore", {"POST": restore_snapshot}),
         ("/__corral/snapshots/{name}", {"DELETE": delete_snapshot}),
+        ("/__corral/clock", {"GET": get_clock, "PUT": put_clock}),
     ]
     return [(path, _bind(emu, handlers)) for path, handlers in table]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from corral.config import Settings
 from corral.emulator.clock import EmulatorClock
 from corral.errors import InvalidData, NotFound
 from corral.services import Corral
@@ -29,9 +30,22 @@ class Emulator:
     def __init__(self, corral: Corral, clock: EmulatorClock | None = None,
                  options: EmulatorOptions | None = None) -> None:
         self.corral = corral
-        self.clock = clock if clock is not None else EmulatorClock()
+        if clock is None:
+            clock = corral.clock if isinstance(corral.clock, EmulatorClock) else EmulatorClock()
+        self.clock = clock
         self.options = options or EmulatorOptions()
         self.snapshots = SnapshotStore(corral.db)
+        self.first_token: str | None = None  # the first-start admin token, when it seeded
+
+    @classmethod
+    def open(cls, settings: Settings, options: EmulatorOptions | None = None) -> Emulator:
+        """A Corral whose every service reads the emulator's clock, seeded, with a baseline."""
+        clock = EmulatorClock()
+        corral = Corral.open(settings, clock=clock)
+        emu = cls(corral, clock, options)
+        emu.first_token = corral.seed()
+        emu.ensure_baseline()
+        return emu
 
     # ------------------------------------------------------------------------- reset
     def ensure_baseline(self) -> None:
