@@ -334,3 +334,12 @@ class ActiveStateLimitExceeded(CorralError):
     status = 400
     default_message = ("Allowed active currency limit 10 reached. Please deactivate any one of "
                        "the existing active currencies to create this currency")
+
+
+class TooManyRequests(CorralError):
+    """Over the API credit allowance or the concurrency limit (emulator mode's limits). The
+    body text is Zoho's as reported by third parties (not in Zoho's docs)."""
+
+    code = "TOO_MANY_REQUESTS"
+    status = 429
+    default_message = "too many requests. please try again after some time"

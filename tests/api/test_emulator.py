@@ -24,6 +24,9 @@ CONTROL_CALLS = [
     ("POST", "/__corral/reset"), ("GET", "/__corral/snapshots"),
     ("POST", "/__corral/snapshots"), ("POST", "/__corral/snapshots/x/restore"),
     ("DELETE", "/__corral/snapshots/x"), ("GET", "/__corral/clock"), ("PUT", "/__corral/clock"),
+    ("GET", "/__corral/journal"), ("DELETE", "/__corral/journal"), ("GET", "/__corral/limits"),
+    ("PUT", "/__corral/limits"), ("GET", "/__corral/faults"), ("POST", "/__corral/faults"),
+    ("DELETE", "/__corral/faults/1"),
 ]
 INVALID_URL = {"code": "INVALID_URL_PATTERN", "details": {},
                "message": "Please check if the URL trying to access is a correct one",
@@ -309,3 +312,171 @@ def test_frozen_clock_makes_token_expiry_deterministic(corral: Corral, control: 
     r = control.call("GET", "/crm/v8/Leads/actions/count", token=short)
     assert r.status_code == 401
     assert r.json()["code"] == "INVALID_TOKEN"
+
+
+# ----------------------------------------------------------------------------- the journal
+def test_journal_records_calls_without_tokens_in_clear(control: Control) -> None:
+    assert control.call("DELETE", "/__corral/journal").status_code == 204
+    lead = control.insert_lead("Journal")
+    control.call("GET", "/crm/v8/Leads/999", params={"fields": "Last_Name"})
+    control.client.post("/oauth/v2/token", data={"grant_type": "refresh_token",
+                                                 "refresh_token": control.token,
+                                                 "client_id": "x", "client_secret": "s3cret"})
+    calls = control.call("GET", "/__corral/journal").json()["calls"]
+    assert [(c["method"], c["path"]) for c in calls] == [
+        ("POST", "/crm/v8/Leads"), ("GET", "/crm/v8/Leads/999"), ("POST", "/oauth/v2/token")]
+    insert, missing, oauth = calls
+    assert set(insert) == {"id", "time", "direction", "method", "path", "query", "status",
+                           "code", "credits", "duration_ms", "request_body", "response_body"}
+    assert (insert["status"], insert["code"], insert["credits"]) == (201, "SUCCESS", 1)
+    assert insert["direction"] == "in"
+    assert '"Journal"' in insert["request_body"] and lead in insert["response_body"]
+    assert missing["query"] == "fields=Last_Name"
+    assert missing["status"] in (204, 400)
+    assert oauth["credits"] == 0
+    text = repr(calls)
+    assert control.token not in text and "s3cret" not in text
+    assert "sha256:" in oauth["request_body"]
+
+
+def test_journal_filters_and_paging(control: Control) -> None:
+    control.call("DELETE", "/__corral/journal")
+    for name in ("a", "b", "c"):
+        control.insert_lead(name)
+    control.call("GET", "/crm/v8/Contacts/actions/count")
+    everything = control.call("GET", "/__corral/journal").json()["calls"]
+    assert len(everything) == 4
+    posts = control.call("GET", "/__corral/journal", params={"method": "POST"}).json()["calls"]
+    assert len(posts) == 3
+    by_path = control.call("GET", "/__corral/journal",
+                           params={"path": "*/Contacts/*"}).json()["calls"]
+    assert [c["path"] for c in by_path] == ["/crm/v8/Contacts/actions/count"]
+    by_status = control.call("GET", "/__corral/journal", params={"status": "201"}).json()
+    assert len(by_status["calls"]) == 3
+    after = control.call("GET", "/__corral/journal",
+                         params={"since_id": everything[1]["id"], "limit": 1}).json()["calls"]
+    assert [c["id"] for c in after] == [everything[2]["id"]]
+    r = control.call("GET", "/__corral/journal", params={"limit": "0"})
+    assert (r.status_code, r.json()["code"]) == (400, "INVALID_DATA")
+    assert control.call("DELETE", "/__corral/journal").status_code == 204
+    assert control.call("GET", "/__corral/journal").json() == {"calls": []}
+
+
+def test_journal_truncates_bodies(corral: Corral) -> None:
+    from corral.emulator.service import EmulatorOptions
+
+    emu = Emulator(corral, options=EmulatorOptions(journal_body_limit=20))
+    emu.ensure_baseline()
+    with TestClient(create_app(corral, emu)) as c:
+        control = Control(c, make_token(corral))
+        control.insert_lead("A" * 70)
+        (call,) = control.call("GET", "/__corral/journal").json()["calls"]
+    assert len(call["request_body"]) == 20
+    assert len(call["response_body"]) == 20
+
+
+# ----------------------------------------------------------------------------- limits
+def test_limits_default_to_unlimited(control: Control) -> None:
+    r = control.call("GET", "/__corral/limits")
+    assert r.status_code == 200
+    assert r.json()["edition"] is None
+    assert r.json()["allowance"] is None and r.json()["remaining"] is None
+
+
+@pytest.mark.parametrize(("edition", "users", "allowance", "concurrency"), [
+    ("free", 3, 5_000, 5), ("standard", 10, 52_500, 10), ("standard", 1000, 100_000, 10),
+    ("professional", 10, 55_000, 15), ("enterprise", 100, 150_000, 20),
+    ("ultimate", 10_000, 20_050_000, 25)])
+def test_limits_per_edition(control: Control, edition: str, users: int, allowance: int,
+                            concurrency: int) -> None:
+    r = control.call("PUT", "/__corral/limits", {"edition": edition, "users": users})
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["allowance"], body["concurrency_limit"]) == (allowance, concurrency)
+    assert body["used"] == 0 and body["remaining"] == allowance
+
+
+def test_credits_are_charged_and_exhausted_with_429(control: Control) -> None:
+    control.call("PUT", "/__corral/limits", {"edition": "free", "used": 4_990})
+    control.call("POST", "/crm/v8/Leads",
+                 {"data": [{"Last_Name": f"L{i}"} for i in range(25)]})  # 3 credits
+    lead = control.insert_lead("One")  # 1 credit
+    assert control.call("GET", "/__corral/limits").json()["used"] == 4_994
+    control.call("POST", f"/crm/v8/Leads/{lead}/actions/convert", {"data": [{}]})  # 5 credits
+    usage = control.call("GET", "/__corral/limits").json()
+    assert (usage["used"], usage["remaining"]) == (4_999, 1)
+    assert control.call("GET", "/crm/v8/Leads/actions/count").status_code == 200
+    r = control.call("GET", "/crm/v8/Leads/actions/count")
+    assert r.status_code == 429
+    assert r.json() == {"code": "TOO_MANY_REQUESTS", "details": {},
+                        "message": "too many requests. please try again after some time",
+                        "status": "error"}
+    assert control.call("POST", "/__corral/reset").status_code == 200  # control: never charged
+    control.call("PUT", "/__corral/clock", {"advance_seconds": 24 * 3600 + 1})
+    assert control.call("GET", "/__corral/limits").json()["used"] == 0
+    assert control.call("GET", "/crm/v8/Leads/actions/count").status_code == 200
+
+
+def test_concurrency_limit_answers_its_own_429(control: Control) -> None:
+    import concurrent.futures
+
+    control.call("PUT", "/__corral/limits", {"edition": "free"})
+    control.call("POST", "/__corral/faults", {"path": "/crm/v8/Leads", "latency_ms": 1500})
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: control.call("GET", "/crm/v8/Leads"), range(8)))
+    refused = [r for r in results if r.status_code == 429]
+    assert refused, [r.status_code for r in results]
+    assert all(r.json()["code"] == "TOO_MANY_REQUESTS" and "concurrency" in r.json()["message"]
+               for r in refused)
+
+
+@pytest.mark.parametrize("body", [{}, {"edition": "gold"}, {"users": 0}, {"used": -1},
+                                  {"other": 1}, [1]])
+def test_limits_refuse_bad_bodies(control: Control, body: Any) -> None:
+    r = control.call("PUT", "/__corral/limits", body)
+    assert (r.status_code, r.json()["code"]) == (400, "INVALID_DATA")
+
+
+# ----------------------------------------------------------------------------- faults
+def test_fault_answers_zoho_error_and_writes_nothing(control: Control) -> None:
+    r = control.call("POST", "/__corral/faults", {"method": "POST", "path": "/crm/*/Leads",
+                                                  "status": 500, "times": 1})
+    assert r.status_code == 201
+    fault_id = r.json()["id"]
+    assert control.call("GET", "/__corral/faults").json()["faults"][0]["id"] == fault_id
+    r = control.call("POST", "/crm/v8/Leads", {"data": [{"Last_Name": "Never"}]})
+    assert r.status_code == 500
+    assert r.json() == {"code": "INTERNAL_ERROR", "details": {},
+                        "message": "Internal Server Error", "status": "error"}
+    assert control.count() == 0
+    control.insert_lead("Later")  # times: 1 used up
+    assert control.call("GET", "/__corral/faults").json() == {"faults": []}
+
+
+def test_fault_with_own_code_and_message_until_deleted(control: Control) -> None:
+    fault_id = control.call("POST", "/__corral/faults", {
+        "path": "*/Contacts*", "status": 400, "code": "INVALID_DATA",
+        "message": "boom"}).json()["id"]
+    for _ in range(2):
+        r = control.call("GET", "/crm/v8/Contacts")
+        assert (r.status_code, r.json()["code"], r.json()["message"]) == \
+            (400, "INVALID_DATA", "boom")
+    assert control.call("GET", "/crm/v8/Leads/actions/count").status_code == 200
+    assert control.call("DELETE", f"/__corral/faults/{fault_id}").status_code == 204
+    assert control.call("GET", "/crm/v8/Contacts/actions/count").status_code == 200
+    r = control.call("DELETE", f"/__corral/faults/{fault_id}")
+    assert (r.status_code, r.json()["code"]) == (404, "NOT_FOUND")
+
+
+def test_fault_probability_zero_never_hits(control: Control) -> None:
+    control.call("POST", "/__corral/faults", {"status": 500, "probability": 0})
+    assert control.call("GET", "/crm/v8/Leads/actions/count").status_code == 200
+
+
+@pytest.mark.parametrize("body", [{}, {"status": 200}, {"status": 500, "method": "TRACE"},
+                                  {"status": 500, "probability": 2}, {"latency_ms": -1},
+                                  {"status": 500, "times": 0}, {"status": 500, "bogus": 1},
+                                  {"status": 500, "code": 5}])
+def test_faults_refuse_bad_bodies(control: Control, body: Any) -> None:
+    r = control.call("POST", "/__corral/faults", body)
+    assert (r.status_code, r.json()["code"]) == (400, "INVALID_DATA")

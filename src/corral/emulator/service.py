@@ -6,10 +6,14 @@ CLI's `corral reset` / `corral snapshot ...` use the same object on a database U
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 from corral.config import Settings
 from corral.emulator.clock import EmulatorClock
+from corral.emulator.faults import Faults
+from corral.emulator.journal import Journal
+from corral.emulator.limits import Limits
 from corral.errors import InvalidData, NotFound
 from corral.services import Corral
 from corral.storage.snapshots import SnapshotInfo, SnapshotNotFound, SnapshotStore, valid_name
@@ -35,6 +39,17 @@ class Emulator:
         self.clock = clock
         self.options = options or EmulatorOptions()
         self.snapshots = SnapshotStore(corral.db)
+        self.random = random.Random(self.options.seed)
+        self.journal = Journal(self.options.journal_size, self.options.journal_body_limit)
+        self.faults = Faults(self.random)
+        self.limits = Limits(self.clock)
+        corral.webhooks.on_delivery = self._journal_delivery
+
+    def _journal_delivery(self, url: str, body: bytes, status: int | None,
+                          seconds: float) -> None:
+        self.journal.add(time=self.clock(), direction="out", method="POST", path=url, query="",
+                         status=status, code=None, credits=0, duration_ms=seconds * 1000,
+                         request_body=body, response_body=b"")
         self.first_token: str | None = None  # the first-start admin token, when it seeded
 
     @classmethod
