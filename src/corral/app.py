@@ -37,6 +37,8 @@ def create_app(corral: Corral, emulator: Emulator | None = None, **kwargs: Any) 
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         worker = corral.worker() if corral.settings.run_worker else None
         if worker is not None:
+            if emulator is not None:
+                emulator.attach_worker(worker)
             worker.start()
         try:
             yield

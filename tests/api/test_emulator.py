@@ -26,7 +26,7 @@ CONTROL_CALLS = [
     ("DELETE", "/__corral/snapshots/x"), ("GET", "/__corral/clock"), ("PUT", "/__corral/clock"),
     ("GET", "/__corral/journal"), ("DELETE", "/__corral/journal"), ("GET", "/__corral/limits"),
     ("PUT", "/__corral/limits"), ("GET", "/__corral/faults"), ("POST", "/__corral/faults"),
-    ("DELETE", "/__corral/faults/1"),
+    ("DELETE", "/__corral/faults/1"), ("POST", "/__corral/jobs/run"), ("PUT", "/__corral/worker"),
 ]
 INVALID_URL = {"code": "INVALID_URL_PATTERN", "details": {},
                "message": "Please check if the URL trying to access is a correct one",
@@ -480,3 +480,88 @@ def test_fault_probability_zero_never_hits(control: Control) -> None:
 def test_faults_refuse_bad_bodies(control: Control, body: Any) -> None:
     r = control.call("POST", "/__corral/faults", body)
     assert (r.status_code, r.json()["code"]) == (400, "INVALID_DATA")
+
+
+# ----------------------------------------------------------------------------- async work
+def _schedule_mass_update(control: Control) -> str:
+    for i in range(3):
+        control.call("POST", "/crm/v2/Leads", {"data": [{"Last_Name": f"L{i}",
+                                                         "Lead_Status": "Not Contacted"}]})
+    r = control.call("POST", "/crm/v2/settings/custom_views", params={"module": "Leads"},
+                     json={"custom_views": [{"name": "NC", "access_type": "public", "criteria": {
+                         "comparator": "equal", "field": {"api_name": "Lead_Status"},
+                         "value": "Not Contacted"}}]})
+    assert r.status_code == 201, r.text
+    cvid = r.json()["custom_views"][0]["details"]["id"]
+    r = control.call("POST", "/crm/v2/Leads/actions/mass_update",
+                     {"data": [{"Lead_Status": "Contacted"}], "cvid": cvid})
+    assert r.status_code == 200, r.text
+    return str(r.json()["data"][0]["details"]["job_id"])
+
+
+def test_jobs_run_runs_pending_work_now(control: Control) -> None:
+    job_id = _schedule_mass_update(control)
+    r = control.call("POST", "/__corral/jobs/run")
+    assert r.status_code == 200
+    assert r.json() == {"status": "success",
+                        "ran": {"job_chunks": 1, "webhook_deliveries": 0}}
+    r = control.call("GET", "/crm/v2/Leads/actions/mass_update", params={"job_id": job_id})
+    assert r.json()["data"][0]["Status"] == "COMPLETED"
+    again = control.call("POST", "/__corral/jobs/run").json()
+    assert again["ran"] == {"job_chunks": 0, "webhook_deliveries": 0}
+
+
+def test_worker_pause_and_resume(control: Control, emulator: Emulator) -> None:
+    r = control.call("PUT", "/__corral/worker", {"paused": True})
+    assert r.status_code == 200
+    assert r.json() == {"paused": True, "running": False}  # tests run no background worker
+    worker = emulator.corral.worker()
+    emulator.attach_worker(worker)
+    assert worker.paused
+    r = control.call("PUT", "/__corral/worker", {"paused": False})
+    assert r.json() == {"paused": False, "running": True}
+    assert not worker.paused
+
+
+@pytest.mark.parametrize("body", [{}, {"paused": "yes"}, {"paused": True, "x": 1}, [True]])
+def test_worker_refuses_bad_bodies(control: Control, body: Any) -> None:
+    r = control.call("PUT", "/__corral/worker", body)
+    assert (r.status_code, r.json()["code"]) == (400, "INVALID_DATA")
+
+
+def test_jobs_run_delivers_webhooks_and_the_journal_shows_them_out(
+        corral: Corral, control: Control) -> None:
+    import http.server
+    import threading
+
+    got: list[bytes] = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            got.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        admin = corral.auth.principal_for_user(corral.auth.user_by_email(None).id)
+        assert admin is not None
+        corral.automation.create_rule(corral.registry.require("Leads"), "workflow", {
+            "name": "hook", "when": "create", "field": None, "criteria": None,
+            "actions": [{"type": "webhook", "url": url, "fields": []}]}, admin, "$")
+        control.call("DELETE", "/__corral/journal")
+        control.insert_lead("Hooked")
+        r = control.call("POST", "/__corral/jobs/run")
+        assert r.json()["ran"] == {"job_chunks": 0, "webhook_deliveries": 1}
+        assert len(got) == 1 and b"Hooked" in got[0]
+        calls = control.call("GET", "/__corral/journal").json()["calls"]
+        out = [c for c in calls if c["direction"] == "out"]
+        assert [(c["method"], c["path"], c["status"]) for c in out] == [("POST", url, 200)]
+        assert "Hooked" in out[0]["request_body"]
+    finally:
+        server.shutdown()

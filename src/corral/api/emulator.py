@@ -214,6 +214,22 @@ def delete_fault(emu: Emulator, call: Call) -> Response:
     return json_response(None, 204)
 
 
+# ----------------------------------------------------------------------------- async work
+def run_jobs(emu: Emulator, call: Call) -> Response:
+    _admin(call)
+    return json_response({"status": "success", "ran": emu.run_jobs()})
+
+
+def put_worker(emu: Emulator, call: Call) -> Response:
+    _admin(call)
+    body = _body(call)
+    paused = body.get("paused")
+    if not isinstance(paused, bool) or set(body) != {"paused"}:
+        raise InvalidData("give paused: true or false", {"api_name": "paused"})
+    emu.pause_worker(paused)
+    return json_response({"paused": emu.worker_paused, "running": emu.worker is not None})
+
+
 # ----------------------------------------------------------------------------- middleware
 def _injected(fault: Fault) -> CorralError:
     assert fault.status is not None and fault.code is not None
@@ -312,5 +328,7 @@ def control_table(emu: Emulator) -> list[tuple[str, dict[str, Handler]]]:
         ("/__corral/limits", {"GET": get_limits, "PUT": put_limits}),
         ("/__corral/faults", {"GET": list_faults, "POST": add_fault}),
         ("/__corral/faults/{fault_id}", {"DELETE": delete_fault}),
+        ("/__corral/jobs/run", {"POST": run_jobs}),
+        ("/__corral/worker", {"PUT": put_worker}),
     ]
     return [(path, _bind(emu, handlers)) for path, handlers in table]

@@ -15,12 +15,17 @@ from corral.emulator.faults import Faults
 from corral.emulator.journal import Journal
 from corral.emulator.limits import Limits
 from corral.errors import InvalidData, NotFound
+from corral.jobs.runner import Worker
 from corral.services import Corral
 from corral.storage.snapshots import SnapshotInfo, SnapshotNotFound, SnapshotStore, valid_name
 
 # The state `POST /__corral/reset` returns to: taken when the emulator first starts on a
 # database (right after the first-start seed for a new one). Hidden from the snapshot list.
 BASELINE = "__baseline__"
+# What POST /__corral/jobs/run reports for each worker step.
+STEP_NAMES = {"JobRunner.run_once": "job_chunks",
+              "WebhookDeliverer.deliver_once": "webhook_deliveries"}
+MAX_RUN = 100_000  # steps of one kind per call: a bound, never reached by a test
 
 
 @dataclass(frozen=True)
@@ -44,13 +49,15 @@ class Emulator:
         self.faults = Faults(self.random)
         self.limits = Limits(self.clock)
         corral.webhooks.on_delivery = self._journal_delivery
+        self.first_token: str | None = None  # the first-start admin token, when it seeded
+        self.worker: Worker | None = None
+        self.worker_paused = False
 
     def _journal_delivery(self, url: str, body: bytes, status: int | None,
                           seconds: float) -> None:
         self.journal.add(time=self.clock(), direction="out", method="POST", path=url, query="",
                          status=status, code=None, credits=0, duration_ms=seconds * 1000,
                          request_body=body, response_body=b"")
-        self.first_token: str | None = None  # the first-start admin token, when it seeded
 
     @classmethod
     def open(cls, settings: Settings, options: EmulatorOptions | None = None) -> Emulator:
@@ -61,6 +68,31 @@ class Emulator:
         emu.first_token = corral.seed()
         emu.ensure_baseline()
         return emu
+
+    # ------------------------------------------------------------------------- async work
+    def attach_worker(self, worker: Worker) -> None:
+        """The process's background worker (app lifespan), so PUT /__corral/worker reaches it."""
+        self.worker = worker
+        worker.paused = self.worker_paused
+
+    def pause_worker(self, paused: bool) -> None:
+        self.worker_paused = paused
+        if self.worker is not None:
+            self.worker.paused = paused
+
+    def run_jobs(self) -> dict[str, int]:
+        """Run every pending job chunk, webhook and notification delivery now (whatever the
+        worker does, paused or not); how many of each ran. Deliveries whose back-off has not
+        expired on the emulator's clock are not due yet (advance the clock first)."""
+        ran: dict[str, int] = {}
+        for step in self.corral.worker().steps:
+            name = STEP_NAMES.get(getattr(step, "__qualname__", ""),
+                                  getattr(step, "__qualname__", repr(step)))
+            count = 0
+            while count < MAX_RUN and step():
+                count += 1
+            ran[name] = ran.get(name, 0) + count
+        return ran
 
     # ------------------------------------------------------------------------- reset
     def ensure_baseline(self) -> None:
