@@ -62,8 +62,12 @@ def main() -> None:
 @click.option("--emulator", is_flag=True, default=None,
               help="Emulator mode: serve the /__corral/ control API (reset, snapshots, clock, "
                    "journal, limits, faults). Also CORRAL_EMULATOR=1.")
+@click.option("--seed", type=int, default=None, metavar="N",
+              help="Emulator mode: record ids and tokens repeat from run to run (a pure "
+                   "function of N and the order of calls, from a fresh database or a reset).")
 def serve(database_url: str | None, host: str, port: int, no_worker: bool,
-          max_body: int | None, public_url: str | None, emulator: bool | None) -> None:
+          max_body: int | None, public_url: str | None, emulator: bool | None,
+          seed: int | None) -> None:
     """Migrate, seed on first start, and serve HTTP."""
     import uvicorn
 
@@ -71,12 +75,14 @@ def serve(database_url: str | None, host: str, port: int, no_worker: bool,
 
     settings = Settings.from_env(database_url=database_url, host=host, port=port,
                                  run_worker=not no_worker, max_body=max_body,
-                                 public_url=public_url, emulator=emulator)
+                                 public_url=public_url, emulator=emulator, seed=seed)
     emu = None
+    if settings.seed is not None and not settings.emulator:
+        _fail("--seed needs --emulator")
     if settings.emulator:
-        from corral.emulator.service import Emulator
+        from corral.emulator.service import Emulator, EmulatorOptions
 
-        emu = Emulator.open(settings)
+        emu = Emulator.open(settings, EmulatorOptions(seed=settings.seed))
         corral, token = emu.corral, emu.first_token
     else:
         corral = Corral.open(settings)

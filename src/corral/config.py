@@ -34,6 +34,8 @@ class Settings:
     max_header: int = DEFAULT_MAX_HEADER
     # Emulator mode (`--emulator`, CORRAL_EMULATOR=1): the /__corral/ control API.
     emulator: bool = False
+    # Emulator mode's `--seed N`: tokens (and fault draws) repeat from run to run.
+    seed: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -49,6 +49,12 @@ class Emulator:
         self.faults = Faults(self.random)
         self.limits = Limits(self.clock)
         corral.webhooks.on_delivery = self._journal_delivery
+        if self.options.seed is not None:
+            # Tokens from a generator of their own, so fault probabilities drawn in between
+            # never shift them. Record ids come from the database's counter, which restores
+            # with every reset, so they already follow the order of calls.
+            tokens = random.Random(f"tokens:{self.options.seed}")
+            corral.auth.random_hex = lambda n: tokens.randbytes(n).hex()
         self.first_token: str | None = None  # the first-start admin token, when it seeded
         self.worker: Worker | None = None
         self.worker_paused = False
@@ -98,6 +104,9 @@ class Emulator:
     def ensure_baseline(self) -> None:
         if self.snapshots.get(BASELINE) is None:
             self.snapshots.save(BASELINE, self.clock())
+        # Ids continue from the database's counter, as after a reset: the same calls after
+        # the start and after a reset get the same ids.
+        self.corral.db.forget_ids()
 
     def has_baseline(self) -> bool:
         return self.snapshots.get(BASELINE) is not None
