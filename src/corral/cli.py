@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -33,12 +33,12 @@ def _tune_gc() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
 
 
-def _corral_error(err: CorralError) -> None:
+def _corral_error(err: CorralError) -> NoReturn:
     _fail(f"{err.code}: {err.message} {err.details or ''}".strip())
 
 
@@ -65,9 +65,12 @@ def main() -> None:
 @click.option("--seed", type=int, default=None, metavar="N",
               help="Emulator mode: record ids and tokens repeat from run to run (a pure "
                    "function of N and the order of calls, from a fresh database or a reset).")
+@click.option("--fixtures", "fixtures_file", type=click.Path(exists=True, dir_okay=False),
+              default=None, help="Emulator mode: a YAML or JSON fixture file (modules, fields, "
+              "users, custom views, records) loaded at the first start, before the baseline.")
 def serve(database_url: str | None, host: str, port: int, no_worker: bool,
           max_body: int | None, public_url: str | None, emulator: bool | None,
-          seed: int | None) -> None:
+          seed: int | None, fixtures_file: str | None) -> None:
     """Migrate, seed on first start, and serve HTTP."""
     import uvicorn
 
@@ -77,12 +80,18 @@ def serve(database_url: str | None, host: str, port: int, no_worker: bool,
                                  run_worker=not no_worker, max_body=max_body,
                                  public_url=public_url, emulator=emulator, seed=seed)
     emu = None
-    if settings.seed is not None and not settings.emulator:
-        _fail("--seed needs --emulator")
+    if (settings.seed is not None or fixtures_file) and not settings.emulator:
+        _fail("--seed and --fixtures need --emulator")
     if settings.emulator:
+        from pathlib import Path
+
         from corral.emulator.service import Emulator, EmulatorOptions
 
-        emu = Emulator.open(settings, EmulatorOptions(seed=settings.seed))
+        fixtures = Path(fixtures_file).read_bytes() if fixtures_file else None
+        try:
+            emu = Emulator.open(settings, EmulatorOptions(seed=settings.seed), fixtures)
+        except CorralError as err:
+            _corral_error(err)
         corral, token = emu.corral, emu.first_token
     else:
         corral = Corral.open(settings)
@@ -187,6 +196,31 @@ def snapshot_delete(database_url: str | None, name: str) -> None:
     except CorralError as err:
         _corral_error(err)
     click.echo(f"deleted {name}")
+
+
+@main.group()
+def metadata() -> None:
+    """Metadata of a real Zoho org."""
+
+
+@metadata.command("import")
+@db_option
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+def metadata_import(database_url: str | None, directory: str) -> None:
+    """Add a real org's custom modules and fields from saved API responses in DIRECTORY:
+    modules.json (GET /settings/modules) and fields_<Module>.json (GET
+    /settings/fields?module=<Module>)."""
+    from pathlib import Path
+
+    from corral.emulator.fixtures import FixtureLoader, import_metadata
+
+    corral = _open(database_url)
+    try:
+        loaded = FixtureLoader(corral, skip_existing_fields=True).load(
+            import_metadata(Path(directory)))
+    except CorralError as err:
+        _corral_error(err)
+    click.echo(f"{loaded.counts['modules']} modules, {loaded.counts['fields']} fields")
 
 
 @main.group()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -612,3 +613,122 @@ def test_seed_makes_ids_and_tokens_repeat(fresh_urls: list[str]) -> None:
     first, second = (_seeded_run(url, 7) for url in fresh_urls)
     assert first == second
     assert first[1] == first[4]  # after a reset, ids start again as after the start
+
+
+# ----------------------------------------------------------------------------- fixtures
+FIXTURES_YAML = """
+modules:
+  - {api_name: Projects, singular: Project, plural: Projects}
+fields:
+  Leads:
+    - {api_name: External_Id, label: External Id, type: text, unique: true}
+    - {api_name: Tier, label: Tier, type: picklist, pick_list: [Gold, Silver]}
+  Projects:
+    - {api_name: Budget, label: Budget, type: currency}
+users:
+  - {email: sam@example.com, last_name: Smith, first_name: Sam, profile: Standard}
+custom_views:
+  Leads:
+    - {name: Gold leads, criteria: "(Tier:equals:Gold)"}
+records:
+  Accounts:
+    - {$ref: acme, Account_Name: Acme}
+  Contacts:
+    - {Last_Name: Doe, Account_Name: {$ref: acme}}
+  Leads:
+    - {Last_Name: One, External_Id: X1, Tier: Gold}
+    - {Last_Name: Two, External_Id: X2, Tier: Silver}
+  Projects:
+    - {Name: Apollo, Budget: 1000}
+"""
+
+
+def test_fixtures_load_through_the_services(control: Control) -> None:
+    r = control.call("POST", "/__corral/fixtures", content=FIXTURES_YAML)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["loaded"] == {"modules": 1, "fields": 3, "users": 1, "custom_views": 1,
+                              "records": 5}
+    acme = body["refs"]["acme"]
+    assert control.count("Leads") == 2 and control.count("Projects") == 1
+    contact = control.call("GET", "/crm/v8/Contacts", params={"fields": "Account_Name"}).json()
+    assert contact["data"][0]["Account_Name"]["id"] == acme
+    dup = control.call("POST", "/crm/v8/Leads", {"data": [{"Last_Name": "D",
+                                                            "External_Id": "x1"}]})
+    assert dup.json()["data"][0]["code"] == "DUPLICATE_DATA"  # the unique flag holds
+    users = control.call("GET", "/crm/v8/users", params={"type": "AllUsers"}).json()["users"]
+    assert "sam@example.com" in [u["email"] for u in users]
+
+
+def test_fixtures_as_json_too(control: Control) -> None:
+    doc = {"records": {"Leads": [{"Last_Name": "Json"}]}}
+    r = control.call("POST", "/__corral/fixtures", doc)
+    assert r.json()["loaded"]["records"] == 1
+
+
+@pytest.mark.parametrize(("text", "path"), [
+    ("records: {Leads: [{Last_Name: ok}, {Company: no last name}]}", "$.records.Leads[1]"),
+    ("fields: {Leads: [{label: Bad, type: nonsense}]}", "$.fields.Leads[0]"),
+    ("records: {Nope: [{Name: x}]}", "$.records.Nope"),
+    ("records: {Contacts: [{Last_Name: x, Account_Name: {$ref: missing}}]}",
+     "$.records.Contacts[0].Account_Name"),
+])
+def test_bad_fixtures_leave_nothing_behind(corral: Corral, control: Control, text: str,
+                                           path: str) -> None:
+    before = table_state(corral)
+    r = control.call("POST", "/__corral/fixtures",
+                     content="modules: [{api_name: Extra, singular: E, plural: Es}]\n" + text)
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == "INVALID_DATA"
+    assert r.json()["details"]["json_path"] == path
+    assert table_state(corral) == before
+    assert control.count() == 0
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", "{unknown: 1}", "records: [1]", "{: :"])
+def test_fixtures_refuse_what_is_not_a_fixture_document(control: Control, text: str) -> None:
+    r = control.call("POST", "/__corral/fixtures", content=text)
+    assert (r.status_code, r.json()["code"]) == (400, "INVALID_DATA")
+
+
+def test_serve_fixtures_are_part_of_the_baseline(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fx.db'}"
+    emu = Emulator.open(Settings(database_url=url, run_worker=False, emulator=True),
+                        fixtures=FIXTURES_YAML.encode())
+    try:
+        assert emu.first_token and emu.fixtures_loaded is not None
+        with TestClient(create_app(emu.corral, emu)) as c:
+            control = Control(c, emu.first_token)
+            control.insert_lead("Extra")
+            assert control.count() == 3
+            control.call("POST", "/__corral/reset")
+            assert control.count() == 2
+    finally:
+        emu.corral.close()
+
+
+def test_metadata_import_from_saved_responses(control: Control, tmp_path: Path,
+                                              fresh_urls: list[str]) -> None:
+    control.call("POST", "/__corral/fixtures", content=FIXTURES_YAML)
+    modules = control.call("GET", "/crm/v8/settings/modules").json()
+    (tmp_path / "saved").mkdir()
+    (tmp_path / "saved" / "modules.json").write_text(json.dumps(modules))
+    for name in ("Leads", "Projects"):
+        fields = control.call("GET", "/crm/v8/settings/fields", params={"module": name}).json()
+        (tmp_path / "saved" / f"fields_{name}.json").write_text(json.dumps(fields))
+    target = fresh_urls[0]
+    r = CliRunner().invoke(main, ["metadata", "import", str(tmp_path / "saved"),
+                                  "--database-url", target])
+    assert r.exit_code == 0, r.output
+    assert "1 modules, 3 fields" in r.output
+    imported = Corral.open(Settings(database_url=target, run_worker=False))
+    imported.registry.refresh()
+    try:
+        leads = imported.registry.require("Leads")
+        ext, tier = leads.field("External_Id"), leads.field("Tier")
+        assert ext is not None and ext.unique
+        assert tier is not None and tier.data_type == "picklist"
+        budget = imported.registry.require("Projects").field("Budget")
+        assert budget is not None and budget.data_type == "currency"
+    finally:
+        imported.close()

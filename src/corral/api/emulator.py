@@ -230,6 +230,13 @@ def put_worker(emu: Emulator, call: Call) -> Response:
     return json_response({"paused": emu.worker_paused, "running": emu.worker is not None})
 
 
+# ----------------------------------------------------------------------------- fixtures
+def load_fixtures(emu: Emulator, call: Call) -> Response:
+    _admin(call)
+    loaded = emu.load_fixtures(call.body)
+    return json_response({"status": "success", "loaded": loaded.counts, "refs": loaded.refs})
+
+
 # ----------------------------------------------------------------------------- middleware
 def _injected(fault: Fault) -> CorralError:
     assert fault.status is not None and fault.code is not None
@@ -330,5 +337,6 @@ def control_table(emu: Emulator) -> list[tuple[str, dict[str, Handler]]]:
         ("/__corral/faults/{fault_id}", {"DELETE": delete_fault}),
         ("/__corral/jobs/run", {"POST": run_jobs}),
         ("/__corral/worker", {"PUT": put_worker}),
+        ("/__corral/fixtures", {"POST": load_fixtures}),
     ]
     return [(path, _bind(emu, handlers)) for path, handlers in table]

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from corral.config import Settings
 from corral.emulator.clock import EmulatorClock
 from corral.emulator.faults import Faults
+from corral.emulator.fixtures import FixtureLoader, Loaded
+from corral.emulator.fixtures import parse as parse_fixtures
 from corral.emulator.journal import Journal
 from corral.emulator.limits import Limits
 from corral.errors import InvalidData, NotFound
@@ -22,6 +24,8 @@ from corral.storage.snapshots import SnapshotInfo, SnapshotNotFound, SnapshotSto
 # The state `POST /__corral/reset` returns to: taken when the emulator first starts on a
 # database (right after the first-start seed for a new one). Hidden from the snapshot list.
 BASELINE = "__baseline__"
+UNDO = "__fixtures_undo__"  # taken before loading fixtures, restored if one fails
+HIDDEN = frozenset({BASELINE, UNDO})
 # What POST /__corral/jobs/run reports for each worker step.
 STEP_NAMES = {"JobRunner.run_once": "job_chunks",
               "WebhookDeliverer.deliver_once": "webhook_deliveries"}
@@ -58,6 +62,7 @@ class Emulator:
         self.first_token: str | None = None  # the first-start admin token, when it seeded
         self.worker: Worker | None = None
         self.worker_paused = False
+        self.fixtures_loaded: Loaded | None = None
 
     def _journal_delivery(self, url: str, body: bytes, status: int | None,
                           seconds: float) -> None:
@@ -66,14 +71,33 @@ class Emulator:
                          request_body=body, response_body=b"")
 
     @classmethod
-    def open(cls, settings: Settings, options: EmulatorOptions | None = None) -> Emulator:
-        """A Corral whose every service reads the emulator's clock, seeded, with a baseline."""
+    def open(cls, settings: Settings, options: EmulatorOptions | None = None,
+             fixtures: bytes | None = None) -> Emulator:
+        """A Corral whose every service reads the emulator's clock, seeded, with a baseline.
+        `fixtures` are loaded when the baseline is taken (the first emulator start on the
+        database), so they are part of what reset returns to."""
         clock = EmulatorClock()
         corral = Corral.open(settings, clock=clock)
         emu = cls(corral, clock, options)
         emu.first_token = corral.seed()
+        if fixtures is not None and not emu.has_baseline():
+            emu.fixtures_loaded = emu.load_fixtures(fixtures)
         emu.ensure_baseline()
         return emu
+
+    # ------------------------------------------------------------------------- fixtures
+    def load_fixtures(self, text: bytes | str) -> Loaded:
+        """Load a YAML/JSON fixture document through the services, all or nothing: on any
+        error the database goes back to how it was (tokens issued meanwhile kept)."""
+        doc = parse_fixtures(text)
+        self.snapshots.save(UNDO, self.clock())
+        try:
+            return FixtureLoader(self.corral).load(doc)
+        except Exception:
+            self.restore(UNDO, hidden_ok=True, keep_credentials=True)
+            raise
+        finally:
+            self.snapshots.delete(UNDO)
 
     # ------------------------------------------------------------------------- async work
     def attach_worker(self, worker: Worker) -> None:
@@ -132,7 +156,7 @@ class Emulator:
                 keep_credentials: bool = False) -> None:
         """Back to snapshot `name` exactly; `keep_credentials` (reset) keeps the OAuth clients
         and tokens issued since, so the caller's token stays valid."""
-        hidden = hidden_ok and name == BASELINE
+        hidden = hidden_ok and name in HIDDEN
         if not hidden and (not valid_name(name) or name.startswith("__")):
             raise NotFound("snapshot not found", {"name": name})
         try:
