@@ -732,3 +732,19 @@ def test_metadata_import_from_saved_responses(control: Control, tmp_path: Path,
         assert budget is not None and budget.data_type == "currency"
     finally:
         imported.close()
+
+
+def test_frozen_clock_makes_page_token_expiry_deterministic(control: Control) -> None:
+    control.call("PUT", "/__corral/clock", {"now": "2030-05-01T10:00:00Z"})
+    for name in ("a", "b", "c"):
+        control.insert_lead(name)
+    params = {"fields": "Last_Name", "per_page": "1"}
+    info = control.call("GET", "/crm/v8/Leads", params=params).json()["info"]
+    assert info["page_token_expiry"] == "2030-05-02T10:00:00+00:00"
+    token = info["next_page_token"]
+    control.call("PUT", "/__corral/clock", {"advance_seconds": 24 * 3600 - 1})
+    r = control.call("GET", "/crm/v8/Leads", params={**params, "page_token": token})
+    assert r.status_code == 200
+    control.call("PUT", "/__corral/clock", {"advance_seconds": 1})
+    r = control.call("GET", "/crm/v8/Leads", params={**params, "page_token": token})
+    assert (r.status_code, r.json()["code"]) == (400, "EXPIRED_VALUE")
