@@ -748,3 +748,20 @@ def test_frozen_clock_makes_page_token_expiry_deterministic(control: Control) ->
     control.call("PUT", "/__corral/clock", {"advance_seconds": 1})
     r = control.call("GET", "/crm/v8/Leads", params={**params, "page_token": token})
     assert (r.status_code, r.json()["code"]) == (400, "EXPIRED_VALUE")
+
+
+def test_corral_emulator_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORRAL_EMULATOR", "1")
+    assert Settings.from_env().emulator is True
+    monkeypatch.setenv("CORRAL_EMULATOR", "0")
+    assert Settings.from_env().emulator is False
+
+
+@pytest.mark.parametrize("args", [["--seed", "1"], ["--fixtures", __file__]])
+def test_seed_and_fixtures_need_emulator_mode(tmp_path: Path, args: list[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CORRAL_EMULATOR", raising=False)
+    r = CliRunner().invoke(main, ["serve", "--database-url",
+                                  f"sqlite:///{tmp_path / 'x.db'}", *args])
+    assert r.exit_code == 1
+    assert "need --emulator" in r.output
