@@ -181,13 +181,22 @@ class SnapshotStore:
         # This process's writers wait on the writer lock; the backup takes SQLite's own lock
         # against everyone else, and readers see the old or the new database, never a mix.
         with self.db.sqlite_writer():
+            self.db.dispose()  # idle pooled connections closed: the file may be ours alone
             dest = sqlite3.connect(_sqlite_path(self.db), timeout=60)
             # An emulator's database is disposable: a restore cut short by a crash is
-            # restored again, so it skips the fsyncs.
+            # restored again, so it skips the fsyncs and, when no other connection has the
+            # file open (SQLite then lets WAL mode be left), the WAL: pages go straight into
+            # the file instead of through the WAL and a checkpoint. Otherwise it stays in WAL.
             dest.execute("PRAGMA synchronous=OFF")
+            try:
+                direct = dest.execute("PRAGMA journal_mode=OFF").fetchone()[0] == "off"
+            except sqlite3.OperationalError:  # another connection has it: stay in WAL
+                direct = False
             try:
                 source.backup(dest)
             finally:
+                if direct:
+                    dest.execute("PRAGMA journal_mode=WAL")
                 dest.close()
                 source.close()
         self.db.dispose()  # pooled connections reopen on the restored file
