@@ -433,6 +433,19 @@ def test_concurrency_limit_answers_its_own_429(control: Control, emulator: Emula
     assert control.call("GET", "/crm/v8/Leads/actions/count").status_code == 200
 
 
+def test_sub_concurrency_limits_big_writes_only(control: Control, emulator: Emulator) -> None:
+    control.call("PUT", "/__corral/limits", {"edition": "enterprise"})
+    for _ in range(10):  # ten writes of more than 10 records in progress
+        emulator.limits.admit(2, heavy=True)
+    big = {"data": [{"Last_Name": f"L{i}"} for i in range(11)]}
+    r = control.call("POST", "/crm/v8/Leads", big)
+    assert (r.status_code, r.json()["code"]) == (429, "TOO_MANY_REQUESTS")
+    assert "concurrency" in r.json()["message"]
+    assert control.call("POST", "/crm/v8/Leads", {"data": big["data"][:10]}).status_code == 201
+    emulator.limits.release(heavy=True)
+    assert control.call("POST", "/crm/v8/Leads", big).status_code == 201
+
+
 def test_latency_fault_delays_and_lets_the_call_through(control: Control) -> None:
     control.call("POST", "/__corral/faults", {"path": "*/actions/count", "latency_ms": 50})
     assert control.call("GET", "/crm/v8/Leads/actions/count").json() == {"count": 0}

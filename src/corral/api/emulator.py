@@ -293,8 +293,9 @@ class EmulatorLayer:
                 await error_response(_injected(fault))(scope, replay, capture)
                 return
             credits = limits.cost(method, path, dict(parse_qsl(query)), body or b"")
+            heavy = limits.is_heavy(method, path, body or b"")
             try:
-                emu.limits.admit(credits)
+                emu.limits.admit(credits, heavy)
             except limits.Refusal as refusal:
                 message = CONCURRENCY_MESSAGE if refusal.concurrency else None
                 await error_response(TooManyRequests(message))(scope, replay, capture)
@@ -303,7 +304,7 @@ class EmulatorLayer:
             try:
                 await self.app(scope, replay, capture)
             finally:
-                emu.limits.release()
+                emu.limits.release(heavy)
         finally:
             emu.journal.add(time=at, direction="in", method=method, path=path, query=query,
                             status=status[0] if status else None,

@@ -7,6 +7,8 @@ allowance per edition = 50,000 + users x (250 | 500 | 1,000 | 2,000) up to a max
 Professional 15, Enterprise 20, Ultimate 25. Costs: 1 credit per call, except Convert Lead 5,
 Insert/Update/Upsert 1 per 10 records, Get Records with `cvid` 3 (unconfirmed), Get Deleted
 Records 2, Mass Update 25 (unconfirmed), Bulk Read initialise 50, Bulk Write initialise 500.
+Sub-concurrency (third-party summaries of the same page): at most 10 Insert/Update/Upsert
+calls of more than 10 records at once, whatever the edition.
 Default (no edition set): unlimited. The windows read the emulator's clock.
 """
 
@@ -35,6 +37,7 @@ EDITIONS: dict[str, tuple[int, int | None, int]] = {
 }
 BASE = 50_000
 FREE = 5_000
+SUB_CONCURRENCY = 10
 
 CONVERT = re.compile(r"^/crm/[^/]+/[^/]+/[^/]+/actions/convert$")
 MASS_UPDATE = re.compile(r"^/crm/[^/]+/[^/]+/actions/mass_update$")
@@ -63,6 +66,12 @@ def cost(method: str, path: str, query: dict[str, str], body: bytes) -> int:
     if method == "GET" and query.get("cvid"):
         return 3
     return 1
+
+
+def is_heavy(method: str, path: str, body: bytes) -> bool:
+    """Counts against the sub-concurrency limit: a record write of more than 10 records."""
+    return (method in ("POST", "PUT") and path.startswith("/crm/")
+            and RECORD_WRITE.match(path) is not None and _records(body) > 10)
 
 
 def _records(body: bytes) -> int:
@@ -99,6 +108,7 @@ class Limits:
         self._lock = threading.Lock()
         self._spent: deque[tuple[datetime, int]] = deque()
         self._in_flight = 0
+        self._heavy = 0
         self.edition: str | None = None
         self.users = 1
 
@@ -153,12 +163,14 @@ class Limits:
                          None if allowance is None else max(0, allowance - used),
                          self.concurrency_limit(), self._in_flight)
 
-    def admit(self, credits: int) -> None:
+    def admit(self, credits: int, heavy: bool = False) -> None:
         """Charge a call and count it in flight; Refusal when over a limit (nothing charged).
-        Every admitted call must be `release`d."""
+        Every admitted call must be `release`d with the same `heavy`."""
         with self._lock:
             limit = self.concurrency_limit()
             if limit is not None and credits and self._in_flight >= limit:
+                raise Refusal(concurrency=True)
+            if limit is not None and heavy and self._heavy >= SUB_CONCURRENCY:
                 raise Refusal(concurrency=True)
             allowance = self.allowance()
             if allowance is not None and credits and self._used() + credits > allowance:
@@ -166,10 +178,12 @@ class Limits:
             if credits:
                 self._spent.append((self._clock(), credits))
             self._in_flight += 1
+            self._heavy += heavy
 
-    def release(self) -> None:
+    def release(self, heavy: bool = False) -> None:
         with self._lock:
             self._in_flight -= 1
+            self._heavy -= heavy
 
     def clear_usage(self) -> None:
         with self._lock:
