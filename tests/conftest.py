@@ -27,6 +27,9 @@ from tests.support.pgcluster import (
     touch_pg_marker,
 )
 
+# The `zoho_crm` fixture (tests/test_testing_plugin.py); pyproject.toml turns the entry point off.
+pytest_plugins = ["corral.testing"]
+
 BACKENDS = ["sqlite", "postgresql"]
 _counter = itertools.count()
 

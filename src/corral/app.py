@@ -12,8 +12,10 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from corral.api.emulator import EmulatorLayer
 from corral.api.http import BodyLimit, error_response
 from corral.api.routes import build_routes
+from corral.emulator.service import Emulator
 from corral.errors import CorralError, InternalError, InvalidRequestMethod, InvalidUrlPattern
 from corral.services import Corral
 
@@ -30,11 +32,13 @@ async def _http_error(_: Request, exc: Exception) -> Response:
     return error_response(err)
 
 
-def create_app(corral: Corral, **kwargs: Any) -> Starlette:
+def create_app(corral: Corral, emulator: Emulator | None = None, **kwargs: Any) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         worker = corral.worker() if corral.settings.run_worker else None
         if worker is not None:
+            if emulator is not None:
+                emulator.attach_worker(worker)
             worker.start()
         try:
             yield
@@ -42,9 +46,13 @@ def create_app(corral: Corral, **kwargs: Any) -> Starlette:
             if worker is not None:
                 worker.stop()
 
-    app = Starlette(routes=build_routes(corral), lifespan=lifespan,
-                    # Outermost of ours: an oversized body is refused before routing and auth.
-                    middleware=[Middleware(BodyLimit, limit=corral.settings.max_body)],
+    # Outermost of ours: an oversized body is refused before routing and auth. In emulator
+    # mode, faults, credits and the journal come next (api/emulator.py).
+    middleware = [Middleware(BodyLimit, limit=corral.settings.max_body)]
+    if emulator is not None:
+        middleware.append(Middleware(EmulatorLayer, emulator=emulator))
+    app = Starlette(routes=build_routes(corral, emulator), lifespan=lifespan,
+                    middleware=middleware,
                     exception_handlers={HTTPException: _http_error, 404: _http_error,
                                         405: _http_error, 500: _http_error}, **kwargs)
     # `/crm/v2/Leads/` is not a Zoho URL: answer INVALID_URL_PATTERN, not a 307 redirect.

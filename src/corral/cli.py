@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -34,12 +34,12 @@ def _tune_gc() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
 
 
-def _corral_error(err: CorralError) -> None:
+def _corral_error(err: CorralError) -> NoReturn:
     _fail(f"{err.code}: {err.message} {err.details or ''}".strip())
 
 
@@ -60,8 +60,18 @@ def main() -> None:
 @click.option("--max-body", type=click.IntRange(min=1), envvar="CORRAL_MAX_BODY", default=None,
               metavar="BYTES", help=f"Largest request body accepted; larger ones get 413 "
               f"FILE_TOO_LARGE unread (default {DEFAULT_MAX_BODY}).")
+@click.option("--emulator", is_flag=True, default=None,
+              help="Emulator mode: serve the /__corral/ control API (reset, snapshots, clock, "
+                   "journal, limits, faults). Also CORRAL_EMULATOR=1.")
+@click.option("--seed", type=int, default=None, metavar="N",
+              help="Emulator mode: record ids and tokens repeat from run to run (a pure "
+                   "function of N and the order of calls, from a fresh database or a reset).")
+@click.option("--fixtures", "fixtures_file", type=click.Path(exists=True, dir_okay=False),
+              default=None, help="Emulator mode: a YAML or JSON fixture file (modules, fields, "
+              "users, custom views, records) loaded at the first start, before the baseline.")
 def serve(database_url: str | None, host: str, port: int, no_worker: bool,
-          max_body: int | None, public_url: str | None) -> None:
+          max_body: int | None, public_url: str | None, emulator: bool | None,
+          seed: int | None, fixtures_file: str | None) -> None:
     """Migrate, seed on first start, and serve HTTP."""
     import uvicorn
 
@@ -69,9 +79,24 @@ def serve(database_url: str | None, host: str, port: int, no_worker: bool,
 
     settings = Settings.from_env(database_url=database_url, host=host, port=port,
                                  run_worker=not no_worker, max_body=max_body,
-                                 public_url=public_url)
-    corral = Corral.open(settings)
-    token = corral.seed()
+                                 public_url=public_url, emulator=emulator, seed=seed)
+    emu = None
+    if (settings.seed is not None or fixtures_file) and not settings.emulator:
+        _fail("--seed and --fixtures need --emulator")
+    if settings.emulator:
+        from pathlib import Path
+
+        from corral.emulator.service import Emulator, EmulatorOptions
+
+        fixtures = Path(fixtures_file).read_bytes() if fixtures_file else None
+        try:
+            emu = Emulator.open(settings, EmulatorOptions(seed=settings.seed), fixtures)
+        except CorralError as err:
+            _corral_error(err)
+        corral, token = emu.corral, emu.first_token
+    else:
+        corral = Corral.open(settings)
+        token = corral.seed()
     if token:
         click.echo(f"Admin access token (all scopes, 30 days): {token}", err=False)
     _tune_gc()
@@ -79,7 +104,7 @@ def serve(database_url: str | None, host: str, port: int, no_worker: bool,
     sys.stdout.flush()
     # h11 explicitly: its incomplete-event limit bounds the request line and headers (httptools,
     # which uvicorn would pick when installed, has no such bound).
-    uvicorn.run(create_app(corral), host=host, port=port, log_level="warning",
+    uvicorn.run(create_app(corral, emu), host=host, port=port, log_level="warning",
                 access_log=False, http="h11",
                 h11_max_incomplete_event_size=settings.max_header)
 
@@ -102,6 +127,101 @@ def worker(database_url: str | None, poll: float) -> None:
         w.run_forever()
     except KeyboardInterrupt:
         pass
+
+
+def _emulator(database_url: str | None) -> Any:
+    from corral.emulator.service import Emulator
+
+    return Emulator(_open(database_url))
+
+
+@main.command()
+@db_option
+@click.option("--snapshot", default=None, help="Restore this snapshot instead of the baseline.")
+def reset(database_url: str | None, snapshot: str | None) -> None:
+    """Put the database back as the emulator first started on it (or a named snapshot)."""
+    emu = _emulator(database_url)
+    if snapshot is None and not emu.has_baseline():
+        _fail("no baseline yet: `corral serve --emulator` takes it on its first start")
+    try:
+        emu.reset(snapshot)
+    except CorralError as err:
+        _corral_error(err)
+    click.echo("reset to " + (f"snapshot {snapshot}" if snapshot else "the baseline"))
+
+
+@main.group()
+def snapshot() -> None:
+    """Database snapshots (what the emulator's /__corral/snapshots serves)."""
+
+
+@snapshot.command("save")
+@db_option
+@click.argument("name")
+def snapshot_save(database_url: str | None, name: str) -> None:
+    """Save the whole database as NAME (replacing a snapshot of that name)."""
+    try:
+        info = _emulator(database_url).save_snapshot(name)
+    except CorralError as err:
+        _corral_error(err)
+    click.echo(f"{info.name}: {info.records} records")
+
+
+@snapshot.command("restore")
+@db_option
+@click.argument("name")
+def snapshot_restore(database_url: str | None, name: str) -> None:
+    """Put the database back exactly as snapshot NAME."""
+    try:
+        _emulator(database_url).restore(name)
+    except CorralError as err:
+        _corral_error(err)
+    click.echo(f"restored {name}")
+
+
+@snapshot.command("list")
+@db_option
+def snapshot_list(database_url: str | None) -> None:
+    """Print `name<TAB>created time<TAB>records` per snapshot."""
+    for info in _emulator(database_url).list_snapshots():
+        click.echo(f"{info.name}\t{info.created_time.isoformat()}\t{info.records}")
+
+
+@snapshot.command("delete")
+@db_option
+@click.argument("name")
+def snapshot_delete(database_url: str | None, name: str) -> None:
+    """Delete snapshot NAME."""
+    try:
+        _emulator(database_url).delete_snapshot(name)
+    except CorralError as err:
+        _corral_error(err)
+    click.echo(f"deleted {name}")
+
+
+@main.group()
+def metadata() -> None:
+    """Metadata of a real Zoho org."""
+
+
+@metadata.command("import")
+@db_option
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+def metadata_import(database_url: str | None, directory: str) -> None:
+    """Add a real org's custom modules and fields from saved API responses in DIRECTORY:
+    modules.json (GET /settings/modules) and fields_<Module>.json (GET
+    /settings/fields?module=<Module>)."""
+    from pathlib import Path
+
+    from corral.emulator.fixtures import FixtureLoader, import_metadata
+
+    corral = _open(database_url)
+    try:
+        loaded = FixtureLoader(corral, skip_existing_fields=True).load(
+            import_metadata(Path(directory)))
+    except CorralError as err:
+        _corral_error(err)
+    click.echo(f"{loaded.counts['modules']} modules, {loaded.counts['fields']} fields")
 
 
 @main.group()

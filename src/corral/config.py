@@ -38,6 +38,10 @@ class Settings:
     # Seconds a write with an Idempotency-Key waits for a twin still running before it gets
     # 409 IDEMPOTENCY_KEY_IN_USE.
     idempotency_wait: float = 30.0
+    # Emulator mode (`--emulator`, CORRAL_EMULATOR=1): the /__corral/ control API.
+    emulator: bool = False
+    # Emulator mode's `--seed N`: tokens (and fault draws) repeat from run to run.
+    seed: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -65,6 +69,8 @@ class Settings:
         public_url = os.environ.get("CORRAL_PUBLIC_URL")
         if public_url:
             values["public_url"] = public_url
+        if os.environ.get("CORRAL_EMULATOR", "").lower() in ("1", "true", "yes", "on"):
+            values["emulator"] = True
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values.get("public_url"), str):
             values["public_url"] = str(values["public_url"]).rstrip("/") or None

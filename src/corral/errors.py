@@ -461,3 +461,10 @@ class RecordChanged(CorralError):
     status = 409
     default_message = "the record changed after the reverted write"
     skips_item: ClassVar[bool] = True
+class TooManyRequests(CorralError):
+    """Over the API credit allowance or the concurrency limit (emulator mode's limits). The
+    body text is Zoho's as reported by third parties (not in Zoho's docs)."""
+
+    code = "TOO_MANY_REQUESTS"
+    status = 429
+    default_message = "too many requests. please try again after some time"

@@ -19,8 +19,10 @@ from corral.api import records as r
 from corral.api import related as rl
 from corral.api import settings as s
 from corral.api import tags as tg
+from corral.api.emulator import control_table
 from corral.api.guard import guarded
 from corral.api.http import Call, Handler, endpoint
+from corral.emulator.service import Emulator
 from corral.errors import InvalidRequestMethod
 from corral.services import Corral
 
@@ -178,7 +180,13 @@ def _guarded(handlers: dict[str, Handler]) -> dict[str, Handler]:
     return wrapped
 
 
-def build_routes(corral: Corral) -> list[Route]:
+def build_routes(corral: Corral, emulator: Emulator | None = None) -> list[Route]:
+    """Zoho's routes (each write guarded: Idempotency-Key, dry_run, If-Match); with an emulator,
+    its `/__corral/` control API first (without one those paths are unknown URLs: 404
+    INVALID_URL_PATTERN)."""
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-    return [Route(path, endpoint(_dispatch(_guarded(handlers)), corral), methods=methods)
-            for path, handlers in TABLE]
+    control = control_table(emulator) if emulator is not None else []
+    return [*(Route(path, endpoint(_dispatch(handlers), corral), methods=methods)
+              for path, handlers in control),
+            *(Route(path, endpoint(_dispatch(_guarded(handlers)), corral), methods=methods)
+              for path, handlers in TABLE)]

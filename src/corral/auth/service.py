@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from corral.auth import scopes as sc
-from corral.auth.tokens import hash_token, new_client_id, new_token
+from corral.auth.tokens import RandomHex, hash_token, new_client_id, new_token
 from corral.errors import AuthenticationFailure, InvalidToken, NoPermission, OAuthScopeMismatch
 from corral.storage.database import Database, Tx
 from corral.storage.repositories.auth import (
@@ -122,6 +123,8 @@ class AuthService:
     def __init__(self, db: Database, clock: Callable[[], datetime], access_ttl: int = 3600):
         self._db = db
         self._clock = clock
+        # Where tokens' randomness comes from (emulator mode's --seed replaces it).
+        self.random_hex: RandomHex = secrets.token_hex
         self._access_ttl = access_ttl
         self._repo = AuthRepository()
         self._roles = RoleRepository()
@@ -186,7 +189,7 @@ class AuthService:
     def create_access_token(self, user_id: int, scopes: str | list[str], *,
                             expires_in: int | None = None, client_id: str | None = None) -> str:
         canonical = sc.canonical_scopes(scopes)
-        token = new_token()
+        token = new_token(random_hex=self.random_hex)
         with self._db.write() as tx:
             self._store(tx, token, "access", user_id, canonical, client_id=client_id,
                         expires_in=expires_in if expires_in is not None else self._access_ttl)
@@ -221,7 +224,8 @@ class AuthService:
     def create_client(self, name: str = "Corral client", redirect_uri: str | None = None,
                       user_email: str | None = None) -> tuple[str, str]:
         user = self.user_by_email(user_email)
-        client_id, secret = new_client_id(), new_token("s").split(".", 1)[1].replace(".", "")
+        client_id = new_client_id(self.random_hex)
+        secret = new_token("s", self.random_hex).split(".", 1)[1].replace(".", "")
         with self._db.write() as tx:
             self._repo.add_client(tx, StoredClient(
                 client_id=client_id, secret_hash=hash_token(secret), name=name,
@@ -237,7 +241,7 @@ class AuthService:
         if client is None:
             raise LookupError(f"no client {client_id}")
         user = self.user_by_email(user_email) if user_email else None
-        code = new_token()
+        code = new_token(random_hex=self.random_hex)
         with self._db.write() as tx:
             self._store(tx, code, "grant", user.id if user else client.user_id, canonical,
                         client_id=client_id, expires_in=expires_in, redirect_uri=redirect_uri,
@@ -270,7 +274,7 @@ class AuthService:
         if owner is None or owner.status != "active":
             return Authorization(redirect, error="access_denied")
         access_type = "offline" if form.get("access_type") == "offline" else "online"
-        code = new_token()
+        code = new_token(random_hex=self.random_hex)
         with self._db.write() as tx:
             self._store(tx, code, "grant", owner.id, scopes, client_id=client.client_id,
                         expires_in=AUTH_CODE_TTL, redirect_uri=redirect,
@@ -332,7 +336,7 @@ class AuthService:
             raise OAuthError("invalid_code")
         if grant.access_type == "online":  # access_type=online: no refresh token (Zoho)
             return self._issue(tx, client, grant.user_id, grant.scopes)
-        refresh = new_token()
+        refresh = new_token(random_hex=self.random_hex)
         self._store(tx, refresh, "refresh", grant.user_id, grant.scopes,
                     client_id=client.client_id)
         issued = self._issue(tx, client, grant.user_id, grant.scopes,
@@ -342,7 +346,7 @@ class AuthService:
     def _issue(self, tx: Tx, client: StoredClient, user_id: int, scopes: str, *,
                parent: str | None = None) -> dict[str, Any]:
         """A new access token; `api_domain` is filled in by the API (it knows the URL)."""
-        access = new_token()
+        access = new_token(random_hex=self.random_hex)
         self._store(tx, access, "access", user_id, scopes, client_id=client.client_id,
                     expires_in=self._access_ttl, parent=parent)
         return {"access_token": access, "scope": scopes.replace(",", " "), "api_domain": None,

@@ -9,6 +9,7 @@ run out, and the row is delivered again (receivers get the outbox id to deduplic
 from __future__ import annotations
 
 import logging
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -38,6 +39,8 @@ class WebhookDeliverer:
         self.timeout = timeout
         self.backoff = backoff
         self.outbox = OutboxRepository()
+        # Emulator mode journals every delivery: (url, body, status or None, seconds taken).
+        self.on_delivery: Callable[[str, bytes, int | None, float], None] | None = None
 
     def deliver_once(self) -> bool:
         """Deliver one due row; False when none is due."""
@@ -67,7 +70,15 @@ class WebhookDeliverer:
         return True
 
     def _post(self, url: str, body: dict[str, Any]) -> tuple[int | None, str | None]:
-        req = urllib.request.Request(url, data=orjson.dumps(body), method="POST",
+        data = orjson.dumps(body)
+        started = time.perf_counter()
+        result = self._send(url, data)
+        if self.on_delivery is not None:
+            self.on_delivery(url, data, result[0], time.perf_counter() - started)
+        return result
+
+    def _send(self, url: str, data: bytes) -> tuple[int | None, str | None]:
+        req = urllib.request.Request(url, data=data, method="POST",
                                      headers={"Content-Type": "application/json",
                                               "User-Agent": "Corral-Webhook/1"})
         try:

@@ -153,11 +153,15 @@ class Worker:
     def __init__(self, steps: list[Callable[[], bool]], poll_seconds: float = 0.5) -> None:
         self.steps = steps
         self.poll_seconds = poll_seconds
+        self.paused = False  # emulator mode: PUT /__corral/worker {"paused": true}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_forever(self) -> None:
         while not self._stop.is_set():
+            if self.paused:
+                self._stop.wait(self.poll_seconds)
+                continue
             busy = False
             for step in self.steps:
                 try:

@@ -63,6 +63,11 @@ class Registry:
         else:
             self._refresh(conn)
 
+    def invalidate(self) -> None:
+        """Reload on next refresh whatever the version says (the database was restored)."""
+        with self._lock:
+            self._version = -1
+
     def _refresh(self, conn: Tx) -> None:
         version = _repo.version(conn)
         if version == self._version:

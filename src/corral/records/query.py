@@ -324,6 +324,10 @@ class RecordQuery:
         stamp: datetime = rec.created_time if column_name == "created_time" else rec.modified_time
         return stamp.isoformat()
 
+    def forget_secret(self) -> None:
+        """Read the page-token key again (the database was restored from a snapshot)."""
+        self._page_secret = None
+
     def page_secret(self) -> bytes:
         """The HMAC key page tokens are signed with: made once per database, then cached."""
         if self._page_secret is None:

@@ -301,6 +301,18 @@ class Database:
     def new_id(self) -> int:
         return self.new_ids(1)[0]
 
+    def forget_ids(self) -> None:
+        """Drop this process's reserved id block (after the counters row was restored, so the
+        next ids continue from the restored counter and never meet a block reserved later)."""
+        with self._id_lock:
+            self._id_next = self._id_end = 0
+
+    @contextmanager
+    def sqlite_writer(self) -> Iterator[None]:
+        """Hold this process's SQLite writer lock (whole-file operations: snapshot restore)."""
+        with self._sqlite_writer:
+            yield
+
     def _reserve_block(self, size: int) -> int:
         with self._own_write() as conn:
             row = conn.execute(

@@ -1,0 +1,1 @@
+"""Emulator mode: the controllable clock, reset and snapshots, journal, limits, faults."""

@@ -1,0 +1,123 @@
+"""The request journal: every call in (and every webhook out), kept in memory for assertions.
+
+Bodies are cut to a configurable number of characters and tokens never appear in clear:
+anything shaped like a Zoho token or grant code, and the values of token-bearing form and
+query fields, are replaced by `sha256:<first 16 hex digits>` of the value, so a test can still
+tell two tokens apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+from fnmatch import fnmatchcase
+from typing import Any
+
+# `1000.<hex>.<hex>` tokens and `1000.<HEX>` grant codes / client ids, as auth/tokens.py makes
+# (grant codes travel as `code`, a name Zoho also uses for every result's status code, so they
+# are caught by their shape).
+TOKEN = re.compile(r"1000\.[0-9A-Za-z]{16,}(?:\.[0-9A-Za-z]{16,})?")
+SECRET_FIELDS = re.compile(
+    r'((?:^|[?&"\s{,])"?(?:access_token|refresh_token|client_secret)"?\s*[=:]\s*"?)'
+    r'([^&"\s,}]+)')
+
+
+def _digest(value: str) -> str:
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+def redact(text: str) -> str:
+    """`text` with every token-like value and secret field value replaced by its digest."""
+    text = SECRET_FIELDS.sub(lambda m: m.group(1) + _digest(m.group(2))
+                             if not m.group(2).startswith("sha256:") else m.group(0), text)
+    return TOKEN.sub(lambda m: _digest(m.group(0)), text)
+
+
+def clip(raw: bytes, limit: int) -> str | None:
+    if not raw:
+        return None
+    text = redact(raw[: limit * 4].decode("utf-8", "replace"))
+    return text[:limit]
+
+
+@dataclass(frozen=True)
+class Call:
+    id: int
+    time: datetime
+    direction: str  # in | out
+    method: str
+    path: str
+    query: str
+    status: int | None
+    code: str | None
+    credits: int
+    duration_ms: float
+    request_body: str | None
+    response_body: str | None
+
+
+class Journal:
+    def __init__(self, size: int, body_limit: int) -> None:
+        self._lock = threading.Lock()
+        self._calls: deque[Call] = deque(maxlen=size)
+        self._next = 1
+        self.body_limit = body_limit
+
+    def add(self, *, time: datetime, direction: str, method: str, path: str, query: str,
+            status: int | None, code: str | None, credits: int, duration_ms: float,
+            request_body: bytes, response_body: bytes) -> Call:
+        limit = self.body_limit
+        with self._lock:
+            call = Call(id=self._next, time=time, direction=direction, method=method, path=path,
+                        query=redact(query), status=status, code=code, credits=credits,
+                        duration_ms=round(duration_ms, 3),
+                        request_body=clip(request_body, limit),
+                        response_body=clip(response_body, limit))
+            self._next += 1
+            self._calls.append(call)
+        return call
+
+    def calls(self, *, method: str | None = None, path: str | None = None,
+              status: int | None = None, since_id: int = 0, limit: int = 1000) -> list[Call]:
+        """Oldest first: calls after `since_id` matching method, path (a glob) and status."""
+        with self._lock:
+            snapshot = list(self._calls)
+        out: list[Call] = []
+        for call in snapshot:
+            if call.id <= since_id or (method and call.method != method.upper()):
+                continue
+            if status is not None and call.status != status:
+                continue
+            if path and not fnmatchcase(call.path, path):
+                continue
+            out.append(call)
+            if len(out) >= limit:
+                break
+        return out
+
+    def clear(self) -> None:
+        with self._lock:
+            self._calls.clear()
+
+
+def response_code(body: bytes) -> str | None:
+    """The Zoho `code` of a JSON response: top-level, else of its first `data` entry."""
+    import orjson
+
+    try:
+        doc: Any = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(doc, dict):
+        if isinstance(doc.get("code"), str):
+            return str(doc["code"])
+        for key in ("data", "users", "tags", "fields", "modules"):
+            items = doc.get(key)
+            if isinstance(items, list) and items and isinstance(items[0], dict) \
+                    and isinstance(items[0].get("code"), str):
+                return str(items[0]["code"])
+    return None
