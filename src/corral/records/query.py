@@ -45,6 +45,7 @@ from corral.storage.filters import (
     column,
 )
 from corral.storage.repositories.auth import AuthRepository
+from corral.storage.repositories.change_log import ChangeEntry, ChangeLogRepository
 from corral.storage.repositories.record_search import RecordSearch, SortColumn
 from corral.storage.repositories.records import RecordRepository, StoredRecord
 from corral.storage.repositories.secrets import SecretRepository
@@ -105,6 +106,7 @@ class RecordQuery:
         self.secrets = SecretRepository()
         self._page_secret: bytes | None = None
         self.tags = TagRepository()
+        self.change_log = ChangeLogRepository()
 
     # ----------------------------------------------------------------- criteria compilation
     def compile(self, module: Module, criteria: cr.Criteria, *, tz: ZoneInfo,
@@ -339,6 +341,11 @@ class RecordQuery:
     def get_one(self, module: Module, record_id: int) -> StoredRecord | None:
         with self.db.read() as tx:
             return self.records.load(tx, module.id, [record_id]).get(record_id)
+
+    def history(self, record_id: int) -> list[ChangeEntry]:
+        """Every change-log entry of a record, oldest first (the console's history)."""
+        with self.db.read() as tx:
+            return self.change_log.of_record(tx, record_id)
 
     def deleted(self, module: Module, *, offset: int, limit: int,
                 ) -> tuple[list[StoredRecord], bool]:

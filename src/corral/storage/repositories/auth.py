@@ -261,6 +261,10 @@ class AuthRepository:
                            .values(used=True))
         return burnt.rowcount == 1
 
+    def delete_token(self, tx: Tx, token_hash: str, kind: str) -> None:
+        tx.execute(sa.delete(t.oauth_tokens).where(t.oauth_tokens.c.token_hash == token_hash,
+                                                   t.oauth_tokens.c.kind == kind))
+
     def revoke(self, tx: Tx, token_hash: str) -> bool:
         """Delete a refresh or access token and every access token issued from it; False when
         no such token exists."""

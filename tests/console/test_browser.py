@@ -1,0 +1,79 @@
+"""The console in a real browser (Debian's Chromium through Playwright) against a real
+`corral serve`: what an admin and a Standard user do with it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.console.conftest import Site, shot
+
+pytestmark = pytest.mark.e2e
+
+
+def sign_in(browser: Any, site: Site, token: str) -> Any:
+    page = browser.new_page()
+    page.on("dialog", lambda d: pytest.fail(f"a script ran: {d.message}"))
+    page.goto(f"{site.url}/console/")
+    assert page.url.endswith("/console/login")
+    page.fill("input[name=access_token]", token)
+    page.click("#token-sign-in")
+    page.wait_for_url("**/console/modules")
+    return page
+
+
+def test_records_search_edit_and_history(browser: Any, site: Site) -> None:
+    status, body = site.api.post("Leads", {"data": [
+        {"Last_Name": "Garcia", "Company": "Acme", "Email": "garcia@example.com"},
+        {"Last_Name": "Okafor", "Company": "Globex", "Email": "okafor@example.com"}]})
+    assert status == 201, body
+    page = sign_in(browser, site, site.token)
+    shot(page, "modules")
+    page.click("#modules >> text=Leads")
+    page.wait_for_url("**/console/m/Leads")
+    shot(page, "leads")
+    page.fill("input[name=criteria]", "(Last_Name:equals:Okafor)")
+    page.click("#search")
+    rows = page.locator("#records tbody tr")
+    assert rows.count() == 1 and "Okafor" in rows.first.inner_text()
+    rows.first.locator("a").click()
+    page.wait_for_selector("#record-title")
+    assert page.inner_text("#record-title") == "Okafor"
+    page.click("#edit")
+    page.fill("#f-Company", "Initech")
+    page.click("#save")
+    page.wait_for_selector("#history")
+    history = page.inner_text("#history")
+    assert "Globex" in history and "Initech" in history and "console" in history
+    shot(page, "record")
+
+
+def test_duplicate_email_links_the_existing_lead(browser: Any, site: Site) -> None:
+    status, body = site.api.post("Leads", {"data": [
+        {"Last_Name": "Held", "Email": "held@example.com"}]})
+    assert status == 201, body
+    held_id = body["data"][0]["details"]["id"]
+    page = sign_in(browser, site, site.token)
+    page.goto(f"{site.url}/console/m/Leads/new")
+    page.fill("#f-Last_Name", "Copy")
+    page.fill("#f-Email", "HELD@example.com")
+    page.click("#save")
+    error = page.locator("#error-Email")
+    assert "DUPLICATE_DATA" in error.inner_text()
+    shot(page, "duplicate")
+    error.locator("a.duplicate-link").click()
+    page.wait_for_url(f"**/console/m/Leads/{held_id}")
+    assert page.inner_text("#record-title") == "Held"
+
+
+def test_script_in_a_value_renders_as_text(browser: Any, site: Site) -> None:
+    status, body = site.api.post("Leads", {"data": [
+        {"Last_Name": "<script>alert(1)</script>"}]})
+    assert status == 201, body
+    rid = body["data"][0]["details"]["id"]
+    page = sign_in(browser, site, site.token)
+    page.goto(f"{site.url}/console/m/Leads/{rid}")
+    assert page.inner_text("#record-title") == "<script>alert(1)</script>"
+    page.goto(f"{site.url}/console/m/Leads")
+    assert "<script>alert(1)</script>" in page.inner_text("#records")
