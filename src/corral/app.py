@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from corral.api.console import console_routes
 from corral.api.http import BodyLimit, error_response
 from corral.api.routes import build_routes
 from corral.errors import CorralError, InternalError, InvalidRequestMethod, InvalidUrlPattern
@@ -42,7 +43,8 @@ def create_app(corral: Corral, **kwargs: Any) -> Starlette:
             if worker is not None:
                 worker.stop()
 
-    app = Starlette(routes=build_routes(corral), lifespan=lifespan,
+    # The admin console (HTML at /console) beside the Zoho API's URL table.
+    app = Starlette(routes=[*console_routes(corral), *build_routes(corral)], lifespan=lifespan,
                     # Outermost of ours: an oversized body is refused before routing and auth.
                     middleware=[Middleware(BodyLimit, limit=corral.settings.max_body)],
                     exception_handlers={HTTPException: _http_error, 404: _http_error,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
 from corral.api import actions as a
 from corral.api import attachments as att
@@ -12,7 +12,6 @@ from corral.api import records as r
 from corral.api import related as rl
 from corral.api import settings as s
 from corral.api import tags as tg
-from corral.api.console import console_routes
 from corral.api.http import Call, Handler, endpoint
 from corral.errors import InvalidRequestMethod
 from corral.services import Corral
@@ -125,8 +124,7 @@ def _dispatch(handlers: dict[str, Handler]) -> Handler:
     return run
 
 
-def build_routes(corral: Corral) -> list[BaseRoute]:
+def build_routes(corral: Corral) -> list[Route]:
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-    api: list[BaseRoute] = [Route(path, endpoint(_dispatch(handlers), corral), methods=methods)
-                            for path, handlers in TABLE]
-    return [*console_routes(corral), *api]  # the admin console: HTML at /console
+    return [Route(path, endpoint(_dispatch(handlers), corral), methods=methods)
+            for path, handlers in TABLE]
