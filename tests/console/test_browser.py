@@ -77,3 +77,53 @@ def test_script_in_a_value_renders_as_text(browser: Any, site: Site) -> None:
     assert page.inner_text("#record-title") == "<script>alert(1)</script>"
     page.goto(f"{site.url}/console/m/Leads")
     assert "<script>alert(1)</script>" in page.inner_text("#records")
+
+
+def test_add_a_unique_field(browser: Any, site: Site) -> None:
+    page = sign_in(browser, site, site.token)
+    page.click("nav >> text=Setup")
+    page.click("#setup-modules >> text=Leads")
+    page.click("#add-field")
+    page.fill("#field_label", "Member Code")
+    page.select_option("#data_type", "text")
+    page.check("#unique")
+    page.click("#create-field")
+    page.wait_for_url("**/console/setup/Leads")
+    row = page.locator("#fields tr[data-field=Member_Code]")
+    assert "On" in row.inner_text()
+    shot(page, "setup-fields")
+    status, body = site.api.post("Leads", {"data": [
+        {"Last_Name": "M1", "Member_Code": "X-1"}, {"Last_Name": "M2", "Member_Code": "x-1"}]})
+    assert [d["code"] for d in body["data"]] == ["SUCCESS", "DUPLICATE_DATA"], body
+
+
+def test_mass_update_by_view_reaches_completed(browser: Any, site: Site) -> None:
+    status, body = site.api.post("Leads", {"data": [
+        {"Last_Name": f"Bulk{i}", "Company": "MassCo"} for i in range(5)]})
+    assert status == 201, body
+    page = sign_in(browser, site, site.token)
+    page.goto(f"{site.url}/console/m/Leads")
+    page.click("#mass-update")
+    page.select_option("#field", "Lead_Status")
+    page.fill("#value", "Contacted")
+    page.click("#schedule")
+    page.wait_for_url("**/console/jobs/*")
+    # htmx polls the progress fragment until the worker has finished the job.
+    # (wait_for_function would need eval, which the console's CSP rightly forbids)
+    page.locator("#job-status", has_text="COMPLETED").wait_for(timeout=60_000)
+    assert int(page.inner_text("#updated-count")) >= 5
+    assert page.inner_text("#failed-count") == "0"
+    shot(page, "job")
+
+
+def test_standard_user_is_refused_a_setup_page(browser: Any, site: Site) -> None:
+    site.corral.auth.create_user("standard@example.com", "Standard")
+    user = site.corral.auth.user_by_email("standard@example.com")
+    token = site.corral.auth.create_access_token(user.id, "ZohoCRM.modules.ALL,"
+                                                 "ZohoCRM.settings.ALL")
+    page = sign_in(browser, site, token)
+    assert page.locator("nav >> text=Setup").count() == 0
+    response = page.goto(f"{site.url}/console/setup/Leads/fields/new")
+    assert response is not None and response.status == 403
+    assert "NO_PERMISSION" in page.inner_text("h1")
+    shot(page, "standard-refused")

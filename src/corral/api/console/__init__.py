@@ -9,7 +9,9 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from corral.api.console import jobs as j
 from corral.api.console import pages as p
+from corral.api.console import setup as s
 from corral.api.console.web import STATIC_DIR, handler
 from corral.services import Corral
 
@@ -29,7 +31,16 @@ def console_routes(corral: Corral) -> list[BaseRoute]:
         page("/modules", p.modules),
         page("/m/{module}", p.record_list),
         page("/m/{module}/new", p.record_form, ("GET", "POST")),
+        page("/m/{module}/mass_update", j.mass_update, ("GET", "POST")),
         page("/m/{module}/{record_id:int}", p.record_page),
         page("/m/{module}/{record_id:int}/edit", p.record_form, ("GET", "POST")),
+        page("/setup", s.setup_index),
+        page("/setup/{module}", s.module_setup),
+        page("/setup/{module}/fields/new", s.add_field, ("GET", "POST")),
+        page("/setup/{module}/fields/{field}/unique", s.toggle_unique, ("POST",)),
+        page("/setup/{module}/duplicate_check_preference", s.preference, ("GET", "POST")),
+        page("/jobs", j.jobs),
+        page("/jobs/{job_id:int}", j.job_page),
+        page("/jobs/{job_id:int}/progress", j.job_progress),
     ]
     return [page("/console", p.home), Mount("/console", routes=inner)]
