@@ -114,6 +114,9 @@ def test_mass_update_by_view_reaches_completed(browser: Any, site: Site) -> None
     assert int(page.inner_text("#updated-count")) >= 5
     assert page.inner_text("#failed-count") == "0"
     shot(page, "job")
+    page.click("nav >> text=Dashboard")
+    assert page.locator("#chart-writes rect").count() > 0
+    shot(page, "dashboard")
 
 
 def test_standard_user_is_refused_a_setup_page(browser: Any, site: Site) -> None:

@@ -8,7 +8,7 @@ import re
 from starlette.testclient import TestClient
 
 from corral.services import Corral
-from tests.conftest import make_token
+from tests.conftest import Api, make_token
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -166,3 +166,17 @@ def test_bad_criteria_is_shown_not_raised(client: TestClient, token: str) -> Non
     sign_in(client, token)
     r = client.get("/console/m/Leads?criteria=(Nope:equals:1)")
     assert r.status_code == 200 and "Invalid criteria" in r.text
+
+
+def test_record_page_shows_related_lists_and_notes(client: TestClient, token: str,
+                                                   api: Api) -> None:
+    [account] = api.insert("Accounts", {"Account_Name": "Umbrella"})
+    [contact] = api.insert("Contacts", {"Last_Name": "Wesker", "Account_Name": {"id": account}})
+    r = api.post(f"Accounts/{account}/Notes",
+                 json={"data": [{"Note_Title": "Call <them>", "Note_Content": "Phoned"}]})
+    assert r.status_code in (200, 201), r.text
+    sign_in(client, token)
+    page = client.get(f"/console/m/Accounts/{account}")
+    assert page.status_code == 200, page.text
+    assert f'href="/console/m/Contacts/{contact}"' in page.text and "Wesker" in page.text
+    assert "Call &lt;them&gt;" in page.text and "<them>" not in page.text

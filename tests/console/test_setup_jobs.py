@@ -107,3 +107,40 @@ def test_mass_update_needs_its_scope(corral: Corral, client: TestClient) -> None
     sign_in(client, make_token(corral, ["ZohoCRM.modules.ALL"]))
     r = client.get("/console/m/Leads/mass_update")
     assert r.status_code == 401 and "OAUTH_SCOPE_MISMATCH" in r.text
+
+
+def test_job_page_lists_per_record_failures(corral: Corral, client: TestClient, token: str,
+                                            api: Api) -> None:
+    ids = api.insert("Leads", *[{"Last_Name": f"U{i}"} for i in range(3)])
+    leads = corral.registry.require("Leads")
+    corral.metadata.set_unique(leads, "Phone", True)
+    sign_in(client, token)
+    form = client.get("/console/m/Leads/mass_update")
+    view = next(v for v in corral.query.views(leads) if v.system_name == "ALLVIEWS"
+                or (v.name or "").lower().startswith("all"))
+    r = client.post("/console/m/Leads/mass_update",
+                    data={"csrf_token": csrf(form.text), "cvid": str(view.id),
+                          "field": "Phone", "value": "555 0100"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    corral.jobs.run_until_idle()
+    page = client.get(r.headers["location"]).text
+    assert "COMPLETED" in page and 'id="updated-count">1<' in page
+    failures = page.split('id="failures"')[1]
+    assert failures.count("DUPLICATE_DATA") == 2
+    assert sum(f'href="/console/m/Leads/{rid}"' in failures for rid in ids) == 2
+
+
+def test_dashboard_draws_records_and_writes_by_source(client: TestClient, token: str,
+                                                      api: Api) -> None:
+    api.insert("Leads", {"Last_Name": "Dash"}, {"Last_Name": "Board"})
+    sign_in(client, token)
+    form = client.get("/console/m/Leads/new")
+    client.post("/console/m/Leads/new", data={"csrf_token": csrf(form.text),
+                                              "Last_Name": "<b>Console</b>"})
+    page = client.get("/console/dashboard")
+    assert page.status_code == 200
+    modules = page.text.split('id="chart-modules"')[1].split("</svg>")[0]
+    assert "Leads: 3" in modules
+    writes = page.text.split('id="chart-writes"')[1].split("</svg>")[0]
+    assert "API: 2" in writes and "console: 1" in writes
+    assert "<b>" not in page.text

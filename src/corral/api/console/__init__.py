@@ -9,6 +9,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from corral.api.console import dashboard as d
 from corral.api.console import jobs as j
 from corral.api.console import pages as p
 from corral.api.console import setup as s
@@ -39,6 +40,7 @@ def console_routes(corral: Corral) -> list[BaseRoute]:
         page("/setup/{module}/fields/new", s.add_field, ("GET", "POST")),
         page("/setup/{module}/fields/{field}/unique", s.toggle_unique, ("POST",)),
         page("/setup/{module}/duplicate_check_preference", s.preference, ("GET", "POST")),
+        page("/dashboard", d.dashboard),
         page("/jobs", j.jobs),
         page("/jobs/{job_id:int}", j.job_page),
         page("/jobs/{job_id:int}/progress", j.job_progress),

@@ -25,6 +25,7 @@ from corral.auth.scopes import allows as sc_allows
 from corral.auth.service import OAuthError, Principal
 from corral.errors import CorralError, InvalidModule, InvalidQuery, MultipleOrMultiErrors
 from corral.metadata.model import Field, Module
+from corral.metadata.related_lists import related_lists as metadata_related_lists
 from corral.records import criteria as cr
 from corral.records.query import SORTABLE, Filters
 from corral.records.validate import parse_record_id
@@ -191,14 +192,10 @@ def columns(module: Module, chosen: str | None) -> list[Field]:
 
 # ----------------------------------------------------------------------------- pages
 def modules(page: Page) -> Response:
-    q = page.corral.query
     page.corral.registry.refresh()
-    rows = []
-    for module in page.corral.registry.modules():
-        if not can_read(page.user, module):
-            continue
-        count = q.count(q.base_where(module, Filters()))
-        rows.append((module, count))
+    counts = page.corral.query.counts_by_module(Filters())
+    rows = [(m, counts.get(m.id, 0)) for m in page.corral.registry.modules()
+            if can_read(page.user, m)]
     return page.render("modules.html", rows=rows)
 
 
@@ -229,7 +226,7 @@ def record_list(page: Page) -> Response:
         pageno = max(1, int(page.query.get("page", "1")))
     except ValueError:
         pageno = 1
-    sort_by = page.query.get("sort_by", "Modified_Time")
+    sort_by = page.query.get("sort_by", "id")  # newest first, as the API lists
     sort_by = sort_by if sort_by in SORTABLE else "id"
     sort_order = "asc" if page.query.get("sort_order") == "asc" else "desc"
     recs: list[StoredRecord] = []
@@ -286,10 +283,36 @@ def record_page(page: Page) -> Response:
     tag_ids = [int(t) for t in rec.data.get("Tag") or [] if str(t).isdigit()]
     tags = [t.name for t in page.corral.tags.by_ids(tag_ids).values()] if tag_ids else []
     attachments = page.corral.attachments.of_record(module, rec.id, offset=0, limit=50)
-    return page.render("record.html", module=module, rec=rec,
+    return page.render("record.html", module=module, rec=rec, related=related_lists(page, rec),
                        title=show.raw(None, rec.data.get(module.display_field)) or rec.id,
                        sections=sections, history=history, tags=tags, attachments=attachments,
                        can_edit=page.user.can(module.api_name, "edit"))
+
+
+RELATED_SHOWN = 10
+
+
+def related_lists(page: Page, rec: StoredRecord) -> list[dict[str, Any]]:
+    """The record's related lists the user may read (as GET .../{related_list} authorises:
+    the related module's READ scope and view permission), the first few records of each."""
+    module = page.corral.registry.require(page.path_params["module"])
+    out = []
+    for rl in metadata_related_lists(module.api_name):
+        target = page.corral.registry.get(rl.module)
+        if rl.kind == "unsupported" or target is None or not can_read(page.user, target):
+            continue
+        rel = page.corral.related.relation(module, rec.id, rl.api_name)
+        recs, more, _ = page.corral.related.page(rel, offset=0, limit=RELATED_SHOWN)
+        show = Show(page, target, recs)
+        names = (("Note_Title", "Note_Content") if rl.kind == "notes"
+                 else (target.display_field,))
+        items = [{"id": r.id, "module": target.api_name,
+                  "name": next((show.raw(None, r.data.get(n)) for n in names
+                                if r.data.get(n)), str(r.id)),
+                  "when": show.time(r.modified_time)} for r in recs]
+        out.append({"label": rl.display_label, "records": items, "more": more,
+                    "kind": rl.kind})
+    return out
 
 
 # ----------------------------------------------------------------------------- forms

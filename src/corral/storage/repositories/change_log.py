@@ -52,3 +52,19 @@ class ChangeLogRepository:
                             new_value=r.new_value, user_id=r.user_id, at=r.at,
                             request_id=r.request_id, job_id=r.job_id,
                             automation=r.automation) for r in rows]
+
+    def writes_per_hour(self, tx: Tx, since: datetime) -> list[tuple[str, str, int]]:
+        """(hour "YYYY-MM-DD HH" in UTC, source, change-log rows) since `since`. The source
+        is the door a write came through: job, workflow (automation), console or API."""
+        c = t.change_log.c
+        if tx.dialect.name == "postgresql":
+            hour: Any = sa.func.to_char(sa.func.date_trunc("hour", c.at), "YYYY-MM-DD HH24")
+        else:
+            hour = sa.func.strftime("%Y-%m-%d %H", c.at)
+        source = sa.case((c.job_id.is_not(None), "job"),
+                         (c.automation.is_not(None), "workflow"),
+                         (c.request_id.like("console:%"), "console"), else_="API")
+        rows = tx.execute(sa.select(hour.label("hour"), source.label("source"),
+                                    sa.func.count().label("n"))
+                          .where(c.at >= since).group_by(hour, source).order_by(hour))
+        return [(str(r.hour), str(r.source), int(r.n)) for r in rows]
