@@ -4,9 +4,12 @@ permissions as the API's, records through the one write path."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from starlette.testclient import TestClient
 
+from corral.app import create_app
+from corral.config import Settings
 from corral.services import Corral
 from tests.conftest import Api, make_token
 
@@ -77,11 +80,27 @@ def test_sign_out_ends_the_session(client: TestClient, token: str) -> None:
     assert r.headers["location"] == "/console/login"
 
 
-def test_session_expires_with_its_token(corral: Corral, client: TestClient) -> None:
-    sign_in(client, make_token(corral, expires_in=1))
-    corral.clock = corral.auth._clock = lambda: __import__("datetime").datetime(2100, 1, 1)
-    r = client.get("/console/modules", follow_redirects=False)
-    assert r.status_code == 303
+def test_session_expires_with_its_token(database_url: str, corral: Corral) -> None:
+    now = [datetime(2030, 1, 1)]
+    clocked = Corral.open(Settings(database_url=database_url, run_worker=False),
+                          clock=lambda: now[0], prepare=False)
+    try:
+        with TestClient(create_app(clocked)) as client:
+            sign_in(client, make_token(clocked, expires_in=600))
+            assert client.get("/console/modules").status_code == 200
+            now[0] += timedelta(seconds=601)
+            r = client.get("/console/modules", follow_redirects=False)
+            assert r.status_code == 303 and r.headers["location"] == "/console/login"
+    finally:
+        clocked.close()
+
+
+def test_columns_can_be_chosen(client: TestClient, token: str, api: Api) -> None:
+    api.insert("Leads", {"Last_Name": "Col", "City": "Lisbon"})
+    sign_in(client, token)
+    r = client.get("/console/m/Leads?fields=Last_Name,City")
+    head = r.text.split("<thead>")[1].split("</thead>")[0]
+    assert "City" in head and "Email" not in head and "Lisbon" in r.text
 
 
 def test_oauth_code_flow_signs_in(corral: Corral, client: TestClient) -> None:

@@ -248,7 +248,7 @@ def record_list(page: Page) -> Response:
     return page.render("records.html", module=module, cols=cols, rows=rows, error=error,
                        criteria=criteria, views=views, cvid=cvid, pageno=pageno, more=more,
                        total=total, sort_by=sort_by, sort_order=sort_order, link=link,
-                       sortable=list(SORTABLE),
+                       sortable=list(SORTABLE), fields_param=page.query.get("fields", ""),
                        can_create=page.user.can(module.api_name, "create"))
 
 
@@ -270,7 +270,7 @@ def record_page(page: Page) -> Response:
     custom = [f for f in module.fields if f.custom]
     system = [f for f in (module.field(n) for n in SYSTEM_FIELDS) if f is not None]
     sections = [(title, [(f, show.value(f, rec)) for f in fields])
-                for title, fields in ((f"{module.singular_label} information", main),
+                for title, fields in ((f"{module.singular_label} Information", main),
                                       ("Custom fields", custom), ("System", system)) if fields]
     history = []
     for e in reversed(page.corral.query.history(rec.id)):
