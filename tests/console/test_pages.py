@@ -199,3 +199,26 @@ def test_record_page_shows_related_lists_and_notes(client: TestClient, token: st
     assert page.status_code == 200, page.text
     assert f'href="/console/m/Contacts/{contact}"' in page.text and "Wesker" in page.text
     assert "Call &lt;them&gt;" in page.text and "<them>" not in page.text
+
+
+def test_validation_error_sits_next_to_its_field(client: TestClient, token: str) -> None:
+    sign_in(client, token)
+    form = client.get("/console/m/Leads/new")
+    r = client.post("/console/m/Leads/new", data={"csrf_token": csrf(form.text),
+                                                  "Last_Name": "Bad", "Email": "not-an-email",
+                                                  "No_of_Employees": "many"})
+    assert r.status_code == 200
+    assert 'id="error-Email"' in r.text or 'id="error-No_of_Employees"' in r.text
+    assert 'value="not-an-email"' in r.text  # what was typed is kept
+
+
+def test_unchanged_edit_writes_nothing(client: TestClient, token: str, api: Api,
+                                       corral: Corral) -> None:
+    [rid] = api.insert("Leads", {"Last_Name": "Same", "Company": "Co"})
+    sign_in(client, token)
+    form = client.get(f"/console/m/Leads/{rid}/edit")
+    assert 'value="Same"' in form.text
+    data = {"csrf_token": csrf(form.text), "Last_Name": "Same", "Company": "Co"}
+    r = client.post(f"/console/m/Leads/{rid}/edit", data=data, follow_redirects=False)
+    assert r.status_code == 303
+    assert len(corral.query.history(int(rid))) == 1  # the insert only

@@ -385,14 +385,16 @@ def record_form(page: Page) -> Response:
         check_field_permissions(page.user, module, [item])
         ctx = WriteContext(page.user, request_id=f"console:{page.request_id}")
         records = page.corral.records
-        outcomes = (records.insert(module, [item], ctx) if creating
-                    else records.update(module, [item], ctx, path_id=rec.id)  # type: ignore
-                    if item else [])
+        if rec is None:
+            outcomes = records.insert(module, [item], ctx)
+        elif item:  # nothing changed: nothing to write
+            outcomes = records.update(module, [item], ctx, path_id=rec.id)
+        else:
+            outcomes = []
         if outcomes and outcomes[0].error is not None:
             by_field, rest = field_errors(outcomes[0].error)
         else:
-            rid = outcomes[0].record.id if outcomes and outcomes[0].record else (
-                rec.id if rec else "")
-            raise Redirect(f"/console/m/{module.api_name}/{rid}")
+            saved = outcomes[0].record if outcomes else rec
+            raise Redirect(f"/console/m/{module.api_name}/{saved.id if saved else ''}")
     return page.render("form.html", module=module, rec=rec, fields=fields, values=values,
                        by_field=by_field, rest=rest, creating=creating)
