@@ -42,6 +42,9 @@ COUNT_BY_MODULE_SQL = ("SELECT module_id, count(*) FROM records WHERE deleted_ti
                        "AND converted = 0 AND approval_state = 'approved' GROUP BY module_id")
 HOURS_SQL = ("SELECT strftime('%Y-%m-%d %H', at) AS h, job_id IS NULL, count(*) FROM change_log "
              "WHERE at >= datetime('now', '-1 day') GROUP BY h, 2")
+NOTES_SQL = ("SELECT id, data FROM records WHERE module_id = (SELECT id FROM modules WHERE "
+             "api_name = 'Notes') AND deleted_time IS NULL AND "
+             "json_extract(data, '$.Parent_Id') = ? ORDER BY id DESC LIMIT 10")
 ONE_SQL = "SELECT id, data FROM records WHERE id = ?"
 HISTORY_SQL = "SELECT * FROM change_log WHERE record_id = ? ORDER BY id"
 
@@ -90,6 +93,8 @@ def main(argv: list[str] | None = None) -> None:
              lambda: (plain_page(39 * 50), plain.execute(COUNT_SQL,
                                                          (meta.module_id,)).fetchone())),
             ("record page", f"/console/m/Leads/{rid}", plain_record),
+            ("record's Notes list", f"/console/m/Leads/{rid}/related/Notes",
+             lambda: plain.execute(NOTES_SQL, (str(rid),)).fetchall()),
             ("modules with counts", "/console/modules",
              lambda: plain.execute(COUNT_BY_MODULE_SQL).fetchall()),
             ("dashboard", "/console/dashboard",

@@ -40,6 +40,8 @@ def test_records_search_edit_and_history(browser: Any, site: Site) -> None:
     rows.first.locator("a").click()
     page.wait_for_selector("#record-title")
     assert page.inner_text("#record-title") == "Okafor"
+    # htmx (vendored, under the CSP) swaps in the related lists after the page is shown
+    page.locator("section.related.loaded[data-related=Notes]").wait_for(timeout=15_000)
     page.click("#edit")
     page.fill("#f-Company", "Initech")
     page.click("#save")

@@ -197,8 +197,13 @@ def test_record_page_shows_related_lists_and_notes(client: TestClient, token: st
     sign_in(client, token)
     page = client.get(f"/console/m/Accounts/{account}")
     assert page.status_code == 200, page.text
-    assert f'href="/console/m/Contacts/{contact}"' in page.text and "Wesker" in page.text
-    assert "Call &lt;them&gt;" in page.text and "<them>" not in page.text
+    # the page names its related lists; htmx loads each one after the page is shown
+    assert f'hx-get="/console/m/Accounts/{account}/related/Contacts"' in page.text
+    contacts = client.get(f"/console/m/Accounts/{account}/related/Contacts")
+    assert f'href="/console/m/Contacts/{contact}"' in contacts.text and "Wesker" in contacts.text
+    notes = client.get(f"/console/m/Accounts/{account}/related/Notes")
+    assert "Call &lt;them&gt;" in notes.text and "<them>" not in notes.text
+    assert client.get(f"/console/m/Accounts/{account}/related/Nope").status_code == 400
 
 
 def test_validation_error_sits_next_to_its_field(client: TestClient, token: str) -> None:

@@ -35,6 +35,7 @@ def console_routes(corral: Corral) -> list[BaseRoute]:
         page("/m/{module}/mass_update", j.mass_update, ("GET", "POST")),
         page("/m/{module}/{record_id:int}", p.record_page),
         page("/m/{module}/{record_id:int}/edit", p.record_form, ("GET", "POST")),
+        page("/m/{module}/{record_id:int}/related/{related_list}", p.related_section),
         page("/setup", s.setup_index),
         page("/setup/{module}", s.module_setup),
         page("/setup/{module}/fields/new", s.add_field, ("GET", "POST")),

@@ -283,7 +283,7 @@ def record_page(page: Page) -> Response:
     tag_ids = [int(t) for t in rec.data.get("Tag") or [] if str(t).isdigit()]
     tags = [t.name for t in page.corral.tags.by_ids(tag_ids).values()] if tag_ids else []
     attachments = page.corral.attachments.of_record(module, rec.id, offset=0, limit=50)
-    return page.render("record.html", module=module, rec=rec, related=related_lists(page, rec),
+    return page.render("record.html", module=module, rec=rec, related=related_lists(page, module),
                        title=show.raw(None, rec.data.get(module.display_field)) or rec.id,
                        sections=sections, history=history, tags=tags, attachments=attachments,
                        can_edit=page.user.can(module.api_name, "edit"))
@@ -292,27 +292,37 @@ def record_page(page: Page) -> Response:
 RELATED_SHOWN = 10
 
 
-def related_lists(page: Page, rec: StoredRecord) -> list[dict[str, Any]]:
-    """The record's related lists the user may read (as GET .../{related_list} authorises:
-    the related module's READ scope and view permission), the first few records of each."""
-    module = page.corral.registry.require(page.path_params["module"])
+def related_lists(page: Page, module: Module) -> list[Any]:
+    """The module's related lists the user may read (as GET .../{related_list} authorises:
+    the related module's READ scope and view permission)."""
     out = []
     for rl in metadata_related_lists(module.api_name):
         target = page.corral.registry.get(rl.module)
-        if rl.kind == "unsupported" or target is None or not can_read(page.user, target):
-            continue
-        rel = page.corral.related.relation(module, rec.id, rl.api_name)
-        recs, more, _ = page.corral.related.page(rel, offset=0, limit=RELATED_SHOWN)
-        show = Show(page, target, recs)
-        names = (("Note_Title", "Note_Content") if rl.kind == "notes"
-                 else (target.display_field,))
-        items = [{"id": r.id, "module": target.api_name,
-                  "name": next((show.raw(None, r.data.get(n)) for n in names
-                                if r.data.get(n)), str(r.id)),
-                  "when": show.time(r.modified_time)} for r in recs]
-        out.append({"label": rl.display_label, "records": items, "more": more,
-                    "kind": rl.kind})
+        if rl.kind != "unsupported" and target is not None and can_read(page.user, target):
+            out.append(rl)
     return out
+
+
+def related_section(page: Page) -> Response:
+    """One related list of a record, the first few records: an htmx fragment the record page
+    loads after it is shown (a related list's query can cost more than the page itself)."""
+    module = get_module(page)
+    rec = get_record(page, module)
+    rl = next((x for x in related_lists(page, module)
+               if x.api_name == page.path_params["related_list"]), None)
+    if rl is None:
+        raise InvalidModule("No such related list")
+    target = page.corral.registry.require(rl.module)
+    rel = page.corral.related.relation(module, rec.id, rl.api_name)
+    recs, more, _ = page.corral.related.page(rel, offset=0, limit=RELATED_SHOWN)
+    show = Show(page, target, recs)
+    names = (("Note_Title", "Note_Content") if rl.kind == "notes"
+             else (target.display_field,))
+    items = [{"id": r.id, "module": target.api_name,
+              "name": next((show.raw(None, r.data.get(n)) for n in names
+                            if r.data.get(n)), str(r.id)),
+              "when": show.time(r.modified_time)} for r in recs]
+    return page.render("related.html", rl=rl, records=items, more=more)
 
 
 # ----------------------------------------------------------------------------- forms
