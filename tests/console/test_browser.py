@@ -132,3 +132,18 @@ def test_standard_user_is_refused_a_setup_page(browser: Any, site: Site) -> None
     assert response is not None and response.status == 403
     assert "NO_PERMISSION" in page.inner_text("h1")
     shot(page, "standard-refused")
+
+
+def test_oauth_sign_in_and_sign_out(browser: Any, site: Site) -> None:
+    client_id, _secret = site.corral.auth.create_client("console browser test")
+    page = browser.new_page()
+    page.goto(f"{site.url}/console/login")
+    shot(page, "login")
+    page.fill("input[name=client_id]", client_id)
+    page.click("#oauth-sign-in")
+    page.wait_for_url("**/console/modules")
+    assert "Corral Admin" in page.inner_text("header")
+    page.click("text=Sign out")
+    page.wait_for_url("**/console/login")
+    page.goto(f"{site.url}/console/modules")
+    assert page.url.endswith("/console/login")
