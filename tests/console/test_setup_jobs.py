@@ -144,3 +144,11 @@ def test_dashboard_draws_records_and_writes_by_source(client: TestClient, token:
     writes = page.text.split('id="chart-writes"')[1].split("</svg>")[0]
     assert "API: 2" in writes and "console: 1" in writes
     assert "<b>" not in page.text
+
+
+def test_dashboard_counts_only_modules_the_user_may_read(corral: Corral, client: TestClient,
+                                                         api: Api) -> None:
+    api.insert("Leads", {"Last_Name": "Hidden"})
+    sign_in(client, make_token(corral, ["ZohoCRM.modules.contacts.ALL"]))
+    page = client.get("/console/dashboard").text
+    assert "Leads" not in page and "API: " not in page

@@ -357,10 +357,12 @@ class RecordQuery:
         with self.db.read() as tx:
             return self.change_log.of_record(tx, record_id)
 
-    def writes_per_hour(self, since: datetime) -> list[tuple[str, str, int]]:
-        """Change-log rows per UTC hour and source since `since` (the console's dashboard)."""
+    def writes_per_hour(self, since: datetime, modules: Sequence[Module],
+                        ) -> list[tuple[str, str, int]]:
+        """Change-log rows of these modules per UTC hour and source since `since` (the
+        console's dashboard)."""
         with self.db.read() as tx:
-            return self.change_log.writes_per_hour(tx, since)
+            return self.change_log.writes_per_hour(tx, since, [m.id for m in modules])
 
     def deleted(self, module: Module, *, offset: int, limit: int,
                 ) -> tuple[list[StoredRecord], bool]:

@@ -34,7 +34,8 @@ def _hour_bars(page: Page) -> tuple[list[dict[str, Any]], int]:
     start = now - timedelta(hours=HOURS - 1)
     hours = [(start + timedelta(hours=i)).strftime("%Y-%m-%d %H") for i in range(HOURS)]
     per: dict[str, dict[str, int]] = {h: {} for h in hours}
-    for hour, source, n in page.corral.query.writes_per_hour(start):
+    readable = [m for m in page.corral.registry.modules() if can_read(page.user, m)]
+    for hour, source, n in page.corral.query.writes_per_hour(start, readable):
         if hour in per:
             per[hour][source] = per[hour].get(source, 0) + n
     top = max((sum(v.values()) for v in per.values()), default=0) or 1

@@ -53,9 +53,11 @@ class ChangeLogRepository:
                             request_id=r.request_id, job_id=r.job_id,
                             automation=r.automation) for r in rows]
 
-    def writes_per_hour(self, tx: Tx, since: datetime) -> list[tuple[str, str, int]]:
-        """(hour "YYYY-MM-DD HH" in UTC, source, change-log rows) since `since`. The source
-        is the door a write came through: job, workflow (automation), console or API."""
+    def writes_per_hour(self, tx: Tx, since: datetime, module_ids: Sequence[int],
+                        ) -> list[tuple[str, str, int]]:
+        """(hour "YYYY-MM-DD HH" in UTC, source, change-log rows) of these modules since
+        `since`. The source is the door a write came through: job, workflow (automation),
+        console or API."""
         c = t.change_log.c
         if tx.dialect.name == "postgresql":
             hour: Any = sa.func.to_char(sa.func.date_trunc("hour", c.at), "YYYY-MM-DD HH24")
@@ -66,5 +68,6 @@ class ChangeLogRepository:
                          (c.request_id.like("console:%"), "console"), else_="API")
         rows = tx.execute(sa.select(hour.label("hour"), source.label("source"),
                                     sa.func.count().label("n"))
-                          .where(c.at >= since).group_by(hour, source).order_by(hour))
+                          .where(c.at >= since, c.module_id.in_(list(module_ids)))
+                          .group_by(hour, source).order_by(hour))
         return [(str(r.hour), str(r.source), int(r.n)) for r in rows]
