@@ -80,6 +80,16 @@ def test_sign_out_ends_the_session(client: TestClient, token: str) -> None:
     assert r.headers["location"] == "/console/login"
 
 
+def test_revoking_the_token_ends_its_sessions(corral: Corral, client: TestClient) -> None:
+    token = make_token(corral)
+    sign_in(client, token)
+    assert client.get("/console/modules").status_code == 200
+    r = client.post("/oauth/v2/token/revoke", params={"token": token})
+    assert r.status_code == 200, r.text
+    r = client.get("/console/modules", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/console/login"
+
+
 def test_session_expires_with_its_token(database_url: str, corral: Corral) -> None:
     now = [datetime(2030, 1, 1)]
     clocked = Corral.open(Settings(database_url=database_url, run_worker=False),

@@ -353,10 +353,12 @@ class AuthService:
     # holds the random session id in an HttpOnly cookie, the database only its hash. It carries
     # the scopes of the token (or grant) it was opened with, so the console is refused exactly
     # what the API would refuse that token; it is never accepted as an API bearer token.
-    def open_console_session(self, user_id: int, scopes: str, ttl: int) -> str:
+    def open_console_session(self, user_id: int, scopes: str, ttl: int,
+                             parent: str | None = None) -> str:
+        """A new session; `parent` (a token's hash) ends it when that token is revoked."""
         session = new_token()
         with self._db.write() as tx:
-            self._store(tx, session, "console", user_id, scopes, expires_in=ttl)
+            self._store(tx, session, "console", user_id, scopes, expires_in=ttl, parent=parent)
         return session
 
     def session_from_token(self, token: str, ttl: int) -> str:
@@ -370,7 +372,8 @@ class AuthService:
         if stored.expires_time is not None:
             left = int((stored.expires_time - self._clock()).total_seconds())
             ttl = max(1, min(ttl, left))
-        return self.open_console_session(principal.user.id, stored.scopes, ttl)
+        return self.open_console_session(principal.user.id, stored.scopes, ttl,
+                                         parent=stored.token_hash)
 
     def console_principal(self, session: str | None) -> Principal:
         if not session:
