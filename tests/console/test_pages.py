@@ -237,3 +237,14 @@ def test_unchanged_edit_writes_nothing(client: TestClient, token: str, api: Api,
     r = client.post(f"/console/m/Leads/{rid}/edit", data=data, follow_redirects=False)
     assert r.status_code == 303
     assert len(corral.query.history(int(rid))) == 1  # the insert only
+
+
+def test_plain_text_search(client: TestClient, token: str, api: Api) -> None:
+    api.insert("Leads", {"Last_Name": "Wordsworth", "Email": "poet@example.com"},
+               {"Last_Name": "Other"})
+    sign_in(client, token)
+    for q in ("Wordsworth", "poet@example.com"):
+        body = client.get("/console/m/Leads", params={"criteria": q}).text
+        rows = body.split('id="records"')[1]
+        assert "Wordsworth" in rows and "Other" not in rows
+    assert "at least two letters" in client.get("/console/m/Leads?criteria=%25").text

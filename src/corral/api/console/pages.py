@@ -20,7 +20,7 @@ from corral.api.console.web import (
     Page,
     Redirect,
 )
-from corral.api.records import check_field_permissions, module_scopes
+from corral.api.records import WORD_RE, check_field_permissions, module_scopes
 from corral.auth.scopes import allows as sc_allows
 from corral.auth.service import OAuthError, Principal
 from corral.errors import CorralError, InvalidModule, InvalidQuery, MultipleOrMultiErrors
@@ -205,7 +205,16 @@ def record_list(page: Page) -> Response:
     where = q.base_where(module, Filters())
     error = None
     criteria = page.query.get("criteria", "").strip()
-    if criteria:
+    if criteria and not criteria.startswith("("):
+        # Plain text searches like the API's `word=` (an address like `email=`).
+        if "@" in criteria:
+            where.append(q.special_where(module, email=criteria))
+        elif WORD_RE.match(criteria):
+            where.append(q.special_where(module, word=criteria))
+        else:
+            error = ("Search for a word of at least two letters, an email address, or "
+                     "criteria such as (Last_Name:starts_with:Sm)")
+    elif criteria:
         try:
             crit = cr.parse_criteria(criteria)
             cr.check_value_lengths(crit)
