@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from corral.api.console import console_routes
 from corral.api.emulator import EmulatorLayer
 from corral.api.http import BodyLimit, error_response
 from corral.api.routes import build_routes
@@ -47,12 +48,13 @@ def create_app(corral: Corral, emulator: Emulator | None = None, **kwargs: Any) 
                 worker.stop()
 
     # Outermost of ours: an oversized body is refused before routing and auth. In emulator
-    # mode, faults, credits and the journal come next (api/emulator.py).
+    # mode, faults, credits and the journal come next (api/emulator.py). The admin console
+    # (HTML at /console) sits beside the Zoho API's URL table.
     middleware = [Middleware(BodyLimit, limit=corral.settings.max_body)]
     if emulator is not None:
         middleware.append(Middleware(EmulatorLayer, emulator=emulator))
-    app = Starlette(routes=build_routes(corral, emulator), lifespan=lifespan,
-                    middleware=middleware,
+    app = Starlette(routes=[*console_routes(corral), *build_routes(corral, emulator)],
+                    lifespan=lifespan, middleware=middleware,
                     exception_handlers={HTTPException: _http_error, 404: _http_error,
                                         405: _http_error, 500: _http_error}, **kwargs)
     # `/crm/v2/Leads/` is not a Zoho URL: answer INVALID_URL_PATTERN, not a 307 redirect.

@@ -351,3 +351,65 @@ class AuthService:
                     expires_in=self._access_ttl, parent=parent)
         return {"access_token": access, "scope": scopes.replace(",", " "), "api_domain": None,
                 "token_type": "Bearer", "expires_in": self._access_ttl}
+
+    # --- console sessions ------------------------------------------------------------------
+    # A console session is a server-side row of `oauth_tokens` of kind "console": the browser
+    # holds the random session id in an HttpOnly cookie, the database only its hash. It carries
+    # the scopes of the token (or grant) it was opened with, so the console is refused exactly
+    # what the API would refuse that token; it is never accepted as an API bearer token.
+    def open_console_session(self, user_id: int, scopes: str, ttl: int,
+                             parent: str | None = None) -> str:
+        """A new session; `parent` (a token's hash) ends it when that token is revoked."""
+        session = new_token()
+        with self._db.write() as tx:
+            self._store(tx, session, "console", user_id, scopes, expires_in=ttl, parent=parent)
+        return session
+
+    def session_from_token(self, token: str, ttl: int) -> str:
+        """Open a console session for the holder of a valid access token (its scopes; expiring
+        with the token when that comes sooner)."""
+        principal = self.authenticate(f"Zoho-oauthtoken {token}")
+        with self._db.read() as tx:
+            stored = self._repo.find_token(tx, hash_token(token.strip()), "access")
+        if stored is None:
+            raise InvalidToken()
+        if stored.expires_time is not None:
+            left = int((stored.expires_time - self._clock()).total_seconds())
+            ttl = max(1, min(ttl, left))
+        return self.open_console_session(principal.user.id, stored.scopes, ttl,
+                                         parent=stored.token_hash)
+
+    def console_principal(self, session: str | None) -> Principal:
+        if not session:
+            raise AuthenticationFailure()
+        with self._db.read() as tx:
+            stored = self._repo.find_token(tx, hash_token(session), "console")
+            if stored is None or (stored.expires_time is not None
+                                  and stored.expires_time <= self._clock()):
+                raise InvalidToken()
+            user = self._repo.find_user(tx, stored.user_id)
+        if user is None or user.status != "active":
+            raise InvalidToken()
+        return Principal(user=user_from_stored(user), scopes=sc.parse_scopes(stored.scopes),
+                         permissions=user.permissions)
+
+    def close_console_session(self, session: str) -> None:
+        with self._db.write() as tx:
+            self._repo.delete_token(tx, hash_token(session), "console")
+
+    def redeem_console_code(self, code: str, client_id: str, redirect_uri: str,
+                            ttl: int) -> str:
+        """The console's end of the authorization-code flow against Corral itself: the code
+        (issued for `client_id` and sent to the console's own callback) is burnt and becomes a
+        console session with the grant's scopes. No token leaves the server, so the client
+        secret (which guards the token endpoint) is not asked for."""
+        with self._db.write() as tx:
+            grant = self._repo.find_token(tx, hash_token(code), "grant")
+            if (grant is None or grant.used or grant.client_id != client_id
+                    or grant.redirect_uri != redirect_uri
+                    or (grant.expires_time is not None and grant.expires_time <= self._clock())
+                    or not self._repo.use_grant(tx, grant.token_hash)):
+                raise OAuthError("invalid_code")
+            session = new_token()
+            self._store(tx, session, "console", grant.user_id, grant.scopes, expires_in=ttl)
+        return session

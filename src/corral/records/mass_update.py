@@ -210,6 +210,22 @@ class MassUpdateService:
                 "Failed_Count": counts.get("failed", 0)}
 
 
+    def job(self, raw_job_id: Any) -> Job | None:
+        job_id = v.parse_record_id(raw_job_id)
+        with self.db.read() as tx:
+            return self.jobs.get(tx, job_id) if job_id else None
+
+    def recent(self, limit: int = 50) -> list[Job]:
+        with self.db.read() as tx:
+            return self.jobs.recent(tx, limit)
+
+    def progress(self, job: Job, failures: int = 100,
+                 ) -> tuple[dict[str, int], list[tuple[int, dict[str, Any]]]]:
+        """Item counts by state and the first failed items with their errors."""
+        with self.db.read() as tx:
+            return self.jobs.item_counts(tx, job.id), self.jobs.failures(tx, job.id, failures)
+
+
 class MassUpdateJobs:
     """The job handler of kind `mass_update`: each item is one record to update."""
 

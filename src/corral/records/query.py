@@ -45,6 +45,7 @@ from corral.storage.filters import (
     column,
 )
 from corral.storage.repositories.auth import AuthRepository
+from corral.storage.repositories.change_log import ChangeEntry, ChangeLogRepository
 from corral.storage.repositories.record_search import RecordSearch, SortColumn
 from corral.storage.repositories.records import RecordRepository, StoredRecord
 from corral.storage.repositories.secrets import SecretRepository
@@ -105,6 +106,7 @@ class RecordQuery:
         self.secrets = SecretRepository()
         self._page_secret: bytes | None = None
         self.tags = TagRepository()
+        self.change_log = ChangeLogRepository()
 
     # ----------------------------------------------------------------- criteria compilation
     def compile(self, module: Module, criteria: cr.Criteria, *, tz: ZoneInfo,
@@ -251,8 +253,13 @@ class RecordQuery:
     @staticmethod
     def base_where(module: Module, filters: Filters) -> list[Filter]:
         """The module's live records, converted and approved as `filters` ask (all must hold)."""
-        where: list[Filter] = [Cond(Column("module_id"), Op.EQ, (module.id,)),
-                               Cond(Column("deleted_time"), Op.IS_NULL)]
+        return [Cond(Column("module_id"), Op.EQ, (module.id,)),
+                *RecordQuery.state_where(filters)]
+
+    @staticmethod
+    def state_where(filters: Filters) -> list[Filter]:
+        """Live records of any module, converted and approved as `filters` ask."""
+        where: list[Filter] = [Cond(Column("deleted_time"), Op.IS_NULL)]
         if filters.converted == "false":
             where.append(Cond(Column("converted"), Op.EQ, (False,)))
         elif filters.converted == "true":
@@ -340,9 +347,26 @@ class RecordQuery:
         with self.db.read() as tx:
             return self.search.count(tx, And(tuple(where)))
 
+    def counts_by_module(self, filters: Filters) -> dict[int, int]:
+        """Live records per module id (as `base_where` selects them), one query for all."""
+        with self.db.read() as tx:
+            return self.search.count_by_module(tx, And(tuple(self.state_where(filters))))
+
     def get_one(self, module: Module, record_id: int) -> StoredRecord | None:
         with self.db.read() as tx:
             return self.records.load(tx, module.id, [record_id]).get(record_id)
+
+    def history(self, record_id: int) -> list[ChangeEntry]:
+        """Every change-log entry of a record, oldest first (the console's history)."""
+        with self.db.read() as tx:
+            return self.change_log.of_record(tx, record_id)
+
+    def writes_per_hour(self, since: datetime, modules: Sequence[Module],
+                        ) -> list[tuple[str, str, int]]:
+        """Change-log rows of these modules per UTC hour and source since `since` (the
+        console's dashboard)."""
+        with self.db.read() as tx:
+            return self.change_log.writes_per_hour(tx, since, [m.id for m in modules])
 
     def deleted(self, module: Module, *, offset: int, limit: int,
                 ) -> tuple[list[StoredRecord], bool]:

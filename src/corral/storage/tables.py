@@ -390,7 +390,7 @@ oauth_clients = sa.Table(
 oauth_tokens = sa.Table(
     "oauth_tokens", metadata,
     sa.Column("token_hash", sa.String(128), primary_key=True),
-    sa.Column("kind", sa.String(20), nullable=False),  # grant | refresh | access
+    sa.Column("kind", sa.String(20), nullable=False),  # grant | refresh | access | console
     sa.Column("client_id", sa.String(64), nullable=True),
     sa.Column("user_id", sa.BigInteger, nullable=False),
     sa.Column("scopes", sa.Text, nullable=False),

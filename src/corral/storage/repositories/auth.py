@@ -261,14 +261,23 @@ class AuthRepository:
                            .values(used=True))
         return burnt.rowcount == 1
 
+    def delete_token(self, tx: Tx, token_hash: str, kind: str) -> None:
+        tx.execute(sa.delete(t.oauth_tokens).where(t.oauth_tokens.c.token_hash == token_hash,
+                                                   t.oauth_tokens.c.kind == kind))
+
     def revoke(self, tx: Tx, token_hash: str) -> bool:
-        """Delete a refresh or access token and every access token issued from it; False when
-        no such token exists."""
+        """Delete a refresh or access token, every access token issued from it and the console
+        sessions opened with any of them; False when no such token exists."""
         tokens = t.oauth_tokens
         gone = tx.execute(sa.delete(tokens).where(tokens.c.token_hash == token_hash,
                                                   tokens.c.kind.in_(("refresh", "access"))))
         if gone.rowcount != 1:
             return False
+        children = sa.select(tokens.c.token_hash).where(tokens.c.parent_hash == token_hash,
+                                                         tokens.c.kind == "access")
+        tx.execute(sa.delete(tokens).where(
+            tokens.c.kind == "console",
+            sa.or_(tokens.c.parent_hash == token_hash, tokens.c.parent_hash.in_(children))))
         tx.execute(sa.delete(tokens).where(tokens.c.parent_hash == token_hash,
                                            tokens.c.kind == "access"))
         return True

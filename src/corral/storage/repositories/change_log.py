@@ -92,3 +92,22 @@ class ChangeLogRepository:
             sa.select(t.change_log).where(t.change_log.c.record_id.in_(list(record_ids)),
                                           t.change_log.c.id > after_id)
             .order_by(t.change_log.c.id))]
+
+    def writes_per_hour(self, tx: Tx, since: datetime, module_ids: Sequence[int],
+                        ) -> list[tuple[str, str, int]]:
+        """(hour "YYYY-MM-DD HH" in UTC, source, change-log rows) of these modules since
+        `since`. The source is the door a write came through: job, workflow (automation),
+        console or API."""
+        c = t.change_log.c
+        if tx.dialect.name == "postgresql":
+            hour: Any = sa.func.to_char(sa.func.date_trunc("hour", c.at), "YYYY-MM-DD HH24")
+        else:
+            hour = sa.func.strftime("%Y-%m-%d %H", c.at)
+        source = sa.case((c.job_id.is_not(None), "job"),
+                         (c.automation.is_not(None), "workflow"),
+                         (c.request_id.like("console:%"), "console"), else_="API")
+        rows = tx.execute(sa.select(hour.label("hour"), source.label("source"),
+                                    sa.func.count().label("n"))
+                          .where(c.at >= since, c.module_id.in_(list(module_ids)))
+                          .group_by(hour, source).order_by(hour))
+        return [(str(r.hour), str(r.source), int(r.n)) for r in rows]

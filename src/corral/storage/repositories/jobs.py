@@ -183,3 +183,16 @@ class JobRepository:
         return {str(state): int(n) for state, n in tx.execute(
             sa.select(t.job_items.c.state, sa.func.count())
             .where(t.job_items.c.job_id == job_id).group_by(t.job_items.c.state))}
+
+    def recent(self, tx: Tx, limit: int) -> list[Job]:
+        """The newest jobs first (the console's job list)."""
+        return [_job(r) for r in tx.execute(sa.select(t.jobs).order_by(
+            t.jobs.c.created_time.desc(), t.jobs.c.id.desc()).limit(limit))]
+
+    def failures(self, tx: Tx, job_id: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
+        """(record id, error) of the job's failed items, in item order."""
+        rows = tx.execute(sa.select(t.job_items.c.record_id, t.job_items.c.error)
+                          .where(t.job_items.c.job_id == job_id,
+                                 t.job_items.c.state == "failed")
+                          .order_by(t.job_items.c.seq).limit(limit))
+        return [(int(r.record_id), dict(r.error or {})) for r in rows]
