@@ -129,7 +129,7 @@ def test_bulk_write_and_read_over_http(e2e_database_url: str, tmp_path: Path,
                                        receiver: Receiver,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CORRAL_BULK_READ_PAGE_SIZE", "4")
-    with Server(e2e_database_url, tmp_path).start() as server:
+    with Server(e2e_database_url, tmp_path) as server:
         token = server.admin_token()
         assert token, server.output()
         c = Client(server, token)
