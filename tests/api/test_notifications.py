@@ -298,3 +298,63 @@ def test_rolled_back_write_notifies_nobody(api: Api, corral: Corral, hook: Recei
     assert r.status_code == 400
     _drain(corral)
     assert hook.bodies == []
+
+
+def test_a_restored_record_is_announced_as_an_insert(api: Api, corral: Corral,
+                                                     hook: Receiver) -> None:
+    """A revert of a delete brings the record back: a watcher of create/all hears `insert`
+    (Zoho documents no restore event; COMPATIBILITY.md)."""
+    from tests.api.test_revert import revert
+
+    assert _watch(api, hook.url, events=["Leads.create"]).status_code == 201
+    (rid,) = api.insert("Leads", {"Last_Name": "Back"})
+    d = api.delete(f"Leads/{rid}")
+    assert d.status_code == 200
+    revert(api, corral, {"request_id": d.headers["X-Request-Id"]})
+    _drain(corral)
+    created, restored = hook.bodies  # the delete was not watched
+    assert created["ids"] == [rid]
+    assert (restored["operation"], restored["ids"], restored["module"]) == (
+        "insert", [rid], "Leads")
+    assert restored["affected_fields"] == []
+
+
+def test_a_bulk_write_update_job_notifies(api: Api, corral: Corral, hook: Receiver) -> None:
+    """The Bulk Write door: the rows an update job changes travel in one `update` callback."""
+    from tests.api.test_bulk import file_id, write_job
+
+    a, b = api.insert("Leads", {"Last_Name": "A", "Company": "Old"},
+                      {"Last_Name": "B", "Company": "Old"})
+    assert _watch(api, hook.url, events=["Leads.edit"]).status_code == 201
+    fid = file_id(api, [["record", "company"], [a, "New A"], [b, "New B"]])
+    write_job(api, "update", fid, find_by="id", field_mappings=[
+        {"api_name": "id", "index": 0}, {"api_name": "Company", "index": 1}])
+    corral.jobs.run_until_idle()
+    _drain(corral)
+    (body,) = hook.bodies
+    assert (body["operation"], body["module"], body["ids"]) == ("update", "Leads", [a, b])
+    assert body["affected_fields"] == [{a: ["Company"]}, {b: ["Company"]}]
+
+
+def test_a_merge_job_notifies_master_merged_and_repointed_records(
+        api: Api, corral: Corral, hook: Receiver) -> None:
+    """The merge door: the master's update, the merged record's delete, and the re-pointed
+    Contact's update in its own module, each to the channels watching them."""
+    from tests.api.test_merge import merge
+
+    master, child = api.insert("Accounts", {"Account_Name": "Zylker", "Phone": "111"},
+                               {"Account_Name": "Zylker Inc", "Phone": "222"})
+    (contact,) = api.insert("Contacts", {"Last_Name": "Daly", "Account_Name": child})
+    assert _watch(api, hook.url, events=["Accounts.all", "Contacts.edit"],
+                  notify_on_related_action=False).status_code == 201
+    merge(api, corral, master, {"merge": [{"data": [{"id": child, "_fields": [
+        {"api_name": "Phone"}]}]}]})
+    _drain(corral)
+    got = {(b["module"], b["operation"]): b for b in hook.bodies}
+    assert sorted(got) == [("Accounts", "delete"), ("Accounts", "update"),
+                           ("Contacts", "update")], hook.bodies
+    assert got["Accounts", "update"]["ids"] == [master]
+    assert got["Accounts", "update"]["affected_fields"] == [{master: ["Phone"]}]
+    assert got["Accounts", "delete"]["ids"] == [child]
+    assert got["Contacts", "update"]["ids"] == [contact]
+    assert got["Contacts", "update"]["affected_fields"] == [{contact: ["Account_Name"]}]

@@ -32,7 +32,11 @@ from corral.storage.database import Database, Tx
 from corral.storage.repositories.notifications import Channel, NotificationRepository
 
 CHANNELS = "notification_channels"
-OPERATIONS = {"insert": "create", "update": "edit", "convert": "edit", "delete": "delete"}
+# A restored record (a revert of its delete) re-appears to a syncing client: Zoho documents
+# only create/edit/delete events, so Corral announces a restore as a create (operation
+# `insert`; COMPATIBILITY.md Behaviours).
+OPERATIONS = {"insert": "create", "update": "edit", "convert": "edit", "delete": "delete",
+              "restore": "create"}
 CALLBACK_OPERATION = {"create": "insert", "edit": "update", "delete": "delete"}
 EVENTS = ("create", "edit", "delete")
 DEFAULT_EXPIRY = timedelta(hours=1)  # Zoho: one hour when absent or beyond the maximum
@@ -110,7 +114,7 @@ class InstantNotifications(Step):
     """Effects: one outbox row per live channel watching the module and each operation."""
 
     name = "instant_notifications"
-    ops = frozenset({"insert", "update", "delete", "convert"})
+    ops = frozenset(OPERATIONS)
 
     def __init__(self) -> None:
         self.repo = NotificationRepository()
@@ -124,7 +128,9 @@ class InstantNotifications(Step):
             return None
         by_event: dict[str, list[Item]] = {}
         for item in accepted:
-            by_event.setdefault(OPERATIONS[item.op], []).append(item)
+            event = OPERATIONS.get(item.op)
+            if event is not None:  # an operation no event names is announced to nobody
+                by_event.setdefault(event, []).append(item)
         follow = FollowUp()
         for channel in channels:
             for event, items in by_event.items():
