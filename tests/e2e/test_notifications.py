@@ -249,3 +249,31 @@ def test_a_reverted_delete_announces_the_restored_record(e2e_database_url: str,
         assert len(receiver.bodies) == 2
     finally:
         receiver.close()
+
+
+def test_a_note_on_a_watched_record_is_a_related_action(e2e_database_url: str,
+                                                        tmp_path: Path) -> None:
+    """notify_on_related_action under a real server: a note added to a watched Lead reaches
+    the Lead's channel as an update of the Lead; a channel that turned the flag off hears
+    nothing of it."""
+    receiver = Receiver()
+    token = _token(e2e_database_url)
+    try:
+        with Server(e2e_database_url, tmp_path) as server:
+            http = Http(server.base_url, token)
+            status, body = http.post("Leads", {"data": [{"Last_Name": "Parent"}]})
+            assert status == 201, body
+            lead = _id(body)
+            _watch(http, receiver, "601", ["Leads.edit"])
+            _watch(http, receiver, "602", ["Leads.edit"], notify_on_related_action=False)
+            status, body = http.post("Notes", {"data": [{
+                "Note_Content": "call back", "Parent_Id": lead, "se_module": "Leads"}]})
+            assert status == 201, body
+            (got,) = _wait_for(receiver, 1, server)
+            assert (got["channel_id"], got["module"], got["operation"], got["ids"]) == (
+                "601", "Leads", "update", [lead])
+            assert got["affected_fields"] == [{lead: []}]
+            time.sleep(1)  # the channel without the flag gets nothing
+        assert len(receiver.bodies) == 1
+    finally:
+        receiver.close()

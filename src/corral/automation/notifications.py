@@ -25,7 +25,7 @@ from corral.errors import (
     NotSubscribed,
     RequiredParamMissing,
 )
-from corral.metadata.model import Module
+from corral.metadata.model import Field, Module
 from corral.metadata.registry import Registry
 from corral.records.attachments import FIELD as ATTACHMENTS
 from corral.records.writes import Batch, FollowUp, Item, OutboxEntry, Step, lookup_target
@@ -148,14 +148,17 @@ class _Parents:
     live: set[int]
 
 
-def _pointed_at(module: Module, data: dict[str, Any]) -> list[tuple[str, int]]:
+def _lookups(module: Module) -> list[Field]:
+    return [f for f in module.fields if f.data_type == "lookup" and f.lookup_module]
+
+
+def _pointed_at(lookups: list[Field], data: dict[str, Any]) -> list[tuple[str, int]]:
     """(module api_name, id) of every record the lookups of `data` name."""
     out: list[tuple[str, int]] = []
-    for f in module.fields:
-        if f.data_type == "lookup" and f.lookup_module:
-            value = data.get(f.api_name)
-            if value and str(value).isdigit():
-                out.append((lookup_target(f, data), int(value)))
+    for f in lookups:
+        value = data.get(f.api_name)
+        if value and str(value).isdigit():
+            out.append((lookup_target(f, data), int(value)))
     return out
 
 
@@ -180,18 +183,20 @@ class InstantNotifications(Step):
         One query when the batch's records name no parent with such a channel, three at most
         per parent module otherwise. Parents are read before the batch writes, after earlier
         batches of the transaction: a note deleted with its parent does not announce it."""
-        if not any(
-                f.data_type == "lookup" and f.lookup_module for f in batch.module.fields):
+        lookups = _lookups(batch.module)
+        if not lookups:
             return {}
         wanted: dict[str, set[int]] = {}
         for p in batch.plans:
             if p.checked.error is None:
-                for name, rid in _pointed_at(batch.module, p.checked.values):
+                for name, rid in _pointed_at(lookups, p.checked.values):
                     wanted.setdefault(name, set()).add(rid)
         for rec in batch.current.values():  # targets, key holders, records to restore
-            for name, rid in _pointed_at(batch.module, rec.data):
+            for name, rid in _pointed_at(lookups, rec.data):
                 wanted.setdefault(name, set()).add(rid)
         modules = [m for m in (self.registry.get(n) for n in wanted) if m is not None]
+        if not modules:
+            return {}
         channels = self.repo.active_related(tx, [m.id for m in modules], batch.now)
         out: dict[str, _Parents] = {}
         records = RecordRepository()
@@ -240,10 +245,11 @@ class InstantNotifications(Step):
         """The parents each written record points at, before and after the write (a record
         moved from one parent to another is a related action of both)."""
         parents: dict[str, dict[int, None]] = {}
+        lookups = _lookups(batch.module)
         for item in accepted:
             recs: list[StoredRecord] = [r for r in (item.old, item.new) if r is not None]
             for rec in recs:
-                for name, rid in _pointed_at(batch.module, rec.data):
+                for name, rid in _pointed_at(lookups, rec.data):
                     if name in related and rid in related[name].live:
                         parents.setdefault(name, {})[rid] = None
         for name, ids in parents.items():
