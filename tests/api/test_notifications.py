@@ -300,6 +300,19 @@ def test_rolled_back_write_notifies_nobody(api: Api, corral: Corral, hook: Recei
     assert hook.bodies == []
 
 
+def test_every_write_operation_maps_to_an_event() -> None:
+    """Each op of the write path is announced as one of Zoho's events (restore as create), so
+    the step handles every op the pipeline can hand it; a new op must decide here."""
+    from typing import get_args
+
+    from corral.automation.notifications import EVENTS, OPERATIONS, InstantNotifications
+    from corral.records.writes import Op
+
+    assert set(OPERATIONS) == set(get_args(Op)) == InstantNotifications.ops
+    assert set(OPERATIONS.values()) <= set(EVENTS)
+    assert OPERATIONS["restore"] == "create"
+
+
 def test_a_restored_record_is_announced_as_an_insert(api: Api, corral: Corral,
                                                      hook: Receiver) -> None:
     """A revert of a delete brings the record back: a watcher of create/all hears `insert`
