@@ -180,9 +180,10 @@ class InstantNotifications(Step):
 
     def _parents(self, tx: Tx, batch: Batch) -> dict[str, _Parents]:
         """Per parent module with related-action channels, which named parents are live.
-        One query when the batch's records name no parent with such a channel, three at most
-        per parent module otherwise. Parents are read before the batch writes, after earlier
-        batches of the transaction: a note deleted with its parent does not announce it."""
+        No query when the batch's records name no parent, one for the channels, and one per
+        parent module that has such a channel. Parents are read before the batch writes,
+        after earlier batches of the transaction: a note deleted with its parent (a follow-up
+        of the parent's delete) does not announce the deleted parent."""
         lookups = _lookups(batch.module)
         if not lookups:
             return {}
@@ -210,20 +211,24 @@ class InstantNotifications(Step):
 
     def effects(self, accepted: list[Item], batch: Batch) -> FollowUp | None:
         follow = FollowUp()
-        for channel in batch.memo.get(CHANNELS) or []:
-            self._own(channel, accepted, batch, follow)
+        channels: list[Channel] = batch.memo.get(CHANNELS) or []
+        if channels:
+            by_event: dict[str, list[Item]] = {}
+            for item in accepted:
+                event = OPERATIONS.get(item.op)
+                if event is not None:  # an operation no event names is announced to nobody
+                    by_event.setdefault(event, []).append(item)
+            for channel in channels:
+                self._own(channel, by_event, batch, follow)
         related: dict[str, _Parents] = batch.memo.get(RELATED) or {}
         if related:
             self._related(related, accepted, batch, follow)
         return follow if follow.outbox else None
 
     @staticmethod
-    def _own(channel: Channel, accepted: list[Item], batch: Batch, follow: FollowUp) -> None:
-        by_event: dict[str, list[Item]] = {}
-        for item in accepted:
-            event = OPERATIONS.get(item.op)
-            if event is not None:  # an operation no event names is announced to nobody
-                by_event.setdefault(event, []).append(item)
+    def _own(channel: Channel, by_event: dict[str, list[Item]], batch: Batch,
+             follow: FollowUp) -> None:
+        """The channel's callbacks of the watched module's own writes, one per event."""
         for event, items in by_event.items():
             if event not in channel.events:
                 continue
