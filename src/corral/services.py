@@ -93,7 +93,7 @@ def write_steps(registry: Registry,
         UniqueLinks(lock),              # a pair of records is linked once (many-to-many)
         WorkflowActions(),              # webhooks to the outbox, tasks as follow-up writes
         NotesFollowParents(registry),   # a deleted record's notes go to the recycle bin too
-        InstantNotifications(),         # /actions/watch callbacks to the outbox
+        InstantNotifications(registry),  # /actions/watch callbacks to the outbox
     ]
 
 

@@ -591,6 +591,35 @@ def test_jobs_run_delivers_webhooks_and_the_journal_shows_them_out(
         server.shutdown()
 
 
+def test_a_notification_callback_appears_in_the_journal_as_out(control: Control) -> None:
+    """An /actions/watch callback is an outgoing call like a workflow webhook: the journal
+    shows it with direction out, the receiver's status and Zoho's callback body."""
+    from tests.api.test_automation import Receiver
+
+    hook = Receiver()
+    try:
+        r = control.call("POST", "/crm/v8/actions/watch", {"watch": [{
+            "channel_id": "1000000068001", "events": ["Leads.create"], "token": "T1",
+            "notify_url": hook.url}]})
+        assert r.status_code == 201, r.text
+        control.call("DELETE", "/__corral/journal")
+        lead = control.insert_lead("Watched")
+        r = control.call("POST", "/__corral/jobs/run")
+        assert r.json()["ran"] == {"job_chunks": 0, "webhook_deliveries": 1}
+        assert [b["ids"] for b in hook.bodies] == [[lead]]
+        calls = control.call("GET", "/__corral/journal").json()["calls"]
+        assert [c["direction"] for c in calls] == ["in", "out"]  # the insert, its callback
+        out = calls[-1]
+        assert (out["method"], out["path"], out["status"]) == ("POST", hook.url, 200)
+        sent = json.loads(out["request_body"])
+        assert (sent["operation"], sent["ids"], sent["channel_id"]) == (
+            "insert", [lead], "1000000068001")
+        assert control.call("GET", "/__corral/journal", params={
+            "path": hook.url}).json()["calls"] == [out]
+    finally:
+        hook.close()
+
+
 # ----------------------------------------------------------------------------- --seed
 _fresh = itertools.count()
 

@@ -298,3 +298,160 @@ def test_rolled_back_write_notifies_nobody(api: Api, corral: Corral, hook: Recei
     assert r.status_code == 400
     _drain(corral)
     assert hook.bodies == []
+
+
+def test_every_write_operation_maps_to_an_event() -> None:
+    """Each op of the write path is announced as one of Zoho's events (restore as create), so
+    the step handles every op the pipeline can hand it; a new op must decide here."""
+    from typing import get_args
+
+    from corral.automation.notifications import EVENTS, OPERATIONS, InstantNotifications
+    from corral.records.writes import Op
+
+    assert set(OPERATIONS) == set(get_args(Op)) == InstantNotifications.ops
+    assert set(OPERATIONS.values()) <= set(EVENTS)
+    assert OPERATIONS["restore"] == "create"
+
+
+def test_a_restored_record_is_announced_as_an_insert(api: Api, corral: Corral,
+                                                     hook: Receiver) -> None:
+    """A revert of a delete brings the record back: a watcher of create/all hears `insert`
+    (Zoho documents no restore event; COMPATIBILITY.md)."""
+    from tests.api.test_revert import revert
+
+    assert _watch(api, hook.url, events=["Leads.create"]).status_code == 201
+    (rid,) = api.insert("Leads", {"Last_Name": "Back"})
+    d = api.delete(f"Leads/{rid}")
+    assert d.status_code == 200
+    revert(api, corral, {"request_id": d.headers["X-Request-Id"]})
+    _drain(corral)
+    created, restored = hook.bodies  # the delete was not watched
+    assert created["ids"] == [rid]
+    assert (restored["operation"], restored["ids"], restored["module"]) == (
+        "insert", [rid], "Leads")
+    assert restored["affected_fields"] == []
+
+
+def test_a_bulk_write_update_job_notifies(api: Api, corral: Corral, hook: Receiver) -> None:
+    """The Bulk Write door: the rows an update job changes travel in one `update` callback."""
+    from tests.api.test_bulk import file_id, write_job
+
+    a, b = api.insert("Leads", {"Last_Name": "A", "Company": "Old"},
+                      {"Last_Name": "B", "Company": "Old"})
+    assert _watch(api, hook.url, events=["Leads.edit"]).status_code == 201
+    fid = file_id(api, [["record", "company"], [a, "New A"], [b, "New B"]])
+    write_job(api, "update", fid, find_by="id", field_mappings=[
+        {"api_name": "id", "index": 0}, {"api_name": "Company", "index": 1}])
+    corral.jobs.run_until_idle()
+    _drain(corral)
+    (body,) = hook.bodies
+    assert (body["operation"], body["module"], body["ids"]) == ("update", "Leads", [a, b])
+    assert body["affected_fields"] == [{a: ["Company"]}, {b: ["Company"]}]
+
+
+def test_a_merge_job_notifies_master_merged_and_repointed_records(
+        api: Api, corral: Corral, hook: Receiver) -> None:
+    """The merge door: the master's update, the merged record's delete, and the re-pointed
+    Contact's update in its own module, each to the channels watching them."""
+    from tests.api.test_merge import merge
+
+    master, child = api.insert("Accounts", {"Account_Name": "Zylker", "Phone": "111"},
+                               {"Account_Name": "Zylker Inc", "Phone": "222"})
+    (contact,) = api.insert("Contacts", {"Last_Name": "Daly", "Account_Name": child})
+    assert _watch(api, hook.url, events=["Accounts.all", "Contacts.edit"],
+                  notify_on_related_action=False).status_code == 201
+    merge(api, corral, master, {"merge": [{"data": [{"id": child, "_fields": [
+        {"api_name": "Phone"}]}]}]})
+    _drain(corral)
+    got = {(b["module"], b["operation"]): b for b in hook.bodies}
+    assert sorted(got) == [("Accounts", "delete"), ("Accounts", "update"),
+                           ("Contacts", "update")], hook.bodies
+    assert got["Accounts", "update"]["ids"] == [master]
+    assert got["Accounts", "update"]["affected_fields"] == [{master: ["Phone"]}]
+    assert got["Accounts", "delete"]["ids"] == [child]
+    assert got["Contacts", "update"]["ids"] == [contact]
+    assert got["Contacts", "update"]["affected_fields"] == [{contact: ["Account_Name"]}]
+
+
+# ----------------------------------------------------------------------------- related actions
+def test_a_note_notifies_its_parents_channel(api: Api, corral: Corral, hook: Receiver) -> None:
+    """notify_on_related_action (Zoho's default: true): a note added to, edited on or deleted
+    from a watched Lead is an `update` of the Lead whose own fields did not change."""
+    (lead,) = api.insert("Leads", {"Last_Name": "Parent"})
+    assert _watch(api, hook.url, events=["Leads.edit"]).status_code == 201
+    (note,) = api.insert("Notes", {"Note_Content": "n", "Parent_Id": lead, "se_module": "Leads"})
+    r = api.put(f"Notes/{note}", json={"data": [{"Note_Content": "edited"}]})
+    assert r.status_code == 200, r.text
+    assert api.delete(f"Notes/{note}").status_code == 200
+    _drain(corral)
+    assert len(hook.bodies) == 3, hook.bodies
+    for body in hook.bodies:
+        assert (body["module"], body["operation"], body["ids"]) == ("Leads", "update", [lead])
+        assert body["affected_fields"] == [{lead: []}]
+        assert body["channel_id"] == CHANNEL and body["token"] == "TOKEN_1"
+        assert body["query_params"] == {"key1": "val1"}
+        assert body["resource_uri"].endswith("/crm/v2/Leads")
+
+
+def test_related_action_off_notifies_nothing(api: Api, corral: Corral, hook: Receiver) -> None:
+    (lead,) = api.insert("Leads", {"Last_Name": "Parent"})
+    assert _watch(api, hook.url, events=["Leads.all"],
+                  notify_on_related_action=False).status_code == 201
+    api.insert("Notes", {"Note_Content": "n", "Parent_Id": lead, "se_module": "Leads"})
+    r = api.client.post(f"/crm/v2/Leads/{lead}/Attachments", headers=api.headers(),
+                        files={"file": ("a.txt", b"hello", "text/plain")})
+    assert r.status_code == 200, r.text
+    _drain(corral)
+    assert hook.bodies == []
+    # PATCH turns it on: the next note notifies
+    r = api.patch("actions/watch", json={"watch": [{"channel_id": CHANNEL,
+                                                    "notify_on_related_action": True}]})
+    assert r.status_code == 200, r.text
+    api.insert("Notes", {"Note_Content": "m", "Parent_Id": lead, "se_module": "Leads"})
+    _drain(corral)
+    assert [(b["operation"], b["ids"]) for b in hook.bodies] == [("update", [lead])]
+
+
+def test_an_attachment_is_a_related_action(api: Api, corral: Corral, hook: Receiver) -> None:
+    (lead,) = api.insert("Leads", {"Last_Name": "Parent"})
+    assert _watch(api, hook.url, events=["Leads.edit"]).status_code == 201
+    r = api.client.post(f"/crm/v2/Leads/{lead}/Attachments", headers=api.headers(),
+                        files={"file": ("a.txt", b"hello", "text/plain")})
+    assert r.status_code == 200, r.text
+    _drain(corral)
+    (body,) = hook.bodies
+    assert (body["operation"], body["ids"], body["affected_fields"]) == (
+        "update", [lead], [{lead: []}])
+
+
+def test_a_lookup_and_a_link_notify_the_records_they_point_at(api: Api, corral: Corral,
+                                                              hook: Receiver) -> None:
+    """Zoho's example: a Contact's change notifies its Account's channel; moving it to another
+    Account notifies both; a campaign membership (a linking record) notifies both sides."""
+    acc1, acc2 = api.insert("Accounts", {"Account_Name": "One"}, {"Account_Name": "Two"})
+    (camp,) = api.insert("Campaigns", {"Campaign_Name": "Fair"})
+    assert _watch(api, hook.url, events=["Accounts.edit", "Campaigns.edit", "Contacts.all"],
+                  return_affected_field_values=True).status_code == 201
+    (contact,) = api.insert("Contacts", {"Last_Name": "Daly", "Account_Name": acc1})
+    r = api.put(f"Contacts/{contact}", json={"data": [{"Account_Name": acc2}]})
+    assert r.status_code == 200, r.text
+    r = api.put(f"Contacts/{contact}/Campaigns/{camp}",
+                json={"data": [{"Member_Status": "Invited"}]})
+    assert r.status_code == 200, r.text
+    _drain(corral)
+    got = [(b["module"], b["operation"], b["ids"]) for b in hook.bodies]
+    assert got == [("Contacts", "insert", [contact]), ("Accounts", "update", [acc1]),
+                   ("Contacts", "update", [contact]), ("Accounts", "update", [acc1, acc2]),
+                   ("Campaigns", "update", [camp]), ("Contacts", "update", [contact])]
+    related = hook.bodies[1]
+    assert related["affected_values"] == [{"record_id": acc1, "values": {}}]
+
+
+def test_a_parent_deleted_with_its_notes_is_announced_once(api: Api, corral: Corral,
+                                                           hook: Receiver) -> None:
+    (lead,) = api.insert("Leads", {"Last_Name": "Parent"})
+    api.insert("Notes", {"Note_Content": "n", "Parent_Id": lead, "se_module": "Leads"})
+    assert _watch(api, hook.url).status_code == 201
+    assert api.delete(f"Leads/{lead}").status_code == 200
+    _drain(corral)
+    assert [(b["operation"], b["ids"]) for b in hook.bodies] == [("delete", [lead])]

@@ -210,3 +210,70 @@ def test_a_bulk_write_import_produces_one_callback_per_chunk(e2e_database_url: s
         assert len(receiver.bodies) == 1
     finally:
         receiver.close()
+
+
+def test_a_reverted_delete_announces_the_restored_record(e2e_database_url: str,
+                                                         tmp_path: Path) -> None:
+    """The restore door: delete a Lead through the API, revert that request (the server's
+    worker runs the revert job); a watcher of create hears one `insert` with the id."""
+    import json
+    import urllib.request
+
+    receiver = Receiver()
+    try:
+        with Server(e2e_database_url, tmp_path) as server:
+            token = server.admin_token()
+            assert token, server.output()
+            http = Http(server.base_url, token, "v8")
+            _watch(http, receiver, "501", ["Leads.create"])
+            status, body = http.post("Leads", {"data": [{"Last_Name": "Gone"}]})
+            assert status == 201, body
+            rid = _id(body)
+            assert _wait_for(receiver, 1, server)[0]["ids"] == [rid]
+            req = urllib.request.Request(
+                f"{server.base_url}/crm/v8/Leads?ids={rid}", method="DELETE",
+                headers={"Authorization": f"Zoho-oauthtoken {token}"})
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                assert resp.status == 200
+                request_id = str(resp.headers["X-Request-Id"])
+                assert json.loads(resp.read())["data"][0]["code"] == "SUCCESS"
+            status, body = http.post("actions/revert", {"request_id": request_id})
+            assert status == 202, body
+            restored = _wait_for(receiver, 2, server)[1]
+            assert (restored["operation"], restored["ids"], restored["module"]) == (
+                "insert", [rid], "Leads")
+            assert restored["channel_id"] == "501"
+            status, body = http.get(f"Leads/{rid}")
+            assert status == 200 and body["data"][0]["id"] == rid
+            time.sleep(1)  # nothing else arrives: the delete was not watched
+        assert len(receiver.bodies) == 2
+    finally:
+        receiver.close()
+
+
+def test_a_note_on_a_watched_record_is_a_related_action(e2e_database_url: str,
+                                                        tmp_path: Path) -> None:
+    """notify_on_related_action under a real server: a note added to a watched Lead reaches
+    the Lead's channel as an update of the Lead; a channel that turned the flag off hears
+    nothing of it."""
+    receiver = Receiver()
+    token = _token(e2e_database_url)
+    try:
+        with Server(e2e_database_url, tmp_path) as server:
+            http = Http(server.base_url, token)
+            status, body = http.post("Leads", {"data": [{"Last_Name": "Parent"}]})
+            assert status == 201, body
+            lead = _id(body)
+            _watch(http, receiver, "601", ["Leads.edit"])
+            _watch(http, receiver, "602", ["Leads.edit"], notify_on_related_action=False)
+            status, body = http.post("Notes", {"data": [{
+                "Note_Content": "call back", "Parent_Id": lead, "se_module": "Leads"}]})
+            assert status == 201, body
+            (got,) = _wait_for(receiver, 1, server)
+            assert (got["channel_id"], got["module"], got["operation"], got["ids"]) == (
+                "601", "Leads", "update", [lead])
+            assert got["affected_fields"] == [{lead: []}]
+            time.sleep(1)  # the channel without the flag gets nothing
+        assert len(receiver.bodies) == 1
+    finally:
+        receiver.close()

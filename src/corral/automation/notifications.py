@@ -25,14 +25,21 @@ from corral.errors import (
     NotSubscribed,
     RequiredParamMissing,
 )
-from corral.metadata.model import Module
+from corral.metadata.model import Field, Module
 from corral.metadata.registry import Registry
-from corral.records.writes import Batch, FollowUp, Item, OutboxEntry, Step
+from corral.records.attachments import FIELD as ATTACHMENTS
+from corral.records.writes import Batch, FollowUp, Item, OutboxEntry, Step, lookup_target
 from corral.storage.database import Database, Tx
 from corral.storage.repositories.notifications import Channel, NotificationRepository
+from corral.storage.repositories.records import RecordRepository, StoredRecord
 
 CHANNELS = "notification_channels"
-OPERATIONS = {"insert": "create", "update": "edit", "convert": "edit", "delete": "delete"}
+RELATED = "notification_related_channels"
+# A restored record (a revert of its delete) re-appears to a syncing client: Zoho documents
+# only create/edit/delete events, so Corral announces a restore as a create (operation
+# `insert`; COMPATIBILITY.md Behaviours).
+OPERATIONS = {"insert": "create", "update": "edit", "convert": "edit", "delete": "delete",
+              "restore": "create"}
 CALLBACK_OPERATION = {"create": "insert", "edit": "update", "delete": "delete"}
 EVENTS = ("create", "edit", "delete")
 DEFAULT_EXPIRY = timedelta(hours=1)  # Zoho: one hour when absent or beyond the maximum
@@ -57,11 +64,19 @@ def _changed(item: Item) -> list[str]:
     old, new = item.old, item.new
     if old is None:
         return []
-    names = [k for k in new.data if old.data.get(k) != new.data.get(k)]
-    names += [k for k in old.data if k not in new.data]
+    # `$`-keys are Corral's pseudo-fields ($attachments, $se_module), never Zoho fields.
+    names = [k for k in new.data if old.data.get(k) != new.data.get(k) and k[:1] != "$"]
+    names += [k for k in old.data if k not in new.data and k[:1] != "$"]
     if old.owner_id != new.owner_id:
         names.append("Owner")
     return list(dict.fromkeys(names))
+
+
+def _attachments_only(item: Item) -> bool:
+    """An update that only attached or removed files: a related action of the record."""
+    old = item.old
+    return (old is not None and item.op == "update" and not _changed(item)
+            and old.data.get(ATTACHMENTS) != item.new.data.get(ATTACHMENTS))
 
 
 def _condition_fields(condition: Any) -> set[str]:
@@ -106,40 +121,149 @@ def callback_body(channel: Channel, module: Module, event: str, items: Sequence[
     return body
 
 
+def related_callback_body(channel: Channel, module: Module, parent_ids: Sequence[int],
+                          now: datetime) -> dict[str, Any]:
+    """A related action (a note, attachment, link or other record pointing at the watched
+    record was written): an `update` of the parents whose own fields did not change. Zoho
+    documents the flag but not this body; Corral's choice (COMPATIBILITY.md)."""
+    ids = [str(i) for i in parent_ids]
+    body: dict[str, Any] = {
+        "server_time": epoch_ms(now),
+        "query_params": dict(parse_qsl(urlsplit(channel.notify_url).query)),
+        "module": module.api_name, "resource_uri": channel.resource_uri, "ids": ids,
+        "affected_fields": [{rid: []} for rid in ids], "operation": "update",
+        "channel_id": channel.channel_id, "token": channel.token}
+    if channel.return_affected_field_values:
+        body["affected_values"] = [{"record_id": rid, "values": {}} for rid in ids]
+    return body
+
+
+@dataclass(frozen=True)
+class _Parents:
+    """A module records of the batch point at: its channels with notify_on_related_action
+    and which of the pointed-at ids are live records."""
+
+    module: Module
+    channels: list[Channel]
+    live: set[int]
+
+
+def _lookups(module: Module) -> list[Field]:
+    return [f for f in module.fields if f.data_type == "lookup" and f.lookup_module]
+
+
+def _pointed_at(lookups: list[Field], data: dict[str, Any]) -> list[tuple[str, int]]:
+    """(module api_name, id) of every record the lookups of `data` name."""
+    out: list[tuple[str, int]] = []
+    for f in lookups:
+        value = data.get(f.api_name)
+        if value and str(value).isdigit():
+            out.append((lookup_target(f, data), int(value)))
+    return out
+
+
 class InstantNotifications(Step):
-    """Effects: one outbox row per live channel watching the module and each operation."""
+    """Effects: one outbox row per live channel watching the module and each operation, and
+    one per live channel of a parent module (notify_on_related_action) the batch's records
+    point at through their lookups."""
 
     name = "instant_notifications"
-    ops = frozenset({"insert", "update", "delete", "convert"})
+    ops = frozenset(OPERATIONS)
 
-    def __init__(self) -> None:
+    def __init__(self, registry: Registry) -> None:
         self.repo = NotificationRepository()
+        self.registry = registry
 
     def prepare(self, tx: Tx, batch: Batch) -> None:
         batch.memo[CHANNELS] = self.repo.active_for_module(tx, batch.module.id, batch.now)
+        batch.memo[RELATED] = self._parents(tx, batch)
+
+    def _parents(self, tx: Tx, batch: Batch) -> dict[str, _Parents]:
+        """Per parent module with related-action channels, which named parents are live.
+        No query when the batch's records name no parent, one for the channels, and one per
+        parent module that has such a channel. Parents are read before the batch writes,
+        after earlier batches of the transaction: a note deleted with its parent (a follow-up
+        of the parent's delete) does not announce the deleted parent."""
+        lookups = _lookups(batch.module)
+        if not lookups:
+            return {}
+        wanted: dict[str, set[int]] = {}
+        for p in batch.plans:
+            if p.checked.error is None:
+                for name, rid in _pointed_at(lookups, p.checked.values):
+                    wanted.setdefault(name, set()).add(rid)
+        for rec in batch.current.values():  # targets, key holders, records to restore
+            for name, rid in _pointed_at(lookups, rec.data):
+                wanted.setdefault(name, set()).add(rid)
+        modules = [m for m in (self.registry.get(n) for n in wanted) if m is not None]
+        if not modules:
+            return {}
+        channels = self.repo.active_related(tx, [m.id for m in modules], batch.now)
+        out: dict[str, _Parents] = {}
+        records = RecordRepository()
+        for m in modules:
+            mine = [c for c in channels if c.module_id == m.id and "edit" in c.events
+                    and not c.condition]  # a field condition: no watched field changed
+            if mine:
+                out[m.api_name] = _Parents(m, mine, records.live_ids(
+                    tx, m.id, wanted[m.api_name]))
+        return out
 
     def effects(self, accepted: list[Item], batch: Batch) -> FollowUp | None:
-        channels: list[Channel] = batch.memo.get(CHANNELS) or []
-        if not channels:
-            return None
-        by_event: dict[str, list[Item]] = {}
-        for item in accepted:
-            by_event.setdefault(OPERATIONS[item.op], []).append(item)
         follow = FollowUp()
-        for channel in channels:
-            for event, items in by_event.items():
-                if event not in channel.events:
-                    continue
-                watched = _condition_fields(channel.condition) if channel.condition else set()
-                if watched and event == "edit":
-                    items = [i for i in items if watched & set(_changed(i))]
-                if not items:
-                    continue
+        channels: list[Channel] = batch.memo.get(CHANNELS) or []
+        if channels:
+            by_event: dict[str, list[Item]] = {}
+            for item in accepted:
+                event = OPERATIONS.get(item.op)
+                if event is not None:  # an operation no event names is announced to nobody
+                    by_event.setdefault(event, []).append(item)
+            for channel in channels:
+                self._own(channel, by_event, batch, follow)
+        related: dict[str, _Parents] = batch.memo.get(RELATED) or {}
+        if related:
+            self._related(related, accepted, batch, follow)
+        return follow if follow.outbox else None
+
+    @staticmethod
+    def _own(channel: Channel, by_event: dict[str, list[Item]], batch: Batch,
+             follow: FollowUp) -> None:
+        """The channel's callbacks of the watched module's own writes, one per event."""
+        for event, items in by_event.items():
+            if event not in channel.events:
+                continue
+            watched = _condition_fields(channel.condition) if channel.condition else set()
+            if watched and event == "edit":
+                items = [i for i in items if watched & set(_changed(i))]
+            if event == "edit" and not channel.notify_on_related_action:
+                items = [i for i in items if not _attachments_only(i)]
+            if not items:
+                continue
+            follow.outbox.append(OutboxEntry(
+                channel.id, items[0].new.id, channel.notify_url,
+                callback_body(channel, batch.module, event, items, batch.now),
+                channel_key=channel.channel_id))
+
+    @staticmethod
+    def _related(related: dict[str, _Parents], accepted: list[Item], batch: Batch,
+                 follow: FollowUp) -> None:
+        """The parents each written record points at, before and after the write (a record
+        moved from one parent to another is a related action of both)."""
+        parents: dict[str, dict[int, None]] = {}
+        lookups = _lookups(batch.module)
+        for item in accepted:
+            recs: list[StoredRecord] = [r for r in (item.old, item.new) if r is not None]
+            for rec in recs:
+                for name, rid in _pointed_at(lookups, rec.data):
+                    if name in related and rid in related[name].live:
+                        parents.setdefault(name, {})[rid] = None
+        for name, ids in parents.items():
+            target = related[name]
+            for channel in target.channels:
                 follow.outbox.append(OutboxEntry(
-                    channel.id, items[0].new.id, channel.notify_url,
-                    callback_body(channel, batch.module, event, items, batch.now),
+                    channel.id, next(iter(ids)), channel.notify_url,
+                    related_callback_body(channel, target.module, list(ids), batch.now),
                     channel_key=channel.channel_id))
-        return follow
 
 
 # ----------------------------------------------------------------------------- the service

@@ -49,6 +49,17 @@ class NotificationRepository:
             sa.select(t.notification_channels).where(c.module_id == module_id,
                                                      c.channel_expiry > now).order_by(c.id))]
 
+    def active_related(self, tx: Tx, module_ids: Sequence[int], now: datetime,
+                       ) -> list[Channel]:
+        """Live channels of the modules that asked to hear of their related records."""
+        c = t.notification_channels.c
+        if not module_ids:
+            return []
+        return [_channel(r) for r in tx.execute(
+            sa.select(t.notification_channels).where(
+                c.module_id.in_(list(module_ids)), c.channel_expiry > now,
+                c.notify_on_related_action.is_(True)).order_by(c.id))]
+
     def channels(self, tx: Tx, *, channel_ids: Sequence[str] | None = None,
                  module_id: int | None = None) -> list[Channel]:
         c = t.notification_channels.c
