@@ -4,8 +4,9 @@
 one transaction, every change through the one write path with the job's id (so the merge can be
 reverted like any job): the master takes the values of the fields chosen from each child (and
 the children's tags); every record that points at a child — lookups of any module, notes'
-`Parent_Id`, activities' `What_Id` — is re-pointed at the master; the children go to the
-recycle bin. Attachments stay with the children (see COMPATIBILITY.md).
+`Parent_Id`, activities' `What_Id` — is re-pointed at the master; the children's attachments
+move to the master (each side's `$attachments` change-logged, so a revert gives them back); the
+children go to the recycle bin.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from corral.errors import CorralError, InvalidData, LimitExceeded, MandatoryNotF
 from corral.jobs.runner import JobCannotRun
 from corral.metadata.model import Field, Module
 from corral.records import validate as v
+from corral.records.attachments import log_lists
 from corral.records.query import Filters, RecordQuery
 from corral.records.service import RecordService
 from corral.records.writes import Planned, WriteContext
 from corral.storage.database import Tx
 from corral.storage.filters import And, Cond, Filter, JsonField, Op
+from corral.storage.repositories.attachments import AttachmentRepository
 from corral.storage.repositories.jobs import Job, JobItem, JobRepository
 
 MAX_CHILDREN = 2  # Zoho: up to three records, the master and two others
@@ -83,6 +86,7 @@ class MergeService:
         self.db = records.db
         self.clock = records.clock
         self.jobs = JobRepository()
+        self.attachments = AttachmentRepository()
 
     def schedule(self, module: Module, spec: MergeSpec, ctx: WriteContext) -> int:
         job_id = self.db.new_id()
@@ -171,6 +175,8 @@ class MergeService:
         if err is None:
             err = self._repoint(tx, module, spec, ctx)
         if err is None:
+            err = self._move_attachments(tx, module, spec, ctx)
+        if err is None:
             err = self._write(tx, module, [Planned(i, v.Checked(values={}), target=c, op="delete")
                                            for i, (c, _f) in enumerate(spec.children)], ctx)
         return err
@@ -194,6 +200,15 @@ class MergeService:
             if err is not None:
                 return err
         return None
+
+    def _move_attachments(self, tx: Tx, module: Module, spec: MergeSpec,
+                          ctx: WriteContext) -> CorralError | None:
+        """The children's attachments become the master's (as a Lead's become its Contact's)."""
+        losers = [c for c, _f in spec.children
+                  if self.attachments.move(tx, c, module.id, spec.master)]
+        if not losers:
+            return None
+        return log_lists(self.records, tx, module, [*losers, spec.master], ctx)
 
     def _write(self, tx: Tx, module: Module, plans: Sequence[Planned],
                ctx: WriteContext) -> CorralError | None:
