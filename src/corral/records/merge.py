@@ -19,6 +19,7 @@ from corral.auth.service import Principal
 from corral.errors import CorralError, InvalidData, LimitExceeded, MandatoryNotFound
 from corral.jobs.runner import JobCannotRun
 from corral.metadata.model import Field, Module
+from corral.records import plans
 from corral.records import validate as v
 from corral.records.attachments import log_lists
 from corral.records.query import Filters, RecordQuery
@@ -98,6 +99,10 @@ class MergeService:
                     path = f"$.merge[0].data[{n - 1}].id"
                     raise InvalidData("the id given seems to be invalid",
                                       {"json_path": path} if n else {"resource_path_index": 1})
+            if plans.is_recording():  # a dry run or If-Match: what the job will do, now
+                with plans.as_job():
+                    self.run(tx, module, spec, job_context(ctx.principal, ctx.request_id,
+                                                           job_id), keep=False)
             self.jobs.create(tx, Job(
                 id=job_id, kind="merge", module_id=module.id, status="SCHEDULED", cvid=None,
                 payload={"master": spec.master,
@@ -145,15 +150,16 @@ class MergeService:
                     out.append((other, f, None))
         return out
 
-    def run(self, tx: Tx, module: Module, spec: MergeSpec, ctx: WriteContext) -> CorralError | None:
-        """The whole merge, or (on any refused write) nothing of it."""
+    def run(self, tx: Tx, module: Module, spec: MergeSpec, ctx: WriteContext,
+            *, keep: bool = True) -> CorralError | None:
+        """The whole merge, or (on any refused write, or when not `keep`: a plan) nothing."""
         try:
             with self.db.savepoint(tx):
                 err = self._merge(tx, module, spec, ctx)
-                if err is not None:
-                    raise _Undo(err)
+                if err is not None or not keep:
+                    raise _Undo(err or InvalidData())
         except _Undo as undo:
-            return undo.error
+            return undo.error if keep else None
         return None
 
     def _merge(self, tx: Tx, module: Module, spec: MergeSpec,
@@ -218,6 +224,12 @@ class MergeService:
         return None
 
 
+def job_context(principal: Principal, request_id: str | None, job_id: int) -> WriteContext:
+    """How a merge job writes: under its id, no automation (as the worker runs it)."""
+    return WriteContext(principal, request_id=request_id, trigger=(), job_id=job_id,
+                        source="merge")
+
+
 class MergeJobs:
     """The job handler of kind `merge`: one item, the master; the whole merge in one chunk."""
 
@@ -234,6 +246,5 @@ class MergeJobs:
         payload = job.payload
         spec = MergeSpec(int(payload["master"]), tuple(
             (int(c), tuple(f)) for c, f in payload["children"]))
-        ctx = WriteContext(principal, request_id=job.request_id, trigger=(), job_id=job.id,
-                           source="merge")
+        ctx = job_context(principal, job.request_id, job.id)
         return [self.service.run(tx, module, spec, ctx) for _item in items]
