@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from corral.records.revert import Target
 from corral.services import Corral
 from tests.api.test_auth import _restricted_user
 from tests.api.test_revert import revert
@@ -87,6 +88,11 @@ def test_merge_moves_attachments_to_the_master_and_revert_gives_them_back(
                                          a2: "child-2.txt"}
     got = api.get(f"Accounts/{master}/Attachments/{a2}")
     assert got.status_code == 200 and got.content == b"two"
+    with corral.db.read() as tx:  # what `corral revert --dry-run` prints per record
+        steps = {str(r.record_id): r.steps() for r in corral.revert.analyse(
+            tx, Target(job_id=int(job)), [int(master), int(child), int(other)], False)}
+    assert steps == {master: ["attachments back"], child: ["restore", "attachments back"],
+                     other: ["restore"]}
     out = revert(api, corral, {"job_id": job})
     assert out["data"][0]["Failed_Count"] == 0 and out["data"][0]["Skipped_Count"] == 0
     assert _attachments(api, master) == {mine: "master.txt"}

@@ -91,6 +91,13 @@ class RecordRevert:
     skipped: str | None = None
     attachments: tuple[int, ...] | None = None  # the ids it held before (None: untouched)
 
+    def steps(self) -> list[str]:
+        """What `RevertService.apply` does to the record, in its order."""
+        ops = [op for op, _values in self.writes]
+        back = ["attachments back"] if self.attachments is not None else []
+        return [op for op in ops if op == "restore"] + back + [op for op in ops
+                                                               if op != "restore"]
+
 
 class _Undo(Exception):
     def __init__(self, error: CorralError) -> None:
