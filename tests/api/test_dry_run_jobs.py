@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from corral.records.plans import VOLATILE
 from corral.services import Corral
 from corral.storage import tables as t
 from tests.api.test_bulk import bulk, file_id, leads, write_result
@@ -73,6 +74,15 @@ def test_merge_dry_run_writes_nothing_and_plans_every_record(
     corral.jobs.run_until_idle()
     assert api.get(f"Accounts/{accounts['master']}").json()["data"][0]["Phone"] == "222"
     assert api.get(f"Accounts/{accounts['master']}/Attachments").status_code == 200
+    # The job wrote exactly what its plan said, field by field.
+    with corral.db.read() as tx:
+        logged = {(str(e.record_id), e.field, e.operation) for e in tx.execute(
+            sa.select(t.change_log).where(
+                t.change_log.c.job_id == int(real.json()["merge"][0]["details"]["job_id"])))}
+    planned = {(p["id"], field, p["action"]) for p in plan["plans"] for field in p["changes"]}
+    planned |= {(p["id"], None, "delete") for p in plan["plans"] if p["action"] == "delete"}
+    assert {x for x in logged if x[1] not in VOLATILE} == \
+        {x for x in planned if x[1] not in VOLATILE}
 
 
 def test_merge_if_match_refuses_a_plan_that_changed(api: Api, corral: Corral,
