@@ -369,7 +369,7 @@ def revert(database_url: str | None, job_or_request_id: str, force: bool,
             if dry_run:
                 for r in corral.revert.preview(target, force, admin):
                     what = f"skip ({r.skipped})" if r.skipped else (
-                        " then ".join(op for op, _values in r.writes) or "nothing to do")
+                        " then ".join(r.steps()) or "nothing to do")
                     click.echo(f"{r.record_id}\t{what}")
                 return
             job_id = corral.revert.schedule(target, force, WriteContext(admin))

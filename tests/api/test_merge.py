@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from corral.records.revert import Target
 from corral.services import Corral
 from tests.api.test_auth import _restricted_user
 from tests.api.test_revert import revert
@@ -58,6 +59,50 @@ def test_merge_moves_related_data_and_its_revert_restores_everything(api: Api,
              **records_state(corral, "Contacts", [contact]),
              **records_state(corral, "Notes", [note])}
     assert after == before
+
+
+def _attach(api: Api, record: str, name: str, content: bytes) -> str:
+    r = api.client.post(f"/crm/v8/Accounts/{record}/Attachments", headers=api.headers(),
+                        files={"file": (name, content, "text/plain")})
+    assert r.status_code == 200, r.text
+    return str(r.json()["data"][0]["details"]["id"])
+
+
+def _attachments(api: Api, record: str) -> dict[str, str]:
+    r = api.get(f"Accounts/{record}/Attachments")
+    if r.status_code == 204:
+        return {}
+    assert r.status_code == 200, r.text
+    return {a["id"]: a["File_Name"] for a in r.json()["data"]}
+
+
+def test_merge_moves_attachments_to_the_master_and_revert_gives_them_back(
+        api: Api, corral: Corral) -> None:
+    master, child, other = api.insert("Accounts", {"Account_Name": "Zylker"},
+                                      {"Account_Name": "Zylker Inc"}, {"Account_Name": "Zyl"})
+    mine = _attach(api, master, "master.txt", b"m")
+    a1 = _attach(api, child, "child-1.txt", b"one")
+    a2 = _attach(api, child, "child-2.txt", b"two")
+    job = merge(api, corral, master, {"merge": [{"data": [{"id": child}, {"id": other}]}]})
+    assert _attachments(api, master) == {mine: "master.txt", a1: "child-1.txt",
+                                         a2: "child-2.txt"}
+    got = api.get(f"Accounts/{master}/Attachments/{a2}")
+    assert got.status_code == 200 and got.content == b"two"
+    with corral.db.read() as tx:  # what `corral revert --dry-run` prints per record
+        steps = {str(r.record_id): r.steps() for r in corral.revert.analyse(
+            tx, Target(job_id=int(job)), [int(master), int(child), int(other)], False)}
+    assert steps == {master: ["attachments back"], child: ["restore", "attachments back"],
+                     other: ["restore"]}
+    out = revert(api, corral, {"job_id": job})
+    assert out["data"][0]["Failed_Count"] == 0 and out["data"][0]["Skipped_Count"] == 0
+    assert _attachments(api, master) == {mine: "master.txt"}
+    assert _attachments(api, child) == {a1: "child-1.txt", a2: "child-2.txt"}
+    assert _attachments(api, other) == {}
+    assert api.get(f"Accounts/{child}/Attachments/{a1}").content == b"one"
+    # Both moves are change-logged on every side, so the revert itself can be reverted.
+    again = revert(api, corral, {"job_id": out["job_id"]})
+    assert again["data"][0]["Failed_Count"] == 0
+    assert set(_attachments(api, master)) == {mine, a1, a2}
 
 
 def test_a_merge_that_cannot_apply_leaves_nothing(api: Api, corral: Corral) -> None:

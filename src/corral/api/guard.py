@@ -103,18 +103,23 @@ def _with_plans(response: Response, batches: Sequence[RecordedBatch]) -> Respons
     doc: Any = orjson.loads(response.body) if response.body else {}
     if not isinstance(doc, dict):
         return response
-    data = doc.get("data")
+    # Record writes answer in `data`, merge in `merge`; a bulk write job in top-level `details`.
+    data = next((doc[k] for k in ("data", "merge") if isinstance(doc.get(k), list)), None)
     jobs = [b for b in batches if b.job]
     writes = [b for b in batches if not b.job]
+    job_plan = plans.job_plan_json([o for b in jobs for o in b.outcomes],
+                                   [b.module for b in jobs for _o in b.outcomes]
+                                   if len({b.module for b in jobs}) > 1 else None)
     if isinstance(data, list) and data:
         if jobs:
-            _details(data[0])["plan"] = plans.job_plan_json(
-                [o for b in jobs for o in b.outcomes])
+            _details(data[0])["plan"] = job_plan
         elif len(writes) == 1 and len(writes[0].outcomes) == len(data):
             for entry, outcome in zip(data, writes[0].outcomes, strict=True):
                 _details(entry)["plan"] = plans.plan_json(outcome)
         elif writes:
             _details(data[0])["plan"] = _combined(writes)
+    elif jobs and isinstance(doc.get("details"), dict):
+        doc["details"]["plan"] = job_plan
     doc["plan_fingerprint"] = plans.fingerprint(batches)
     headers = {k: v for k, v in response.headers.items() if k.lower() not in UNKEPT_HEADERS}
     status = 200 if response.status_code == 204 else response.status_code

@@ -170,7 +170,7 @@ def resolve(path: str) -> tuple[Handler, dict[str, str]] | None:
 # If-Match plan fingerprints (api/guard.py). Every write under /crm/ takes Idempotency-Key.
 DRY_RUN: frozenset[Handler] = frozenset({
     r.insert_records, r.update_records, r.update_record, r.upsert_records, r.delete_records,
-    r.delete_record, a.mass_update, a.convert_lead})
+    r.delete_record, a.mass_update, a.convert_lead, h.merge_records, bk.create_write_job})
 
 
 def _guarded(handlers: dict[str, Handler]) -> dict[str, Handler]:

@@ -25,6 +25,21 @@ FIELD = "$attachments"
 MAX_FILE_SIZE = 20 * 1024 * 1024  # Zoho: "File size should not exceed 20 MB"
 
 
+def log_lists(records: RecordService, tx: Tx, module: Module, record_ids: Sequence[int],
+              ctx: WriteContext) -> CorralError | None:
+    """Each record's `$attachments` becomes the ids of the attachments it holds now, through
+    the write path (after attachments moved between records: a merge, its revert)."""
+    repo = AttachmentRepository()
+    plans = [Planned(i, v.Checked(values={FIELD: [str(a) for a in sorted(
+        att.id for att in repo.of_record(tx, rid))]}), target=rid, op="update")
+             for i, rid in enumerate(dict.fromkeys(record_ids))]
+    for outcome in records.write_batch(module, plans, replace(ctx, trigger=()), conn=tx,
+                                       ids=[]):
+        if outcome.error is not None:
+            return outcome.error
+    return None
+
+
 def _invalid_record() -> InvalidData:
     return InvalidData("the related id given seems to be invalid", {"resource_path_index": 1})
 

@@ -35,9 +35,10 @@ from corral.errors import (
     ModuleNotAvailable,
     ResourceNotFound,
 )
-from corral.jobs.runner import ItemDone, ItemOutcome, JobCannotRun
+from corral.jobs.runner import CHUNK, ItemDone, ItemOutcome, JobCannotRun
 from corral.metadata.model import Field, Module
 from corral.records import bulk_files as bf
+from corral.records import plans
 from corral.records import validate as v
 from corral.records.dedup import check_order
 from corral.records.query import Filters, RecordQuery
@@ -355,6 +356,15 @@ def error_text(err: dict[str, Any] | None, header: Sequence[str],
     return f"{err.get('code')}-{column}"
 
 
+class _Planned(Exception):
+    """Rolls a simulated job back once its plan is recorded."""
+
+
+def job_context(principal: Principal, request_id: str | None, job_id: int) -> WriteContext:
+    """How a bulk write job writes: under its id, no automation (as Zoho's import)."""
+    return WriteContext(principal, request_id=request_id, trigger=(), job_id=job_id)
+
+
 # ----------------------------------------------------------------------------- the service
 class BulkWriteService:
     def __init__(self, writer: BulkWriter, users: Callable[[], dict[int, Any]]) -> None:
@@ -393,6 +403,9 @@ class BulkWriteService:
                                 {"limit": max_rows})
         job_id = self.db.new_id()
         with self.db.write() as tx:
+            if plans.is_recording():  # a dry run or If-Match: what the job will do, now
+                self._plan_job(tx, module, spec, rows, job_context(ctx.principal,
+                                                                   ctx.request_id, job_id))
             self.jobs.create(tx, Job(
                 id=job_id, kind="bulk_write", module_id=module.id, status="SCHEDULED",
                 cvid=None, payload={**meta, **spec.as_payload(), "header": header},
@@ -400,6 +413,18 @@ class BulkWriteService:
                 started_time=None, finished_time=None, request_id=ctx.request_id),
                 [], rows=rows)
         return job_id
+
+    def _plan_job(self, tx: Tx, module: Module, spec: WriteSpec, rows: list[list[str]],
+                  ctx: WriteContext) -> None:
+        """Apply the rows as the worker will (chunk by chunk, each seeing the ones before)
+        and roll all of it back: the writes become the job's plan."""
+        try:
+            with plans.as_job(), self.db.savepoint(tx):
+                for start in range(0, len(rows), CHUNK):
+                    self.writer.apply(tx, module, spec, rows[start:start + CHUNK], ctx)
+                raise _Planned()
+        except _Planned:
+            pass
 
     def plan_import(self, module_name: str, data: bytes, *, mode: str, find_by: str | None,
                     renames: dict[str, str], encoding: str | None = None) -> ImportPlan:
@@ -535,7 +560,7 @@ class BulkWriteJobs:
         if module is None or principal is None:
             raise JobCannotRun("module or user gone")
         spec = WriteSpec.from_payload(job.payload)
-        ctx = WriteContext(principal, request_id=job.request_id, trigger=(), job_id=job.id)
+        ctx = job_context(principal, job.request_id, job.id)
         return self.writer.apply(tx, module, spec, [list(i.data or []) for i in items], ctx)
 
     def finished(self, tx: Tx, job: Job) -> None:

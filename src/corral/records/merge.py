@@ -4,8 +4,9 @@
 one transaction, every change through the one write path with the job's id (so the merge can be
 reverted like any job): the master takes the values of the fields chosen from each child (and
 the children's tags); every record that points at a child — lookups of any module, notes'
-`Parent_Id`, activities' `What_Id` — is re-pointed at the master; the children go to the
-recycle bin. Attachments stay with the children (see COMPATIBILITY.md).
+`Parent_Id`, activities' `What_Id` — is re-pointed at the master; the children's attachments
+move to the master (each side's `$attachments` change-logged, so a revert gives them back); the
+children go to the recycle bin.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from corral.auth.service import Principal
 from corral.errors import CorralError, InvalidData, LimitExceeded, MandatoryNotFound
 from corral.jobs.runner import JobCannotRun
 from corral.metadata.model import Field, Module
+from corral.records import plans
 from corral.records import validate as v
+from corral.records.attachments import log_lists
 from corral.records.query import Filters, RecordQuery
 from corral.records.service import RecordService
 from corral.records.writes import Planned, WriteContext
 from corral.storage.database import Tx
 from corral.storage.filters import And, Cond, Filter, JsonField, Op
+from corral.storage.repositories.attachments import AttachmentRepository
 from corral.storage.repositories.jobs import Job, JobItem, JobRepository
 
 MAX_CHILDREN = 2  # Zoho: up to three records, the master and two others
@@ -83,6 +87,7 @@ class MergeService:
         self.db = records.db
         self.clock = records.clock
         self.jobs = JobRepository()
+        self.attachments = AttachmentRepository()
 
     def schedule(self, module: Module, spec: MergeSpec, ctx: WriteContext) -> int:
         job_id = self.db.new_id()
@@ -94,6 +99,10 @@ class MergeService:
                     path = f"$.merge[0].data[{n - 1}].id"
                     raise InvalidData("the id given seems to be invalid",
                                       {"json_path": path} if n else {"resource_path_index": 1})
+            if plans.is_recording():  # a dry run or If-Match: what the job will do, now
+                with plans.as_job():
+                    self.run(tx, module, spec, job_context(ctx.principal, ctx.request_id,
+                                                           job_id), keep=False)
             self.jobs.create(tx, Job(
                 id=job_id, kind="merge", module_id=module.id, status="SCHEDULED", cvid=None,
                 payload={"master": spec.master,
@@ -141,15 +150,16 @@ class MergeService:
                     out.append((other, f, None))
         return out
 
-    def run(self, tx: Tx, module: Module, spec: MergeSpec, ctx: WriteContext) -> CorralError | None:
-        """The whole merge, or (on any refused write) nothing of it."""
+    def run(self, tx: Tx, module: Module, spec: MergeSpec, ctx: WriteContext,
+            *, keep: bool = True) -> CorralError | None:
+        """The whole merge, or (on any refused write, or when not `keep`: a plan) nothing."""
         try:
             with self.db.savepoint(tx):
                 err = self._merge(tx, module, spec, ctx)
-                if err is not None:
-                    raise _Undo(err)
+                if err is not None or not keep:
+                    raise _Undo(err or InvalidData())
         except _Undo as undo:
-            return undo.error
+            return undo.error if keep else None
         return None
 
     def _merge(self, tx: Tx, module: Module, spec: MergeSpec,
@@ -170,6 +180,8 @@ class MergeService:
                                                op="update")], ctx)
         if err is None:
             err = self._repoint(tx, module, spec, ctx)
+        if err is None:
+            err = self._move_attachments(tx, module, spec, ctx)
         if err is None:
             err = self._write(tx, module, [Planned(i, v.Checked(values={}), target=c, op="delete")
                                            for i, (c, _f) in enumerate(spec.children)], ctx)
@@ -195,12 +207,27 @@ class MergeService:
                 return err
         return None
 
+    def _move_attachments(self, tx: Tx, module: Module, spec: MergeSpec,
+                          ctx: WriteContext) -> CorralError | None:
+        """The children's attachments become the master's (as a Lead's become its Contact's)."""
+        losers = [c for c, _f in spec.children
+                  if self.attachments.move(tx, c, module.id, spec.master)]
+        if not losers:
+            return None
+        return log_lists(self.records, tx, module, [*losers, spec.master], ctx)
+
     def _write(self, tx: Tx, module: Module, plans: Sequence[Planned],
                ctx: WriteContext) -> CorralError | None:
         for outcome in self.records.write_batch(module, plans, ctx, conn=tx, ids=[]):
             if outcome.error is not None:
                 return outcome.error
         return None
+
+
+def job_context(principal: Principal, request_id: str | None, job_id: int) -> WriteContext:
+    """How a merge job writes: under its id, no automation (as the worker runs it)."""
+    return WriteContext(principal, request_id=request_id, trigger=(), job_id=job_id,
+                        source="merge")
 
 
 class MergeJobs:
@@ -219,6 +246,5 @@ class MergeJobs:
         payload = job.payload
         spec = MergeSpec(int(payload["master"]), tuple(
             (int(c), tuple(f)) for c, f in payload["children"]))
-        ctx = WriteContext(principal, request_id=job.request_id, trigger=(), job_id=job.id,
-                           source="merge")
+        ctx = job_context(principal, job.request_id, job.id)
         return [self.service.run(tx, module, spec, ctx) for _item in items]

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -56,6 +56,23 @@ def is_recording() -> bool:
     return _current.get() is not None
 
 
+@contextmanager
+def as_job() -> Iterator[None]:
+    """Batches written inside the block (a scheduled job's writes, simulated now and rolled
+    back by the caller) are kept as that job's plan; nothing happens when not recording."""
+    outer = _current.get()
+    if outer is None:
+        yield
+        return
+    inner = PlanRecorder()
+    token = _current.set(inner)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+        outer.batches.extend(replace(b, job=True) for b in inner.batches)
+
+
 def record(module: str, outcomes: Sequence[Outcome], *, job: bool = False) -> None:
     recorder = _current.get()
     if recorder is not None:
@@ -69,13 +86,16 @@ def plan_json(o: Outcome) -> dict[str, Any]:
             "changes": {k: {"old": c.old, "new": c.new} for k, c in p.changes.items()}}
 
 
-def job_plan_json(outcomes: Sequence[Outcome]) -> dict[str, Any]:
-    """A job's plan: counts per action over all its records and the first records' plans."""
+def job_plan_json(outcomes: Sequence[Outcome],
+                  modules: Sequence[str] | None = None) -> dict[str, Any]:
+    """A job's plan: counts per action over all its records and the first records' plans
+    (each with its module when `modules`, one per outcome, is given: a merge writes several)."""
     counts: dict[str, int] = {}
     for o in outcomes:
         counts[o.plan.action] = counts.get(o.plan.action, 0) + 1
-    shown = [{"id": str(o.record.id) if o.record is not None else None, **plan_json(o)}
-             for o in outcomes[:JOB_PLANS_SHOWN]]
+    shown = [{**({"module": modules[n]} if modules is not None else {}),
+              "id": str(o.record.id) if o.record is not None else None, **plan_json(o)}
+             for n, o in enumerate(outcomes[:JOB_PLANS_SHOWN])]
     return {"action": "job", "matched_by": None, "changes": {}, "counts": counts,
             "total": len(outcomes), "plans": shown}
 

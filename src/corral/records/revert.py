@@ -5,10 +5,11 @@ else: per record, the writer's first entry says whether the record existed befor
 whether it existed after; per field, the first entry's old value is the before-image. Each
 record goes back through the one write path (`RecordService.write_batch`, automation off):
 an inserted record is deleted, a deleted one restored from the recycle bin (`restore`), an
-updated one gets its fields' before-values back. A record written again after the reverted
-write (a later change of a field the writer changed, a later delete or restore) is skipped
-with the reason unless `force`. A revert is itself a job of kind `revert`, logged with its
-own job id, so it can be reverted in turn.
+updated one gets its fields' before-values back, and the attachments it held before (its
+`$attachments` before-image: a merge moved them to the master) come back to it. A record
+written again after the reverted write (a later change of a field the writer changed, a later
+delete or restore) is skipped with the reason unless `force`. A revert is itself a job of
+kind `revert`, logged with its own job id, so it can be reverted in turn.
 """
 
 from __future__ import annotations
@@ -28,9 +29,12 @@ from corral.errors import (
 )
 from corral.jobs.runner import JobCannotRun
 from corral.records import validate as v
+from corral.records.attachments import FIELD as ATTACHMENTS
+from corral.records.attachments import log_lists
 from corral.records.service import RecordService
 from corral.records.writes import Op, Planned, WriteContext
 from corral.storage.database import Tx
+from corral.storage.repositories.attachments import AttachmentRepository
 from corral.storage.repositories.change_log import ChangeEntry, ChangeLogRepository
 from corral.storage.repositories.jobs import ACTIVE, Job, JobItem, JobRepository
 
@@ -85,6 +89,28 @@ class RecordRevert:
     module_id: int
     writes: tuple[tuple[Op, dict[str, Any]], ...] = ()
     skipped: str | None = None
+    attachments: tuple[int, ...] | None = None  # the ids it held before (None: untouched)
+
+    def steps(self) -> list[str]:
+        """What `RevertService.apply` does to the record, in its order."""
+        ops = [op for op, _values in self.writes]
+        back = ["attachments back"] if self.attachments is not None else []
+        return [op for op in ops if op == "restore"] + back + [op for op in ops
+                                                               if op != "restore"]
+
+
+class _Undo(Exception):
+    def __init__(self, error: CorralError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _attachments_before(mine: Sequence[ChangeEntry]) -> tuple[int, ...] | None:
+    """The attachment ids the record held before the writer first changed them."""
+    for e in mine:
+        if e.operation == "update" and e.field == ATTACHMENTS:
+            return tuple(int(x) for x in e.old_value or [])
+    return None
 
 
 def _images(mine: Sequence[ChangeEntry]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -135,7 +161,8 @@ def plan_record(rid: int, module_id: int, mine: Sequence[ChangeEntry],
         writes.append(("update", back))
     if not existed and exists:
         writes.append(("delete", {}))
-    return RecordRevert(rid, module_id, tuple(writes))
+    return RecordRevert(rid, module_id, tuple(writes),
+                        attachments=_attachments_before(mine) if existed else None)
 
 
 class RevertService:
@@ -145,6 +172,7 @@ class RevertService:
         self.clock = records.clock
         self.log = ChangeLogRepository()
         self.jobs = JobRepository()
+        self.attachments = AttachmentRepository()
 
     # ------------------------------------------------------------------ scheduling
     def _records(self, tx: Tx, target: Target, principal: Principal) -> list[tuple[int, int, int]]:
@@ -232,18 +260,32 @@ class RevertService:
 
     def apply(self, tx: Tx, reverts: Sequence[RecordRevert],
               ctx: WriteContext) -> list[CorralError | None]:
-        """Run the reverts' writes in order, consecutive ones of a module as one batch."""
+        """Run the reverts' writes: restores first, then attachments go back (to live
+        records), then the other writes; consecutive ones of a module as one batch."""
         errors: list[CorralError | None] = [
             RecordChanged(r.skipped, {"id": str(r.record_id)}) if r.skipped else None
             for r in reverts]
         flat = [(i, r.module_id, op, values) for i, r in enumerate(reverts)
                 for op, values in self._with_se_module(tx, r)]
+        self._run(tx, reverts, [w for w in flat if w[2] == "restore"], errors, ctx)
+        for i, r in enumerate(reverts):
+            if r.attachments is not None and errors[i] is None:
+                errors[i] = self._attachments_back(tx, r, ctx)
+        self._run(tx, reverts, [w for w in flat if w[2] != "restore"], errors, ctx)
+        return errors
+
+    def _run(self, tx: Tx, reverts: Sequence[RecordRevert],
+             flat: Sequence[tuple[int, int, Op, dict[str, Any]]],
+             errors: list[CorralError | None], ctx: WriteContext) -> None:
         start = 0
         while start < len(flat):
             end = start
             while end < len(flat) and flat[end][1] == flat[start][1]:
                 end += 1
-            run = flat[start:end]
+            run = [w for w in flat[start:end] if errors[w[0]] is None]
+            start = end
+            if not run:
+                continue
             module = self.records.registry.by_id(run[0][1])
             plans = [Planned(n, v.Checked(values=dict(values)), target=reverts[i].record_id,
                              op=op) for n, (i, _m, op, values) in enumerate(run)]
@@ -253,8 +295,28 @@ class RevertService:
                 err = outcomes[n].error if outcomes else InvalidData("module gone")
                 if err is not None and errors[i] is None:
                     errors[i] = err
-            start = end
-        return errors
+
+    def _attachments_back(self, tx: Tx, r: RecordRevert,
+                          ctx: WriteContext) -> CorralError | None:
+        """Give the record back the attachments it held before (those that still exist),
+        and log `$attachments` of it and of the records they leave; all or nothing."""
+        owners = self.attachments.owners(tx, r.attachments or ())
+        stray = {a: owner for a, owner in owners.items() if owner[1] != r.record_id}
+        touched: dict[int, list[int]] = {r.module_id: [r.record_id]}
+        for module_id, record_id in stray.values():
+            touched.setdefault(module_id, []).append(record_id)
+        try:
+            with self.db.savepoint(tx):
+                self.attachments.move_ids(tx, list(stray), r.module_id, r.record_id)
+                for module_id, record_ids in touched.items():
+                    module = self.records.registry.by_id(module_id)
+                    err = (InvalidData("module gone") if module is None else
+                           log_lists(self.records, tx, module, record_ids, ctx))
+                    if err is not None:
+                        raise _Undo(err)
+        except _Undo as undo:
+            return undo.error
+        return None
 
 
 class RevertJobs:

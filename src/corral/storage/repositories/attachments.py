@@ -74,3 +74,17 @@ class AttachmentRepository:
             tx.execute(sa.update(t.attachments).where(t.attachments.c.id.in_(ids))
                        .values(module_id=to_module, record_id=to_record))
         return ids
+
+    def owners(self, tx: Tx, ids: Collection[int]) -> dict[int, tuple[int, int]]:
+        """(module id, record id) each existing attachment of `ids` belongs to now."""
+        if not ids:
+            return {}
+        return {int(r.id): (int(r.module_id), int(r.record_id)) for r in tx.execute(
+            sa.select(t.attachments.c.id, t.attachments.c.module_id, t.attachments.c.record_id)
+            .where(t.attachments.c.id.in_(list(ids))))}
+
+    def move_ids(self, tx: Tx, ids: Collection[int], to_module: int, to_record: int) -> None:
+        """Give the attachments `ids` to another record (a merge's revert gives them back)."""
+        if ids:
+            tx.execute(sa.update(t.attachments).where(t.attachments.c.id.in_(list(ids)))
+                       .values(module_id=to_module, record_id=to_record))
