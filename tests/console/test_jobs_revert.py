@@ -139,3 +139,18 @@ def test_revert_job_of_an_api_call_is_shown(corral: Corral, client: TestClient, 
     page = client.get(f"/console/jobs/{job_id}").text
     assert "COMPLETED" in page and 'id="reverted-count">1<' in page
     assert request_id in page
+
+
+def test_a_running_job_cannot_be_reverted_yet(corral: Corral, client: TestClient, token: str,
+                                              api: Api) -> None:
+    api.insert("Leads", {"Last_Name": "Busy"})
+    sign_in(client, token)
+    form = client.get("/console/m/Leads/mass_update")
+    r = client.post("/console/m/Leads/mass_update",
+                    data={"csrf_token": csrf(form.text), "cvid": _all_view(corral),
+                          "field": "Lead_Status", "value": "Contacted"}, follow_redirects=False)
+    job_url = r.headers["location"]
+    page = client.get(job_url)
+    assert 'hx-get="' in page.text  # still polling
+    r = client.post(job_url + "/revert", data={"csrf_token": csrf(page.text)})
+    assert r.status_code == 400 and "still running" in r.text
