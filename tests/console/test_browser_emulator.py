@@ -101,3 +101,7 @@ def test_revert_a_mass_update_from_the_console(browser: Any, site: Site) -> None
     page.click("nav >> text=Jobs")
     assert page.locator("#jobs tr[data-kind=revert]").count() >= 1
     shot(page, "jobs")
+    page.click("nav >> text=Dashboard")
+    assert page.locator("#chart-jobs rect").count() > 1
+    assert page.locator("#chart-credits rect").count() > 0
+    shot(page, "dashboard-emulator")

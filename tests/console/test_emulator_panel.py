@@ -196,3 +196,12 @@ def test_absent_without_the_emulator(database_url: str) -> None:
             assert c.get("/console/emulator").status_code == 404
     finally:
         plain.close()
+
+
+def test_dashboard_draws_credits_per_hour(client: TestClient, token: str, api: Api) -> None:
+    api.insert("Leads", {"Last_Name": "Costly"})
+    api.get("Leads")
+    sign_in(client, token)
+    page = client.get("/console/dashboard").text
+    chart = page.split('id="chart-credits"')[1].split("</svg>")[0]
+    assert "credits: 2" in chart

@@ -154,3 +154,14 @@ def test_a_running_job_cannot_be_reverted_yet(corral: Corral, client: TestClient
     assert 'hx-get="' in page.text  # still polling
     r = client.post(job_url + "/revert", data={"csrf_token": csrf(page.text)})
     assert r.status_code == 400 and "still running" in r.text
+
+
+def test_dashboard_draws_job_throughput(corral: Corral, client: TestClient, token: str,
+                                        api: Api) -> None:
+    api.insert("Leads", *[{"Last_Name": f"T{i}"} for i in range(4)])
+    sign_in(client, token)
+    _mass_update(corral, client)
+    page = client.get("/console/dashboard").text
+    jobs = page.split('id="chart-jobs"')[1].split("</svg>")[0]
+    assert "mass update: 4 records" in jobs
+    assert 'id="chart-credits"' not in page  # credits only in emulator mode

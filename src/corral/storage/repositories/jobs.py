@@ -189,6 +189,22 @@ class JobRepository:
         return [_job(r) for r in tx.execute(sa.select(t.jobs).order_by(
             t.jobs.c.created_time.desc(), t.jobs.c.id.desc()).limit(limit))]
 
+    def finished_per_hour(self, tx: Tx, since: datetime, module_ids: Sequence[int],
+                          ) -> list[tuple[str, str, int, int]]:
+        """(hour "YYYY-MM-DD HH" in UTC, kind, jobs, their records) of the jobs of these
+        modules that finished since `since` (the console dashboard's job throughput)."""
+        c = t.jobs.c
+        if tx.dialect.name == "postgresql":
+            hour: Any = sa.func.to_char(sa.func.date_trunc("hour", c.finished_time),
+                                        "YYYY-MM-DD HH24")
+        else:
+            hour = sa.func.strftime("%Y-%m-%d %H", c.finished_time)
+        rows = tx.execute(sa.select(hour.label("hour"), c.kind, sa.func.count().label("n"),
+                                    sa.func.sum(c.total).label("records"))
+                          .where(c.finished_time >= since, c.module_id.in_(list(module_ids)))
+                          .group_by(hour, c.kind).order_by(hour))
+        return [(str(r.hour), str(r.kind), int(r.n), int(r.records or 0)) for r in rows]
+
     def failures(self, tx: Tx, job_id: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
         """(record id, error) of the job's failed items, in item order."""
         rows = tx.execute(sa.select(t.job_items.c.record_id, t.job_items.c.error)
