@@ -8,6 +8,7 @@ from starlette.testclient import TestClient
 from corral.records.revert import Target
 from corral.records.writes import WriteContext
 from corral.services import Corral
+from tests.api.test_bulk import file_id, write_job
 from tests.conftest import Api, make_token
 from tests.console.test_pages import csrf, sign_in
 
@@ -165,3 +166,24 @@ def test_dashboard_draws_job_throughput(corral: Corral, client: TestClient, toke
     jobs = page.split('id="chart-jobs"')[1].split("</svg>")[0]
     assert "mass update: 4 records" in jobs
     assert 'id="chart-credits"' not in page  # credits only in emulator mode
+
+
+def test_bulk_write_job_counts_failures_and_revert(corral: Corral, client: TestClient,
+                                                   token: str, api: Api) -> None:
+    fid = file_id(api, [["Last_Name", "Email"], ["Ames", "ames@x.com"],
+                        ["Bell", "not-an-email"], ["Cole", "cole@x.com"]])
+    job_id = write_job(api, "insert", fid)
+    corral.jobs.run_until_idle()
+    sign_in(client, token)
+    assert 'data-kind="bulk_write"' in client.get("/console/jobs").text
+    page = client.get(f"/console/jobs/{job_id}")
+    assert "Bulk write of Leads" in page.text and "COMPLETED" in page.text
+    assert 'id="added-count">2<' in page.text and 'id="skipped-count">1<' in page.text
+    assert "INVALID_DATA" in page.text.split('id="failures"')[1]
+    assert api.get("Leads").json()["info"]["count"] == 2
+    r = client.post(f"/console/jobs/{job_id}/revert", data={"csrf_token": csrf(page.text)},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+    corral.jobs.run_until_idle()
+    assert 'id="reverted-count">2<' in client.get(r.headers["location"]).text
+    assert api.get("Leads").status_code == 204  # the inserted records are deleted again
