@@ -4,8 +4,11 @@ every form, values escaped; absent without the emulator."""
 
 from __future__ import annotations
 
+import http.server
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -69,17 +72,39 @@ def test_journal_shows_calls_with_filters_and_bodies(client: TestClient, token: 
     assert token not in page  # tokens only as digests
 
 
-def test_deliveries_out_are_listed(client: TestClient, token: str,
-                                   emulator: Emulator) -> None:
-    emulator.journal.add(time=emulator.clock(), direction="out", method="POST",
-                         path="https://hooks.example.com/zoho", query="", status=200,
-                         code=None, credits=0, duration_ms=3.0,
-                         request_body=b'{"module":"Leads"}', response_body=b"")
+def test_webhook_deliveries_are_listed_out(corral: Corral, client: TestClient, token: str,
+                                           api: Api, emulator: Emulator) -> None:
+    got: list[bytes] = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            got.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        admin = corral.auth.principal_for_user(corral.auth.user_by_email(None).id)
+        assert admin is not None
+        corral.automation.create_rule(corral.registry.require("Leads"), "workflow", {
+            "name": "hook", "when": "create", "field": None, "criteria": None,
+            "actions": [{"type": "webhook", "url": url, "fields": []}]}, admin, "$")
+        api.insert("Leads", {"Last_Name": "<b>Hooked</b>"})
+        emulator.run_jobs()
+        assert len(got) == 1
+    finally:
+        server.shutdown()
     sign_in(client, token)
     out = client.get("/console/emulator/journal", params={"direction": "out"}).text
-    assert "https://hooks.example.com/zoho" in out and "Deliveries out" in out
+    assert "Deliveries out" in out and url in out and out.count('class="call"') == 1
+    assert "&lt;b&gt;Hooked&lt;/b&gt;" in out and "<b>Hooked" not in out
     inbound = client.get("/console/emulator/journal").text
-    assert "hooks.example.com" not in inbound
+    assert "/hook" not in inbound
 
 
 def test_faults_add_list_delete(client: TestClient, token: str, api: Api,
