@@ -78,6 +78,10 @@ def test_revert_a_mass_update_from_its_job_page(corral: Corral, client: TestClie
     assert _statuses(api, ids) == ["Junk Lead", None, None]
     jobs = client.get("/console/jobs").text
     assert 'data-kind="revert"' in jobs and 'data-kind="mass_update"' in jobs
+    revert_row = jobs.split('data-kind="revert"')[1].split("</tr>")[0]
+    assert "Reverted 2 · Skipped 1" in revert_row
+    mass_row = jobs.split('data-kind="mass_update"')[1].split("</tr>")[0]
+    assert "Updated 3" in mass_row
 
 
 def test_revert_refusals_show_on_the_job_page(corral: Corral, client: TestClient,

@@ -175,10 +175,11 @@ def revert_job(page: Page) -> Response:
 def jobs(page: Page) -> Response:
     rows = []
     show = Show(page, page.corral.registry.modules()[0], [])
-    for job in page.corral.mass_update.recent():
+    for job, counts in page.corral.mass_update.recent_with_counts():
         module = page.corral.registry.by_id(job.module_id)
         if module is None or not _may_see(page, job, module):
             continue
         rows.append({"job": job, "module": module, "kind": KIND_LABELS.get(job.kind, job.kind),
+                     "counts": [c for c in _counts(job, counts) if c["value"]],
                      "by": show.user(job.created_by), "created": show.time(job.created_time)})
     return page.render("jobs.html", rows=rows)

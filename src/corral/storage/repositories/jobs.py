@@ -184,6 +184,18 @@ class JobRepository:
             sa.select(t.job_items.c.state, sa.func.count())
             .where(t.job_items.c.job_id == job_id).group_by(t.job_items.c.state))}
 
+    def item_counts_of(self, tx: Tx, job_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+        """Item counts by state of each of these jobs (one grouped query)."""
+        out: dict[int, dict[str, int]] = {int(j): {} for j in job_ids}
+        if not job_ids:
+            return out
+        c = t.job_items.c
+        for job_id, state, n in tx.execute(
+                sa.select(c.job_id, c.state, sa.func.count())
+                .where(c.job_id.in_(list(job_ids))).group_by(c.job_id, c.state)):
+            out[int(job_id)][str(state)] = int(n)
+        return out
+
     def recent(self, tx: Tx, limit: int) -> list[Job]:
         """The newest jobs first (the console's job list)."""
         return [_job(r) for r in tx.execute(sa.select(t.jobs).order_by(
