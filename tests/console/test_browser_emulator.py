@@ -92,6 +92,12 @@ def test_revert_a_mass_update_from_the_console(browser: Any, site: Site) -> None
     page.click("#revert-button")
     page.wait_for_url(lambda url: url != mass_url and "/console/jobs/" in url)
     assert "Revert" in page.inner_text("#job-title")
+    revert_url = page.url
+    # The jobs list polls while a job runs; the revert reaches COMPLETED there too.
+    page.click("nav >> text=Jobs")
+    page.locator("#jobs tr[data-kind=revert]", has_text="COMPLETED").first.wait_for(
+        timeout=60_000)
+    page.goto(revert_url)
     page.locator("#job-status", has_text="COMPLETED").wait_for(timeout=60_000)
     assert int(page.inner_text("#reverted-count")) >= 3
     assert page.inner_text("#failed-count") == "0"

@@ -82,6 +82,7 @@ def test_revert_a_mass_update_from_its_job_page(corral: Corral, client: TestClie
     assert "Reverted 2 · Skipped 1" in revert_row
     mass_row = jobs.split('data-kind="mass_update"')[1].split("</tr>")[0]
     assert "Updated 3" in mass_row
+    assert 'hx-get="/console/jobs"' not in jobs  # nothing running: no polling
 
 
 def test_revert_refusals_show_on_the_job_page(corral: Corral, client: TestClient,
@@ -157,6 +158,7 @@ def test_a_running_job_cannot_be_reverted_yet(corral: Corral, client: TestClient
     job_url = r.headers["location"]
     page = client.get(job_url)
     assert 'hx-get="' in page.text  # still polling
+    assert 'hx-get="/console/jobs"' in client.get("/console/jobs").text
     r = client.post(job_url + "/revert", data={"csrf_token": csrf(page.text)})
     assert r.status_code == 400 and "still running" in r.text
 

@@ -182,4 +182,6 @@ def jobs(page: Page) -> Response:
         rows.append({"job": job, "module": module, "kind": KIND_LABELS.get(job.kind, job.kind),
                      "counts": [c for c in _counts(job, counts) if c["value"]],
                      "by": show.user(job.created_by), "created": show.time(job.created_time)})
-    return page.render("jobs.html", rows=rows)
+    # While a job shown runs, htmx reloads the list every 2 seconds (hx-select keeps the table).
+    return page.render("jobs.html", rows=rows,
+                       active=any(r["job"].status in ACTIVE for r in rows))
