@@ -173,7 +173,7 @@ def revert_job(page: Page) -> Response:
 
 
 def jobs(page: Page) -> Response:
-    rows = []
+    rows: list[dict[str, Any]] = []
     show = Show(page, page.corral.registry.modules()[0], [])
     for job, counts in page.corral.mass_update.recent_with_counts():
         module = page.corral.registry.by_id(job.module_id)
