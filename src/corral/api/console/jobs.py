@@ -39,9 +39,9 @@ COUNTED: dict[str, tuple[tuple[str, str], ...]] = {
 DEFAULT_COUNTED = (("updated", "Updated"), ("failed", "Failed"))
 
 
-def _module_scopes(module: Module, op: str, kind: str = "mass_update") -> list[str]:
+def _module_scopes(module: Module, op: str) -> list[str]:
     names = sorted({module.scope_name, module.api_name.lower()})
-    return [f"ZohoCRM.{kind}.{n}.{op}" for n in names]
+    return [f"ZohoCRM.mass_update.{n}.{op}" for n in names]
 
 
 def _mass_scope(page: Page, module: Module, op: str) -> None:
