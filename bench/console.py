@@ -42,6 +42,10 @@ COUNT_BY_MODULE_SQL = ("SELECT module_id, count(*) FROM records WHERE deleted_ti
                        "AND converted = 0 AND approval_state = 'approved' GROUP BY module_id")
 HOURS_SQL = ("SELECT strftime('%Y-%m-%d %H', at) AS h, job_id IS NULL, count(*) FROM change_log "
              "WHERE at >= datetime('now', '-1 day') GROUP BY h, 2")
+JOBS_HOURS_SQL = ("SELECT strftime('%Y-%m-%d %H', finished_time) AS h, kind, count(*), "
+                  "sum(total) FROM jobs WHERE finished_time >= datetime('now', '-1 day') "
+                  "GROUP BY h, kind")
+JOBS_SQL = "SELECT * FROM jobs ORDER BY created_time DESC, id DESC LIMIT 50"
 NOTES_SQL = ("SELECT id, data FROM records WHERE module_id = (SELECT id FROM modules WHERE "
              "api_name = 'Notes') AND deleted_time IS NULL AND "
              "json_extract(data, '$.Parent_Id') = ? ORDER BY id DESC LIMIT 10")
@@ -99,7 +103,9 @@ def main(argv: list[str] | None = None) -> None:
              lambda: plain.execute(COUNT_BY_MODULE_SQL).fetchall()),
             ("dashboard", "/console/dashboard",
              lambda: (plain.execute(COUNT_BY_MODULE_SQL).fetchall(),
-                      plain.execute(HOURS_SQL).fetchall())),
+                      plain.execute(HOURS_SQL).fetchall(),
+                      plain.execute(JOBS_HOURS_SQL).fetchall())),
+            ("jobs", "/console/jobs", lambda: plain.execute(JOBS_SQL).fetchall()),
         ]
         with TestClient(create_app(corral)) as client:
             login = client.get("/console/login")
@@ -113,8 +119,38 @@ def main(argv: list[str] | None = None) -> None:
                 ms = median_ms(lambda p=path: client.get(p), args.repeat)
                 base = median_ms(baseline, args.repeat)
                 print(f"{label:<22}{ms:>12.1f}{base:>10.2f}{ms / base:>8.1f}")
+            print(f"{'(emulator panel)':<22}{'console ms':>12}{'filter ms':>10}{'ratio':>8}")
+            journal_pages(corral, token, args.repeat)
         plain.close()
         corral.close()
+
+
+def journal_pages(corral: Corral, token: str, repeat: int) -> None:
+    """The emulator panel with a full journal (10,000 calls, 2 KB bodies): no SQL behind it,
+    so the baseline is the journal's own in-memory filter of the same calls."""
+    from corral.emulator.service import Emulator
+
+    emu = Emulator(corral)
+    body = json.dumps({"data": [{"Last_Name": "x" * 40, "Email": "a@b.c"}] * 20}).encode()
+    for i in range(emu.options.journal_size):
+        emu.journal.add(time=emu.clock(), direction="in", method="POST" if i % 2 else "GET",
+                        path=f"/crm/v8/Leads/{i}", query="", status=200, code="SUCCESS",
+                        credits=1, duration_ms=1.0, request_body=body, response_body=body)
+    with TestClient(create_app(corral, emu)) as client:
+        login = client.get("/console/login")
+        csrf = login.text.split('name="csrf_token" value="')[1].split('"')[0]
+        client.post("/console/login", data={"access_token": token, "csrf_token": csrf})
+        for label, path, query in (
+                ("journal (200 newest)", "/console/emulator/journal", {}),
+                ("journal, POST filter", "/console/emulator/journal?method=POST",
+                 {"method": "POST"}),
+                ("emulator panel", "/console/emulator", None)):
+            assert client.get(path).status_code == 200
+            ms = median_ms(lambda p=path: client.get(p), repeat)
+            base = median_ms(lambda q=query: emu.journal.calls(
+                **(q or {}), limit=emu.options.journal_size) if q is not None
+                else emu.limits.usage(), repeat)
+            print(f"{label:<22}{ms:>12.1f}{base:>10.2f}{ms / base:>8.1f}")
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ def create_app(corral: Corral, emulator: Emulator | None = None, **kwargs: Any) 
     middleware = [Middleware(BodyLimit, limit=corral.settings.max_body)]
     if emulator is not None:
         middleware.append(Middleware(EmulatorLayer, emulator=emulator))
-    app = Starlette(routes=[*console_routes(corral), *build_routes(corral, emulator)],
+    app = Starlette(routes=[*console_routes(corral, emulator), *build_routes(corral, emulator)],
                     lifespan=lifespan, middleware=middleware,
                     exception_handlers={HTTPException: _http_error, 404: _http_error,
                                         405: _http_error, 500: _http_error}, **kwargs)

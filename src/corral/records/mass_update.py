@@ -219,6 +219,13 @@ class MassUpdateService:
         with self.db.read() as tx:
             return self.jobs.recent(tx, limit)
 
+    def recent_with_counts(self, limit: int = 50) -> list[tuple[Job, dict[str, int]]]:
+        """The newest jobs of every kind with their item counts by state (the console)."""
+        with self.db.read() as tx:
+            jobs = self.jobs.recent(tx, limit)
+            counts = self.jobs.item_counts_of(tx, [j.id for j in jobs])
+        return [(j, counts.get(j.id, {})) for j in jobs]
+
     def progress(self, job: Job, failures: int = 100,
                  ) -> tuple[dict[str, int], list[tuple[int, dict[str, Any]]]]:
         """Item counts by state and the first failed items with their errors."""

@@ -46,6 +46,7 @@ from corral.storage.filters import (
 )
 from corral.storage.repositories.auth import AuthRepository
 from corral.storage.repositories.change_log import ChangeEntry, ChangeLogRepository
+from corral.storage.repositories.jobs import JobRepository
 from corral.storage.repositories.record_search import RecordSearch, SortColumn
 from corral.storage.repositories.records import RecordRepository, StoredRecord
 from corral.storage.repositories.secrets import SecretRepository
@@ -367,6 +368,13 @@ class RecordQuery:
         console's dashboard)."""
         with self.db.read() as tx:
             return self.change_log.writes_per_hour(tx, since, [m.id for m in modules])
+
+    def jobs_per_hour(self, since: datetime, modules: Sequence[Module],
+                      ) -> list[tuple[str, str, int, int]]:
+        """Jobs of these modules finished per UTC hour and kind since `since`, with their
+        records (the console's dashboard)."""
+        with self.db.read() as tx:
+            return JobRepository().finished_per_hour(tx, since, [m.id for m in modules])
 
     def deleted(self, module: Module, *, offset: int, limit: int,
                 ) -> tuple[list[StoredRecord], bool]:

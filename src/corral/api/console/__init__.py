@@ -10,17 +10,22 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from corral.api.console import dashboard as d
+from corral.api.console import emulator as e
 from corral.api.console import jobs as j
 from corral.api.console import pages as p
 from corral.api.console import setup as s
 from corral.api.console.web import STATIC_DIR, handler
+from corral.emulator.service import Emulator
 from corral.services import Corral
 
 
-def console_routes(corral: Corral) -> list[BaseRoute]:
+def console_routes(corral: Corral, emulator: Emulator | None = None) -> list[BaseRoute]:
+    """The console's pages; the emulator panel's only when `emulator` is given."""
+
     def page(path: str, fn: p.PageHandler, methods: tuple[str, ...] = ("GET",), *,
              public: bool = False) -> Route:
-        return Route(path, handler(fn, corral, public=public), methods=list(methods))
+        return Route(path, handler(fn, corral, public=public, emulator=emulator),
+                     methods=list(methods))
 
     inner: list[BaseRoute] = [
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="console-static"),
@@ -45,5 +50,17 @@ def console_routes(corral: Corral) -> list[BaseRoute]:
         page("/jobs", j.jobs),
         page("/jobs/{job_id:int}", j.job_page),
         page("/jobs/{job_id:int}/progress", j.job_progress),
+        page("/jobs/{job_id:int}/revert", j.revert_job, ("POST",)),
     ]
+    if emulator is not None:
+        inner += [
+            page("/emulator", e.panel),
+            page("/emulator/journal", e.journal),
+            page("/emulator/faults", e.add_fault, ("POST",)),
+            page("/emulator/faults/{fault_id}/delete", e.delete_fault, ("POST",)),
+            page("/emulator/clock", e.clock, ("POST",)),
+            page("/emulator/snapshots", e.save_snapshot, ("POST",)),
+            page("/emulator/snapshots/{name}/restore", e.restore_snapshot, ("POST",)),
+            page("/emulator/snapshots/{name}/delete", e.delete_snapshot, ("POST",)),
+        ]
     return [page("/console", p.home), Mount("/console", routes=inner)]

@@ -71,6 +71,7 @@ class Page:
     request_id: str
     principal: Principal | None = None
     csrf: str = ""
+    emulator: Any = None  # the Emulator with `corral serve --emulator` (the panel), else None
     set_cookies: list[tuple[str, str, int, str]] = field(default_factory=list)
 
     @property
@@ -146,7 +147,7 @@ def _run(handler: Callable[[Page], Response], page: Page, public: bool) -> Respo
 
 
 def handler(fn: Callable[[Page], Response], corral: Corral, *, public: bool = False,
-            ) -> Callable[[Request], Awaitable[Response]]:
+            emulator: Any = None) -> Callable[[Request], Awaitable[Response]]:
     """A Starlette endpoint running `fn` in the thread pool with the session checked (unless
     `public`), CSRF checked on POST, errors rendered as pages and security headers set."""
 
@@ -159,7 +160,7 @@ def handler(fn: Callable[[Page], Response], corral: Corral, *, public: bool = Fa
         page = Page(corral=corral, method=request.method,
                     path_params={k: str(v) for k, v in request.path_params.items()},
                     query=dict(request.query_params), form=form, cookies=dict(request.cookies),
-                    base_url=base.rstrip("/"), request_id=uuid.uuid4().hex)
+                    base_url=base.rstrip("/"), request_id=uuid.uuid4().hex, emulator=emulator)
         response = await run_in_threadpool(_run, fn, page, public)
         return _finish(page, response)
 

@@ -184,10 +184,38 @@ class JobRepository:
             sa.select(t.job_items.c.state, sa.func.count())
             .where(t.job_items.c.job_id == job_id).group_by(t.job_items.c.state))}
 
+    def item_counts_of(self, tx: Tx, job_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+        """Item counts by state of each of these jobs (one grouped query)."""
+        out: dict[int, dict[str, int]] = {int(j): {} for j in job_ids}
+        if not job_ids:
+            return out
+        c = t.job_items.c
+        for job_id, state, n in tx.execute(
+                sa.select(c.job_id, c.state, sa.func.count())
+                .where(c.job_id.in_(list(job_ids))).group_by(c.job_id, c.state)):
+            out[int(job_id)][str(state)] = int(n)
+        return out
+
     def recent(self, tx: Tx, limit: int) -> list[Job]:
         """The newest jobs first (the console's job list)."""
         return [_job(r) for r in tx.execute(sa.select(t.jobs).order_by(
             t.jobs.c.created_time.desc(), t.jobs.c.id.desc()).limit(limit))]
+
+    def finished_per_hour(self, tx: Tx, since: datetime, module_ids: Sequence[int],
+                          ) -> list[tuple[str, str, int, int]]:
+        """(hour "YYYY-MM-DD HH" in UTC, kind, jobs, their records) of the jobs of these
+        modules that finished since `since` (the console dashboard's job throughput)."""
+        c = t.jobs.c
+        if tx.dialect.name == "postgresql":
+            hour: Any = sa.func.to_char(sa.func.date_trunc("hour", c.finished_time),
+                                        "YYYY-MM-DD HH24")
+        else:
+            hour = sa.func.strftime("%Y-%m-%d %H", c.finished_time)
+        rows = tx.execute(sa.select(hour.label("hour"), c.kind, sa.func.count().label("n"),
+                                    sa.func.sum(c.total).label("records"))
+                          .where(c.finished_time >= since, c.module_id.in_(list(module_ids)))
+                          .group_by(hour, c.kind).order_by(hour))
+        return [(str(r.hour), str(r.kind), int(r.n), int(r.records or 0)) for r in rows]
 
     def failures(self, tx: Tx, job_id: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
         """(record id, error) of the job's failed items, in item order."""
