@@ -1060,7 +1060,8 @@ def _field_history(module: Module, change: Any, inner: frozenset[str]) -> dict[s
 
 
 def timeline_json(module: Module, page: Any, users: dict[int, Any], tz: ZoneInfo,
-                  inner: frozenset[str]) -> dict[str, Any]:
+                  inner: frozenset[str], *, include: frozenset[str] = frozenset(),
+                  tokens: dict[str, str | None] | None = None) -> dict[str, Any]:
     """`{"__timeline": [...], "info": {...}}` for one page of a record's events."""
     rec = page.record
     record = {"name": str(rec.data.get(module.display_field) or ""), "id": str(rec.id),
@@ -1080,14 +1081,25 @@ def timeline_json(module: Module, page: Any, users: dict[int, Any], tz: ZoneInfo
             "done_by": {"name": user.full_name if user else str(ev.user_id),
                         "id": str(ev.user_id)},
             "automation_details": automation, "record": record,
+            "related_record": {"name": ev.related.name, "id": str(ev.related.id),
+                               "module": {k: v for k, v in (
+                                   ("name", ev.related.module),
+                                   ("id", str(ev.related.module_id)
+                                    if ev.related.module_id else None)) if v}}
+            if ev.related else None,
             "field_history": [_field_history(module, c, inner) for c in ev.changes] or None,
             # Corral's own: which API call (X-Request-Id) or job made the write.
             "request_id": ev.request_id,
-            "job_id": str(ev.job_id) if ev.job_id is not None else None}
+            "job_id": str(ev.job_id) if ev.job_id is not None else None,
+            # Every Corral event is an audit entry of the record's own data (Zoho: `type`
+            # tells audit from signals); no extension writes records, so `extension` is absent.
+            "type": "audit" if "type" in include else None}
         # timelines.json has no `nullable`: what a write has not is left out, not null.
         out.append({k: val for k, val in item.items() if val is not None})
-    return {"__timeline": out, "info": {"per_page": page.per_page, "page": page.page,
-                                         "count": len(out), "more_records": page.more}}
+    info = {"per_page": page.per_page, "page": page.page, "count": len(out),
+            "more_records": page.more}
+    info.update({k: v for k, v in (tokens or {}).items() if v is not None})
+    return {"__timeline": out, "info": info}
 
 
 # ----------------------------------------------------------------------------- find duplicates

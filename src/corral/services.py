@@ -176,7 +176,7 @@ class Corral:
                      currencies=CurrencyService(db, registry, clock),
                      coql=CoqlService(db, registry),
                      idempotency=IdempotencyKeys(db, clock, settings.idempotency_wait),
-                     revert=RevertService(records), timeline=TimelineService(db),
+                     revert=RevertService(records), timeline=TimelineService(db, registry),
                      duplicates=DuplicateFinder(db), merge=MergeService(records, query),
                      clock=clock)
         return corral

@@ -135,3 +135,68 @@ def test_timeline_names_the_workflow_rule_and_the_merge(api: Api, corral: Corral
     assert merged["field_history"][0]["_value"] == {"new": "Pune"}
     deleted = timeline(api, child)["__timeline"][0]
     assert (deleted["action"], deleted["source"]) == ("deleted", "merge")
+
+
+def test_timeline_page_tokens_walk_forward_and_back(api: Api) -> None:
+    (rid,) = api.insert("Leads", {"Last_Name": "Token"})
+    for i in range(4):
+        api.put(f"Leads/{rid}", json={"data": [{"Company": f"C{i}"}]})
+    first = timeline(api, rid, per_page=2, sort_order="asc")
+    assert "previous_page_token" not in first["info"]
+    second = timeline(api, rid, page_token=first["info"]["next_page_token"], sort_order="asc")
+    assert [e["field_history"][0]["_value"]["new"] for e in second["__timeline"]] == [
+        "C1", "C2"]
+    assert second["info"]["page"] == 2 and second["info"]["per_page"] == 2
+    third = timeline(api, rid, page_token=second["info"]["next_page_token"], sort_order="asc")
+    assert third["info"]["more_records"] is False and "next_page_token" not in third["info"]
+    back = timeline(api, rid, page_token=third["info"]["previous_page_token"], sort_order="asc")
+    assert back["__timeline"] == second["__timeline"]
+    token = first["info"]["next_page_token"]
+    for params in ({"page_token": "not a token"}, {"page_token": token},  # order differs
+                   {"page_token": token, "sort_order": "asc", "per_page": "2"}):
+        r = api.get(f"Leads/{rid}/__timeline", params=params)
+        assert r.status_code == 400, r.text
+        assert r.json()["details"] == {"param_name": "page_token"}
+    (other,) = api.insert("Leads", {"Last_Name": "Other"})
+    r = api.get(f"Leads/{other}/__timeline", params={"page_token": token, "sort_order": "asc"})
+    assert (r.status_code, r.json()["code"]) == (400, "INVALID_DATA")
+
+
+def test_timeline_include_and_include_timeline_type(api: Api) -> None:
+    (rid,) = api.insert("Leads", {"Last_Name": "Types"})
+    plain = timeline(api, rid)["__timeline"][0]
+    assert "type" not in plain and "extension" not in plain
+    typed = timeline(api, rid, include="type,extension", include_timeline_type="signals")
+    assert typed["__timeline"][0]["type"] == "audit"
+    assert len(typed["__timeline"]) == 1  # Corral has no signals: nothing more
+    for params, name in (({"include": "colour"}, "include"),
+                         ({"include_timeline_type": "signals"}, "include"),
+                         ({"include": "type", "include_timeline_type": "emails"},
+                          "include_timeline_type")):
+        r = api.get(f"Leads/{rid}/__timeline", params=params)
+        assert r.status_code == 400, r.text
+        assert (r.json()["code"], r.json()["details"]) == ("INVALID_DATA", {"param_name": name})
+
+
+def test_timeline_shows_notes_and_attachments_as_related_records(api: Api) -> None:
+    (rid,) = api.insert("Leads", {"Last_Name": "Rel"})
+    r = api.post("Notes", json={"data": [{"Note_Title": "Call", "Note_Content": "Rang",
+                                          "Parent_Id": rid, "se_module": "Leads"}]})
+    assert r.status_code == 201, r.text
+    note = r.json()["data"][0]["details"]["id"]
+    up = api.client.post(f"/crm/v8/Leads/{rid}/Attachments", headers=api.headers(None),
+                         files={"file": ("plan.pdf", b"%PDF-1", "application/pdf")})
+    assert up.status_code == 200, up.text
+    att = up.json()["data"][0]["details"]["id"]
+    assert api.delete(f"Notes/{note}").status_code == 200
+    events = timeline(api, rid, sort_order="asc")["__timeline"]
+    related = [(e["action"], e["related_record"]["module"]["name"], e["related_record"]["id"],
+                e["related_record"]["name"]) for e in events if "related_record" in e]
+    assert related == [("added", "Notes", note, "Call"), ("added", "Attachments", att,
+                                                         "plan.pdf"),
+                       ("deleted", "Notes", note, "Call")]
+    assert all("field_history" not in e for e in events if "related_record" in e)
+    assert events[0]["action"] == "added" and "related_record" not in events[0]
+    notes_only = timeline(api, rid, filters=json.dumps(
+        {"comparator": "equal", "field": {"api_name": "action"}, "value": "deleted"}))
+    assert [e["related_record"]["id"] for e in notes_only["__timeline"]] == [note]

@@ -75,15 +75,46 @@ def record_timeline(call: Call) -> Response:
     inner = frozenset(x for x in (call.query.get("include_inner_details") or "").split(",") if x)
     if inner - envelopes.INNER_DETAILS:
         raise InvalidData(details={"param_name": "include_inner_details"})
+    include = _include(call)
+    filters = call.query.get("filters") or ""
+    token = call.query.get("page_token")
+    if token:
+        if call.query.get("per_page") or call.query.get("page"):
+            # Zoho: `per_page` belongs to the first page; later pages come by token only.
+            raise InvalidData(details={"param_name": "page_token"})
+        at = timeline.read_token(token, record_id, order, filters)
+    else:
+        at = timeline.PageAt(
+            _page_param(call, "page", 1, 10**6),
+            _page_param(call, "per_page", timeline.MAX_PER_PAGE, timeline.MAX_PER_PAGE))
     page = call.corral.timeline.page(
-        module, record_id, page=_page_param(call, "page", 1, 10**6),
-        per_page=_page_param(call, "per_page", timeline.MAX_PER_PAGE, timeline.MAX_PER_PAGE),
-        newest_first=order == "desc", keep=timeline.parse_filters(call.query.get("filters")))
+        module, record_id, page=at.page, per_page=at.per_page,
+        newest_first=order == "desc", keep=timeline.parse_filters(filters))
     if not page.events:
         return json_response(None, 204)
+    tokens = {"next_page_token": timeline.make_token(record_id, at.page + 1, at.per_page,
+                                                     order, filters) if page.more else None,
+              "previous_page_token": timeline.make_token(record_id, at.page - 1, at.per_page,
+                                                         order, filters)
+              if at.page > 1 else None}
     tz = call.corral.query.principal_tz(principal)
     return json_response(envelopes.timeline_json(module, page, call.corral.query.users(), tz,
-                                                 inner))
+                                                 inner, include=include, tokens=tokens))
+
+
+def _include(call: Call) -> frozenset[str]:
+    """`include` (extension, type); Zoho requires it with `include_timeline_type`, whose only
+    documented extra type is `signals` (Corral has no signals, so it adds no entries)."""
+    include = frozenset(x for x in (call.query.get("include") or "").split(",") if x)
+    if include - {"extension", "type"}:
+        raise InvalidData(details={"param_name": "include"})
+    kinds = frozenset(x for x in (call.query.get("include_timeline_type") or "").split(",")
+                      if x)
+    if kinds - {"signals"}:
+        raise InvalidData(details={"param_name": "include_timeline_type"})
+    if kinds and not include:
+        raise InvalidData(details={"param_name": "include"})
+    return include
 
 
 # ----------------------------------------------------------------------------- duplicates

@@ -8,6 +8,9 @@ changed field with its old and new value; a delete, restore or conversion says s
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,9 +20,15 @@ import orjson
 
 from corral.errors import InvalidData
 from corral.metadata.model import Module
-from corral.storage.database import Database
+from corral.metadata.registry import Registry
+from corral.records.attachments import FIELD as ATTACHMENTS_FIELD
+from corral.records.notes import MAX_NOTES, NOTES, has_notes
+from corral.storage.database import Database, Tx
+from corral.storage.filters import And, Column, Cond, JsonField, Op
+from corral.storage.repositories.attachments import AttachmentRepository
 from corral.storage.repositories.automation_rules import AutomationRuleRepository
 from corral.storage.repositories.change_log import ChangeEntry, ChangeLogRepository
+from corral.storage.repositories.record_search import RecordSearch
 from corral.storage.repositories.records import RecordRepository, StoredRecord
 
 ACTIONS = {"insert": "added", "update": "updated", "delete": "deleted", "restore": "restored",
@@ -36,6 +45,17 @@ class FieldChange:
     new: Any
 
 
+@dataclass(frozen=True)
+class Related:
+    """The related record an event is about: a note or attachment added to or removed from
+    the record (Zoho's `related_record`)."""
+
+    id: int
+    name: str
+    module: str
+    module_id: int | None = None
+
+
 @dataclass
 class Event:
     """One write to the record, as the timeline shows it."""
@@ -49,6 +69,7 @@ class Event:
     job_id: int | None
     automation: str | None
     changes: list[FieldChange] = field(default_factory=list)
+    related: Related | None = None
 
 
 @dataclass(frozen=True)
@@ -66,12 +87,29 @@ def _same_write(a: ChangeEntry, b: ChangeEntry) -> bool:
         b.at, b.user_id, b.request_id, b.job_id, b.source) and b.operation == "update"
 
 
+def _attachment_events(e: ChangeEntry) -> list[Event]:
+    """An update of the record's attachment list as one event per attachment added or
+    removed (names filled in later from the attachments still stored)."""
+    old = {str(x) for x in e.old_value or []}
+    new = {str(x) for x in e.new_value or []}
+    return [Event(id=int(a), at=e.at, action=action, user_id=e.user_id,
+                  source=e.source or "api", request_id=e.request_id, job_id=e.job_id,
+                  automation=e.automation, related=Related(int(a), a, "Attachments"))
+            for action, ids in (("added", new - old), ("deleted", old - new))
+            for a in sorted(ids) if a.isdigit()]
+
+
 def events_of(entries: Sequence[ChangeEntry]) -> list[Event]:
     """Fold the record's log entries (oldest first) into one event per write."""
     out: list[Event] = []
     prev: ChangeEntry | None = None
     for e in entries:
-        if prev is None or not _same_write(prev, e) or out[-1].action in (
+        if e.operation == "update" and e.field == ATTACHMENTS_FIELD:
+            out += _attachment_events(e)
+            prev = None
+            continue
+        if prev is None or not _same_write(prev, e) or out[-1].related is not None \
+                or out[-1].action in (
                 "deleted", "restored", "converted"):
             out.append(Event(id=e.id or 0, at=e.at, action=ACTIONS.get(e.operation, e.operation),
                              user_id=e.user_id, source=e.source or "api",
@@ -148,11 +186,51 @@ def parse_filters(raw: str | None) -> Callable[[Event], bool] | None:
     return _condition(doc)
 
 
+def _note_events(notes: Sequence[StoredRecord], module_id: int) -> list[Event]:
+    """A note's addition (and its deletion, if deleted) as events of its parent record."""
+    out = []
+    for n in notes:
+        title = n.data.get("Note_Title") or str(n.data.get("Note_Content") or "")[:50]
+        related = Related(n.id, str(title or n.id), NOTES, module_id)
+        out.append(Event(id=n.id, at=n.created_time, action="added", user_id=n.created_by,
+                         source="api", request_id=None, job_id=None, automation=None,
+                         related=related))
+        if n.deleted_time is not None:
+            out.append(Event(id=n.id, at=n.deleted_time, action="deleted",
+                             user_id=n.deleted_by or n.modified_by, source="api",
+                             request_id=None, job_id=None, automation=None, related=related))
+    return out
+
+
 class TimelineService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, registry: Registry | None = None) -> None:
         self.db = db
+        self.registry = registry
         self.log = ChangeLogRepository()
         self.records = RecordRepository()
+        self.search = RecordSearch()
+        self.attachments = AttachmentRepository()
+
+    def _related(self, tx: Tx, module: Module, record_id: int,
+                 events: list[Event]) -> list[Event]:
+        """Name the attachments of `events` and add the record's notes (live and deleted)."""
+        ids = [e.related.id for e in events if e.related and e.related.module == "Attachments"]
+        stored = self.attachments.by_ids(tx, record_id, ids)
+        for e in events:
+            if e.related and e.related.id in stored:
+                e.related = Related(e.related.id, stored[e.related.id].file_name
+                                    or str(e.related.id), "Attachments")
+        notes = self.registry.get(NOTES) if self.registry is not None else None
+        if notes is None or not has_notes(module):
+            return events
+        where = And((Cond(Column("module_id"), Op.EQ, (notes.id,)),
+                     Cond(JsonField("$se_module"), Op.EQ, (module.api_name,)),
+                     Cond(JsonField("Parent_Id"), Op.EQ, (str(record_id),))))
+        found, _ = self.search.fetch(tx, where, sort_by="id", sort_order="asc", offset=0,
+                                     limit=MAX_NOTES)
+        merged = events + _note_events(found, notes.id)
+        merged.sort(key=lambda e: e.at)  # stable: a write's own order is kept
+        return merged
 
     def page(self, module: Module, record_id: int, *, page: int = 1,
              per_page: int = MAX_PER_PAGE, newest_first: bool = True,
@@ -162,7 +240,8 @@ class TimelineService:
             if rec is None:
                 raise InvalidData("the related id given seems to be invalid",
                                   {"resource_path_index": 1})
-            events = events_of(self.log.of_record(tx, record_id))
+            events = self._related(tx, module, record_id,
+                                   events_of(self.log.of_record(tx, record_id)))
             rules = {f"{r.kind}:{r.id}": r.name for kind in ("workflow", "approval")
                      for r in AutomationRuleRepository().rules_of_kind(tx, module.id, kind)}
         if keep is not None:
@@ -172,3 +251,39 @@ class TimelineService:
         start = (page - 1) * per_page
         return Page(events[start:start + per_page], rec, rules, page, per_page,
                     more=len(events) > start + per_page)
+
+
+# ----------------------------------------------------------------------------- page tokens
+# Zoho pages a long timeline with `page_token` (from `info.next_page_token` /
+# `previous_page_token`); `per_page` is given on the first page only. The token is an opaque,
+# URL-safe text naming the record, the page, its size, the order and a digest of the filters;
+# a token that does not decode, or was made for another record, order or filter, is refused.
+@dataclass(frozen=True)
+class PageAt:
+    page: int
+    per_page: int
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def make_token(record_id: int, page: int, per_page: int, order: str, filters: str) -> str:
+    doc = {"r": record_id, "p": page, "n": per_page, "o": order, "f": _digest(filters)}
+    return base64.urlsafe_b64encode(orjson.dumps(doc)).decode().rstrip("=")
+
+
+def read_token(token: str, record_id: int, order: str, filters: str) -> PageAt:
+    bad = InvalidData(details={"param_name": "page_token"})
+    try:
+        doc = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, binascii.Error, orjson.JSONDecodeError):
+        raise bad from None
+    if not isinstance(doc, dict) or doc.get("r") != record_id or doc.get("o") != order \
+            or doc.get("f") != _digest(filters):
+        raise bad
+    page, per_page = doc.get("p"), doc.get("n")
+    if not isinstance(page, int) or not isinstance(per_page, int) or page < 1 \
+            or not 1 <= per_page <= MAX_PER_PAGE:
+        raise bad
+    return PageAt(page, per_page)
