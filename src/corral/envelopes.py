@@ -1102,6 +1102,18 @@ def timeline_json(module: Module, page: Any, users: dict[int, Any], tz: ZoneInfo
     return {"__timeline": out, "info": info}
 
 
+# ----------------------------------------------------------------------------- merge
+def merge_status_json(found: Any) -> dict[str, Any]:
+    """Get Record Merge: Zoho's documented `job_id` and `status`, with what find_and_merge.json
+    requires of a `merge` item: `data` (each record merged in, with the fields taken from it)
+    and `master_record_fields` (file and image fields kept: none, Corral ignores them)."""
+    return {"merge": [{
+        "job_id": str(found.job_id), "status": found.status,
+        "data": [{"id": str(c), "_fields": [{"api_name": f} for f in fields]}
+                 for c, fields in found.children],
+        "master_record_fields": []}]}
+
+
 # ----------------------------------------------------------------------------- find duplicates
 def duplicate_sets_json(sets: Sequence[Any], *, page: int, per_page: int) -> dict[str, Any]:
     """Corral's own `find_duplicates` answer: one page of duplicate sets, best first."""

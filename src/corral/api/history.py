@@ -149,5 +149,4 @@ def merge_status(call: Call) -> Response:
     found = call.corral.merge.status(module, path_record_id(call), call.query.get("job_id"))
     if found is None:
         return json_response(None, 204)
-    job_id, status = found
-    return json_response({"merge": [{"job_id": str(job_id), "status": status}]})
+    return json_response(envelopes.merge_status_json(found))

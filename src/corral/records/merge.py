@@ -40,6 +40,13 @@ class MergeSpec:
     children: tuple[tuple[int, tuple[str, ...]], ...]  # (child id, fields taken from it)
 
 
+@dataclass(frozen=True)
+class MergeStatus:
+    job_id: int
+    status: str  # SCHEDULED, RUNNING, COMPLETED, FAILURE
+    children: tuple[tuple[int, tuple[str, ...]], ...]  # (child id, fields taken from it)
+
+
 def _bad(path: str, message: str | None = None) -> InvalidData:
     return InvalidData(message, {"json_path": path})
 
@@ -112,9 +119,9 @@ class MergeService:
         return job_id
 
     def status(self, module: Module, master: int,
-               raw_job_id: str | None) -> tuple[int, str] | None:
-        """(job id, Zoho status) of the merge job named (it must be of this master), else of
-        the master's latest one; None when the master has none."""
+               raw_job_id: str | None) -> MergeStatus | None:
+        """The merge job named (it must be of this master), else the master's latest one:
+        its Zoho status and what it merges; None when the master has none."""
         with self.db.read() as tx:
             if raw_job_id is not None:
                 job_id = v.parse_record_id(raw_job_id)
@@ -133,7 +140,9 @@ class MergeService:
                 return None
             failed = self.jobs.item_counts(tx, job.id).get("failed", 0)
         status = "FAILURE" if job.status == "FAILED" or failed else job.status
-        return job.id, status
+        children = tuple((int(c), tuple(str(f) for f in fields))
+                         for c, fields in job.payload.get("children") or [])
+        return MergeStatus(job.id, status, children)
 
     # ------------------------------------------------------------------ running
     def pointing(self, module: Module) -> list[tuple[Module, Field, Filter | None]]:
