@@ -215,3 +215,59 @@ def test_mass_update_then_revert_leaves_every_record_exactly_as_before(
         return
     revert(api, corral, {"request_id": r.headers["X-Request-Id"]})
     assert state(corral, ids) == before
+
+
+def test_revert_of_a_lead_conversion_unconverts_the_lead(api: Api, corral: Corral) -> None:
+    (lead,) = api.insert("Leads", {"Last_Name": "Daly", "Email": "paul@zylker.com",
+                                   "Company": "Zylker"})
+    (camp,) = api.insert("Campaigns", {"Campaign_Name": "Fair"})
+    r = api.post(f"Leads/{lead}/Notes", json={"data": [{"Note_Content": "met at the fair"}]})
+    note = r.json()["data"][0]["details"]["id"]
+    r = api.client.post(f"/crm/v8/Leads/{lead}/Attachments", headers=api.headers(),
+                        files={"file": ("card.txt", b"business card", "text/plain")})
+    att = r.json()["data"][0]["details"]["id"]
+    api.put(f"Leads/{lead}/Campaigns", json={"data": [{"id": camp,
+                                                       "Member_Status": "Responded"}]})
+    r = api.post(f"Leads/{lead}/actions/convert", json={"data": [{"Deals": {
+        "Deal_Name": "Big", "Stage": "Qualification", "Closing_Date": "2026-12-31"}}]})
+    assert r.status_code == 200, r.text
+    made = r.json()["data"][0]
+    out = revert(api, corral, {"request_id": r.headers["X-Request-Id"]})
+    assert out["data"][0]["Failed_Count"] == 0 and out["skipped"] == [], out
+    got = api.get(f"Leads/{lead}")
+    assert got.status_code == 200
+    assert got.json()["data"][0]["Email"] == "paul@zylker.com"
+    assert not got.json()["data"][0].get("Converted__s")
+    for module in ("Contacts", "Accounts", "Deals"):
+        assert api.get(f"{module}/{made[module]}").status_code != 200
+    for module in ("Contacts", "Accounts", "Deals"):  # in the recycle bin
+        with corral.db.read() as tx:
+            rec = corral.records.load(tx, corral.registry.require(module),
+                                      [int(made[module])], live_only=False)[int(made[module])]
+        assert rec.deleted_time is not None
+    assert [n["id"] for n in api.get(f"Leads/{lead}/Notes").json()["data"]] == [note]
+    assert [a["id"] for a in api.get(f"Leads/{lead}/Attachments").json()["data"]] == [att]
+    camps = api.get(f"Leads/{lead}/Campaigns").json()["data"]
+    assert [(c["id"], c["Member_Status"]) for c in camps] == [(camp, "Responded")]
+    # its Email is unique-checked again: a second lead cannot take it
+    clash = api.post("Leads", json={"data": [{"Last_Name": "Dup", "Email": "paul@zylker.com"}]})
+    assert clash.json()["data"][0]["code"] == "DUPLICATE_DATA"
+    # and it can be converted again
+    again = api.post(f"Leads/{lead}/actions/convert", json={"data": [{}]})
+    assert again.status_code == 200, again.text
+
+
+def test_a_converted_lead_changed_since_is_skipped_unless_forced(api: Api,
+                                                                 corral: Corral) -> None:
+    for n, force in enumerate((False, True)):
+        (lead,) = api.insert("Leads", {"Last_Name": "Daly", "Company": f"Zylker {n}"})
+        r = api.post(f"Leads/{lead}/actions/convert", json={"data": [{}]})
+        assert r.status_code == 200, r.text
+        contact = r.json()["data"][0]["Contacts"]
+        api.put(f"Leads/{lead}", json={"data": [{"Last_Name": "Changed"}]})  # refused
+        api.put(f"Contacts/{contact}", json={"data": [{"Last_Name": "Changed"}]})
+        out = revert(api, corral, {"request_id": r.headers["X-Request-Id"], "force": force})
+        assert out["data"][0]["Failed_Count"] == 0, out
+        assert [s["id"] for s in out["skipped"]] == ([] if force else [contact])
+        assert (api.get(f"Contacts/{contact}").status_code == 200) is not force
+        assert api.get(f"Leads/{lead}").status_code == 200

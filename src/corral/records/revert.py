@@ -95,8 +95,10 @@ class RecordRevert:
         """What `RevertService.apply` does to the record, in its order."""
         ops = [op for op, _values in self.writes]
         back = ["attachments back"] if self.attachments is not None else []
-        return [op for op in ops if op == "restore"] + back + [op for op in ops
-                                                               if op != "restore"]
+        first = ("restore", "unconvert")
+        return ([op for op in ops if op in first] + back
+                + [op for op in ops if op not in (*first, "delete")]
+                + [op for op in ops if op == "delete"])
 
 
 class _Undo(Exception):
@@ -118,7 +120,9 @@ def _images(mine: Sequence[ChangeEntry]) -> tuple[dict[str, Any], dict[str, Any]
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     for e in mine:
-        if e.operation == "update" and e.field is not None and not e.field.startswith("$"):
+        # `$se_module` travels with a polymorphic lookup (a note moved to another module).
+        if e.operation == "update" and e.field is not None and (
+                not e.field.startswith("$") or e.field == "$se_module"):
             before.setdefault(e.field, e.old_value)
             after[e.field] = e.new_value
     return before, after
@@ -145,8 +149,7 @@ def plan_record(rid: int, module_id: int, mine: Sequence[ChangeEntry],
                 later: Sequence[ChangeEntry], force: bool) -> RecordRevert:
     """The writes that take one record back to before `mine` (the reverted writer's log
     entries for it); `later` are the record's entries logged after them."""
-    if any(e.operation == "convert" for e in mine):
-        return RecordRevert(rid, module_id, skipped="a lead conversion cannot be reverted")
+    converted = any(e.operation == "convert" for e in mine)
     existed = mine[0].operation not in ("insert", "restore")
     exists = mine[-1].operation != "delete"
     before, after = _images(mine)
@@ -157,7 +160,9 @@ def plan_record(rid: int, module_id: int, mine: Sequence[ChangeEntry],
     writes: list[tuple[Op, dict[str, Any]]] = []
     if existed and not exists:
         writes.append(("restore", {}))
-    if existed and back:
+    if converted:  # the Lead goes back to live, its keys to the unique checks
+        writes.append(("unconvert", back))
+    elif existed and back:
         writes.append(("update", back))
     if not existed and exists:
         writes.append(("delete", {}))
@@ -260,18 +265,24 @@ class RevertService:
 
     def apply(self, tx: Tx, reverts: Sequence[RecordRevert],
               ctx: WriteContext) -> list[CorralError | None]:
-        """Run the reverts' writes: restores first, then attachments go back (to live
-        records), then the other writes; consecutive ones of a module as one batch."""
+        """Run the reverts' writes: restores and un-conversions first, then attachments go
+        back (to live records), then updates, then deletes; consecutive ones of a module as
+        one batch."""
         errors: list[CorralError | None] = [
             RecordChanged(r.skipped, {"id": str(r.record_id)}) if r.skipped else None
             for r in reverts]
         flat = [(i, r.module_id, op, values) for i, r in enumerate(reverts)
                 for op, values in self._with_se_module(tx, r)]
-        self._run(tx, reverts, [w for w in flat if w[2] == "restore"], errors, ctx)
+        first = ("restore", "unconvert")  # live again before anything is moved back to it
+        self._run(tx, reverts, [w for w in flat if w[2] in first], errors, ctx)
         for i, r in enumerate(reverts):
             if r.attachments is not None and errors[i] is None:
                 errors[i] = self._attachments_back(tx, r, ctx)
-        self._run(tx, reverts, [w for w in flat if w[2] != "restore"], errors, ctx)
+        # Deletes last: deleting a record takes its notes with it, and a note moved to it
+        # (a conversion moved the Lead's notes to the Contact) goes back first.
+        self._run(tx, reverts, [w for w in flat if w[2] not in (*first, "delete")], errors,
+                  ctx)
+        self._run(tx, reverts, [w for w in flat if w[2] == "delete"], errors, ctx)
         return errors
 
     def _run(self, tx: Tx, reverts: Sequence[RecordRevert],
