@@ -271,3 +271,27 @@ def test_a_converted_lead_changed_since_is_skipped_unless_forced(api: Api,
         assert [s["id"] for s in out["skipped"]] == ([] if force else [contact])
         assert (api.get(f"Contacts/{contact}").status_code == 200) is not force
         assert api.get(f"Leads/{lead}").status_code == 200
+
+
+def test_revert_puts_the_approval_state_back(api: Api, corral: Corral) -> None:
+    from tests.api.test_automation import add_rule
+
+    add_rule(api, "approval_processes", {
+        "name": "Big leads", "when": "create_or_edit",
+        "criteria": {"comparator": "greater_than", "field": {"api_name": "Annual_Revenue"},
+                     "value": 1000}})
+    (rid,) = api.insert("Leads", {"Last_Name": "Small", "Annual_Revenue": 10})
+    r = api.put(f"Leads/{rid}", json={"data": [{"Annual_Revenue": 5000}]})
+    got = api.get("Leads", params={"approved": "false"}).json()["data"][0]
+    assert (got["id"], got["$approval_state"]) == (rid, "approval_process_pending")
+    out = revert(api, corral, {"request_id": r.headers["X-Request-Id"]})
+    assert out["data"][0]["Reverted_Count"] == 1, out
+    got = api.get(f"Leads/{rid}").json()["data"][0]
+    assert (got["$approval_state"], got["Annual_Revenue"]) == ("approved", 10)
+    # and the other way round: reverting the decision makes the record wait again
+    r = api.put(f"Leads/{rid}", json={"data": [{"Annual_Revenue": 6000}]})
+    d = api.post(f"Leads/{rid}/actions/approve", json={"data": [{"action": "reject"}]})
+    assert d.status_code == 200, d.text
+    revert(api, corral, {"request_id": d.headers["X-Request-Id"]})
+    got = api.get("Leads", params={"approved": "false"}).json()["data"][0]
+    assert (got["id"], got["$approval_state"]) == (rid, "approval_process_pending")

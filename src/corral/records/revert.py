@@ -15,7 +15,7 @@ kind `revert`, logged with its own job id, so it can be reverted in turn.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from corral.auth.service import Principal
@@ -41,6 +41,7 @@ from corral.storage.repositories.jobs import ACTIVE, Job, JobItem, JobRepository
 # Jobs whose writes are logged under their id (a bulk write / import logs the same way).
 REVERTIBLE_KINDS = frozenset({"mass_update", "revert", "merge", "bulk_write", "import"})
 MAX_SKIPPED_SHOWN = 1000
+APPROVAL = "$approval_state"
 NOTHING = "nothing to revert: no write was logged for that id"
 
 
@@ -90,6 +91,7 @@ class RecordRevert:
     writes: tuple[tuple[Op, dict[str, Any]], ...] = ()
     skipped: str | None = None
     attachments: tuple[int, ...] | None = None  # the ids it held before (None: untouched)
+    approval_state: str | None = None  # its `$approval_state` before (None: untouched)
 
     def steps(self) -> list[str]:
         """What `RevertService.apply` does to the record, in its order."""
@@ -120,9 +122,10 @@ def _images(mine: Sequence[ChangeEntry]) -> tuple[dict[str, Any], dict[str, Any]
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     for e in mine:
-        # `$se_module` travels with a polymorphic lookup (a note moved to another module).
+        # `$se_module` travels with a polymorphic lookup (a note moved to another module);
+        # `$approval_state` goes back through the approval decision context.
         if e.operation == "update" and e.field is not None and (
-                not e.field.startswith("$") or e.field == "$se_module"):
+                not e.field.startswith("$") or e.field in ("$se_module", APPROVAL)):
             before.setdefault(e.field, e.old_value)
             after[e.field] = e.new_value
     return before, after
@@ -157,17 +160,19 @@ def plan_record(rid: int, module_id: int, mine: Sequence[ChangeEntry],
     if reason is not None:
         return RecordRevert(rid, module_id, skipped=reason)
     back = {f: value for f, value in before.items() if after.get(f) != value}
+    approval = back.pop(APPROVAL, None)
     writes: list[tuple[Op, dict[str, Any]]] = []
     if existed and not exists:
         writes.append(("restore", {}))
     if converted:  # the Lead goes back to live, its keys to the unique checks
         writes.append(("unconvert", back))
-    elif existed and back:
+    elif existed and (back or approval is not None):
         writes.append(("update", back))
     if not existed and exists:
         writes.append(("delete", {}))
     return RecordRevert(rid, module_id, tuple(writes),
-                        attachments=_attachments_before(mine) if existed else None)
+                        attachments=_attachments_before(mine) if existed else None,
+                        approval_state=approval if existed else None)
 
 
 class RevertService:
@@ -295,17 +300,29 @@ class RevertService:
                 end += 1
             run = [w for w in flat[start:end] if errors[w[0]] is None]
             start = end
-            if not run:
-                continue
-            module = self.records.registry.by_id(run[0][1])
-            plans = [Planned(n, v.Checked(values=dict(values)), target=reverts[i].record_id,
-                             op=op) for n, (i, _m, op, values) in enumerate(run)]
-            outcomes = ([] if module is None else
-                        self.records.write_batch(module, plans, ctx, conn=tx, ids=[]))
-            for n, (i, _m, _op, _values) in enumerate(run):
-                err = outcomes[n].error if outcomes else InvalidData("module gone")
-                if err is not None and errors[i] is None:
-                    errors[i] = err
+            # A record whose approval state goes back is written as an approval decision
+            # (which may touch a record locked for approval), the others as plain writes.
+            for decided in (False, True):
+                part = [w for w in run if (w[2] != "delete"
+                                           and reverts[w[0]].approval_state is not None)
+                        is decided]
+                if part:
+                    self._batch(tx, reverts, part, errors,
+                                replace(ctx, approval_action=True) if decided else ctx)
+
+    def _batch(self, tx: Tx, reverts: Sequence[RecordRevert],
+               run: Sequence[tuple[int, int, Op, dict[str, Any]]],
+               errors: list[CorralError | None], ctx: WriteContext) -> None:
+        module = self.records.registry.by_id(run[0][1])
+        plans = [Planned(n, v.Checked(values=dict(values)), target=reverts[i].record_id, op=op,
+                         approval_state=reverts[i].approval_state if op != "delete" else None)
+                 for n, (i, _m, op, values) in enumerate(run)]
+        outcomes = ([] if module is None else
+                    self.records.write_batch(module, plans, ctx, conn=tx, ids=[]))
+        for n, (i, _m, _op, _values) in enumerate(run):
+            err = outcomes[n].error if outcomes else InvalidData("module gone")
+            if err is not None and errors[i] is None:
+                errors[i] = err
 
     def _attachments_back(self, tx: Tx, r: RecordRevert,
                           ctx: WriteContext) -> CorralError | None:
