@@ -295,3 +295,27 @@ def test_revert_puts_the_approval_state_back(api: Api, corral: Corral) -> None:
     revert(api, corral, {"request_id": d.headers["X-Request-Id"]})
     got = api.get("Leads", params={"approved": "false"}).json()["data"][0]
     assert (got["id"], got["$approval_state"]) == (rid, "approval_process_pending")
+
+
+def test_force_restores_a_record_deleted_since_and_reverts_it(api: Api,
+                                                              corral: Corral) -> None:
+    a, b = api.insert("Leads", {"Last_Name": "A", "Lead_Status": "Contacted",
+                                "Email": "a@x.com"}, {"Last_Name": "B"})
+    before = state(corral, [a])
+    r = api.put("Leads", json={"data": [{"id": a, "Lead_Status": "Junk Lead"}]})
+    assert api.delete(f"Leads/{a}").status_code == 200
+    out = revert(api, corral, {"request_id": r.headers["X-Request-Id"]})
+    assert out["skipped"] == [{"id": a, "reason": "the record was deleted after the "
+                                                  "reverted write"}]
+    assert state(corral, [a])[int(a)][0] is False
+    forced = revert(api, corral, {"request_id": r.headers["X-Request-Id"], "force": True})
+    assert forced["data"][0]["Reverted_Count"] == 1 and forced["skipped"] == [], forced
+    assert state(corral, [a]) == before
+    assert api.get(f"Leads/{a}").json()["data"][0]["Lead_Status"] == "Contacted"
+    # an inserted record deleted since stays in the recycle bin
+    r = api.post("Leads", json={"data": [{"Last_Name": "New"}]})
+    (new,) = [d["details"]["id"] for d in r.json()["data"]]
+    api.delete(f"Leads/{new}")
+    forced = revert(api, corral, {"request_id": r.headers["X-Request-Id"], "force": True})
+    assert forced["data"][0]["Failed_Count"] == 0 and forced["skipped"] == [], forced
+    assert state(corral, [new])[int(new)][0] is False

@@ -135,7 +135,7 @@ def _conflict(existed: bool, exists: bool, after: dict[str, Any],
               later: Sequence[ChangeEntry], force: bool) -> str | None:
     """Why the record cannot go back (None: it can)."""
     ops = [e.operation for e in later]
-    if exists and "delete" in ops:
+    if exists and "delete" in ops and not force:
         return "the record was deleted after the reverted write"
     if not exists and "restore" in ops:
         return "the record was restored after the reverted write"
@@ -162,6 +162,11 @@ def plan_record(rid: int, module_id: int, mine: Sequence[ChangeEntry],
     back = {f: value for f, value in before.items() if after.get(f) != value}
     approval = back.pop(APPROVAL, None)
     writes: list[tuple[Op, dict[str, Any]]] = []
+    moves = [e.operation for e in later if e.operation in ("delete", "restore")]
+    if exists and moves and moves[-1] == "delete":  # deleted since (only under force)
+        if not existed:
+            return RecordRevert(rid, module_id)  # inserted, and in the recycle bin already
+        writes.append(("restore", {}))  # back from the recycle bin, then reverted
     if existed and not exists:
         writes.append(("restore", {}))
     if converted:  # the Lead goes back to live, its keys to the unique checks
