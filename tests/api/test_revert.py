@@ -319,3 +319,22 @@ def test_force_restores_a_record_deleted_since_and_reverts_it(api: Api,
     forced = revert(api, corral, {"request_id": r.headers["X-Request-Id"], "force": True})
     assert forced["data"][0]["Failed_Count"] == 0 and forced["skipped"] == [], forced
     assert state(corral, [new])[int(new)][0] is False
+
+
+def test_revert_status_only_to_an_admin_or_the_user_who_scheduled_it(api: Api,
+                                                                    corral: Corral) -> None:
+    perms = {"admin": False, "modules": {"*": ["view", "create", "edit", "delete"]},
+             "read_only_fields": {}}
+    std = _restricted_user(corral, perms)
+    other = _restricted_user(corral, perms, email="other@zylker.com")
+    r = api.post("Leads", json={"data": [{"Last_Name": "Std's"}]}, token=std)
+    assert r.status_code == 201, r.text
+    s = api.post(URL, json={"request_id": r.headers["X-Request-Id"]}, token=std)
+    assert s.status_code == 202, s.text
+    job = s.json()["data"][0]["details"]["job_id"]
+    corral.jobs.run_until_idle()
+    assert api.get(URL, params={"job_id": job}, token=std).status_code == 200
+    assert api.get(URL, params={"job_id": job}).json()["data"][0]["Reverted_Count"] == 1
+    denied = api.get(URL, params={"job_id": job}, token=other)
+    assert (denied.status_code, denied.json()["code"], denied.json()["status"]) == (
+        403, "NO_PERMISSION", "error")

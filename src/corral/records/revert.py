@@ -230,12 +230,19 @@ class RevertService:
             found = self._records(tx, target, principal)
             return self.analyse(tx, target, [rid for rid, _m, _l in found], force)
 
-    def status(self, raw_job_id: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    def status(self, raw_job_id: Any, principal: Principal | None = None,
+               ) -> tuple[dict[str, Any], list[dict[str, str]]]:
+        """A revert job's counts and skipped records; with `principal` (an API caller), only
+        to an administrator or the user who scheduled it (None: the operator's CLI)."""
         job_id = v.parse_record_id(raw_job_id)
         with self.db.read() as tx:
             job = self.jobs.get(tx, job_id) if job_id is not None else None
             if job is None or job.kind != "revert":
                 raise NotFound("Empty response", {"param_name": "job_id"})
+            if (principal is not None and not principal.is_admin
+                    and job.created_by != principal.user.id):
+                raise NoPermission("only an administrator or the user who scheduled the "
+                                   "revert may see it")
             counts = self.jobs.item_counts(tx, job.id)
             skipped = self.jobs.items_in_state(tx, job.id, "skipped", MAX_SKIPPED_SHOWN)
         return ({"Status": job.status, "Total_Count": job.total,
