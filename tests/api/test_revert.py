@@ -252,6 +252,8 @@ def test_revert_of_a_lead_conversion_unconverts_the_lead(api: Api, corral: Corra
     # its Email is unique-checked again: a second lead cannot take it
     clash = api.post("Leads", json={"data": [{"Last_Name": "Dup", "Email": "paul@zylker.com"}]})
     assert clash.json()["data"][0]["code"] == "DUPLICATE_DATA"
+    timeline = api.get(f"Leads/{lead}/__timeline", params={"sort_order": "desc"})
+    assert timeline.status_code == 200, timeline.text
     # and it can be converted again
     again = api.post(f"Leads/{lead}/actions/convert", json={"data": [{}]})
     assert again.status_code == 200, again.text
