@@ -215,3 +215,128 @@ def test_mass_update_then_revert_leaves_every_record_exactly_as_before(
         return
     revert(api, corral, {"request_id": r.headers["X-Request-Id"]})
     assert state(corral, ids) == before
+
+
+def test_revert_of_a_lead_conversion_unconverts_the_lead(api: Api, corral: Corral) -> None:
+    (lead,) = api.insert("Leads", {"Last_Name": "Daly", "Email": "paul@zylker.com",
+                                   "Company": "Zylker"})
+    (camp,) = api.insert("Campaigns", {"Campaign_Name": "Fair"})
+    r = api.post(f"Leads/{lead}/Notes", json={"data": [{"Note_Content": "met at the fair"}]})
+    note = r.json()["data"][0]["details"]["id"]
+    r = api.client.post(f"/crm/v8/Leads/{lead}/Attachments", headers=api.headers(),
+                        files={"file": ("card.txt", b"business card", "text/plain")})
+    att = r.json()["data"][0]["details"]["id"]
+    api.put(f"Leads/{lead}/Campaigns", json={"data": [{"id": camp,
+                                                       "Member_Status": "Responded"}]})
+    r = api.post(f"Leads/{lead}/actions/convert", json={"data": [{"Deals": {
+        "Deal_Name": "Big", "Stage": "Qualification", "Closing_Date": "2026-12-31"}}]})
+    assert r.status_code == 200, r.text
+    made = r.json()["data"][0]
+    out = revert(api, corral, {"request_id": r.headers["X-Request-Id"]})
+    assert out["data"][0]["Failed_Count"] == 0 and out["skipped"] == [], out
+    got = api.get(f"Leads/{lead}")
+    assert got.status_code == 200
+    assert got.json()["data"][0]["Email"] == "paul@zylker.com"
+    assert not got.json()["data"][0].get("Converted__s")
+    for module in ("Contacts", "Accounts", "Deals"):
+        assert api.get(f"{module}/{made[module]}").status_code != 200
+    for module in ("Contacts", "Accounts", "Deals"):  # in the recycle bin
+        with corral.db.read() as tx:
+            rec = corral.records.load(tx, corral.registry.require(module),
+                                      [int(made[module])], live_only=False)[int(made[module])]
+        assert rec.deleted_time is not None
+    assert [n["id"] for n in api.get(f"Leads/{lead}/Notes").json()["data"]] == [note]
+    assert [a["id"] for a in api.get(f"Leads/{lead}/Attachments").json()["data"]] == [att]
+    camps = api.get(f"Leads/{lead}/Campaigns").json()["data"]
+    assert [(c["id"], c["Member_Status"]) for c in camps] == [(camp, "Responded")]
+    # its Email is unique-checked again: a second lead cannot take it
+    clash = api.post("Leads", json={"data": [{"Last_Name": "Dup", "Email": "paul@zylker.com"}]})
+    assert clash.json()["data"][0]["code"] == "DUPLICATE_DATA"
+    timeline = api.get(f"Leads/{lead}/__timeline", params={"sort_order": "desc"})
+    assert timeline.status_code == 200, timeline.text
+    # and it can be converted again
+    again = api.post(f"Leads/{lead}/actions/convert", json={"data": [{}]})
+    assert again.status_code == 200, again.text
+
+
+def test_a_converted_lead_changed_since_is_skipped_unless_forced(api: Api,
+                                                                 corral: Corral) -> None:
+    for n, force in enumerate((False, True)):
+        (lead,) = api.insert("Leads", {"Last_Name": "Daly", "Company": f"Zylker {n}"})
+        r = api.post(f"Leads/{lead}/actions/convert", json={"data": [{}]})
+        assert r.status_code == 200, r.text
+        contact = r.json()["data"][0]["Contacts"]
+        api.put(f"Leads/{lead}", json={"data": [{"Last_Name": "Changed"}]})  # refused
+        api.put(f"Contacts/{contact}", json={"data": [{"Last_Name": "Changed"}]})
+        out = revert(api, corral, {"request_id": r.headers["X-Request-Id"], "force": force})
+        assert out["data"][0]["Failed_Count"] == 0, out
+        assert [s["id"] for s in out["skipped"]] == ([] if force else [contact])
+        assert (api.get(f"Contacts/{contact}").status_code == 200) is not force
+        assert api.get(f"Leads/{lead}").status_code == 200
+
+
+def test_revert_puts_the_approval_state_back(api: Api, corral: Corral) -> None:
+    from tests.api.test_automation import add_rule
+
+    add_rule(api, "approval_processes", {
+        "name": "Big leads", "when": "create_or_edit",
+        "criteria": {"comparator": "greater_than", "field": {"api_name": "Annual_Revenue"},
+                     "value": 1000}})
+    (rid,) = api.insert("Leads", {"Last_Name": "Small", "Annual_Revenue": 10})
+    r = api.put(f"Leads/{rid}", json={"data": [{"Annual_Revenue": 5000}]})
+    got = api.get("Leads", params={"approved": "false"}).json()["data"][0]
+    assert (got["id"], got["$approval_state"]) == (rid, "approval_process_pending")
+    out = revert(api, corral, {"request_id": r.headers["X-Request-Id"]})
+    assert out["data"][0]["Reverted_Count"] == 1, out
+    got = api.get(f"Leads/{rid}").json()["data"][0]
+    assert (got["$approval_state"], got["Annual_Revenue"]) == ("approved", 10)
+    # and the other way round: reverting the decision makes the record wait again
+    r = api.put(f"Leads/{rid}", json={"data": [{"Annual_Revenue": 6000}]})
+    d = api.post(f"Leads/{rid}/actions/approve", json={"data": [{"action": "reject"}]})
+    assert d.status_code == 200, d.text
+    revert(api, corral, {"request_id": d.headers["X-Request-Id"]})
+    got = api.get("Leads", params={"approved": "false"}).json()["data"][0]
+    assert (got["id"], got["$approval_state"]) == (rid, "approval_process_pending")
+
+
+def test_force_restores_a_record_deleted_since_and_reverts_it(api: Api,
+                                                              corral: Corral) -> None:
+    a, b = api.insert("Leads", {"Last_Name": "A", "Lead_Status": "Contacted",
+                                "Email": "a@x.com"}, {"Last_Name": "B"})
+    before = state(corral, [a])
+    r = api.put("Leads", json={"data": [{"id": a, "Lead_Status": "Junk Lead"}]})
+    assert api.delete(f"Leads/{a}").status_code == 200
+    out = revert(api, corral, {"request_id": r.headers["X-Request-Id"]})
+    assert out["skipped"] == [{"id": a, "reason": "the record was deleted after the "
+                                                  "reverted write"}]
+    assert state(corral, [a])[int(a)][0] is False
+    forced = revert(api, corral, {"request_id": r.headers["X-Request-Id"], "force": True})
+    assert forced["data"][0]["Reverted_Count"] == 1 and forced["skipped"] == [], forced
+    assert state(corral, [a]) == before
+    assert api.get(f"Leads/{a}").json()["data"][0]["Lead_Status"] == "Contacted"
+    # an inserted record deleted since stays in the recycle bin
+    r = api.post("Leads", json={"data": [{"Last_Name": "New"}]})
+    (new,) = [d["details"]["id"] for d in r.json()["data"]]
+    api.delete(f"Leads/{new}")
+    forced = revert(api, corral, {"request_id": r.headers["X-Request-Id"], "force": True})
+    assert forced["data"][0]["Failed_Count"] == 0 and forced["skipped"] == [], forced
+    assert state(corral, [new])[int(new)][0] is False
+
+
+def test_revert_status_only_to_an_admin_or_the_user_who_scheduled_it(api: Api,
+                                                                    corral: Corral) -> None:
+    perms = {"admin": False, "modules": {"*": ["view", "create", "edit", "delete"]},
+             "read_only_fields": {}}
+    std = _restricted_user(corral, perms)
+    other = _restricted_user(corral, perms, email="other@zylker.com")
+    r = api.post("Leads", json={"data": [{"Last_Name": "Std's"}]}, token=std)
+    assert r.status_code == 201, r.text
+    s = api.post(URL, json={"request_id": r.headers["X-Request-Id"]}, token=std)
+    assert s.status_code == 202, s.text
+    job = s.json()["data"][0]["details"]["job_id"]
+    corral.jobs.run_until_idle()
+    assert api.get(URL, params={"job_id": job}, token=std).status_code == 200
+    assert api.get(URL, params={"job_id": job}).json()["data"][0]["Reverted_Count"] == 1
+    denied = api.get(URL, params={"job_id": job}, token=other)
+    assert (denied.status_code, denied.json()["code"], denied.json()["status"]) == (
+        403, "NO_PERMISSION", "error")

@@ -41,7 +41,7 @@ def revert_status(call: Call) -> Response:
     job_id = call.query.get("job_id")
     if not job_id:
         raise MandatoryNotFound("mandatory param missing", {"param_name": "job_id"})
-    counts, skipped = call.corral.revert.status(job_id)
+    counts, skipped = call.corral.revert.status(job_id, principal)
     return json_response({"data": [counts], "skipped": skipped})
 
 

@@ -39,7 +39,7 @@ RELATED = "notification_related_channels"
 # only create/edit/delete events, so Corral announces a restore as a create (operation
 # `insert`; COMPATIBILITY.md Behaviours).
 OPERATIONS = {"insert": "create", "update": "edit", "convert": "edit", "delete": "delete",
-              "restore": "create"}
+              "restore": "create", "unconvert": "create"}  # an un-converted Lead re-appears
 CALLBACK_OPERATION = {"create": "insert", "edit": "update", "delete": "delete"}
 EVENTS = ("create", "edit", "delete")
 DEFAULT_EXPIRY = timedelta(hours=1)  # Zoho: one hour when absent or beyond the maximum

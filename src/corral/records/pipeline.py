@@ -94,11 +94,16 @@ class WritePipeline:
         touches, and whatever each step loads for itself."""
         module = batch.module
         binned = self._binned(tx, module, live)
+        # A Lead un-converted (a revert of its conversion) takes its keys back like a restore.
+        unconverted = self.records.load(tx, module.id, {
+            p.target for p in live if p.target is not None and p.operation == "unconvert"})
         candidates: dict[int, set[str]] = {}
         for p in live:
-            if p.operation in ("insert", "update", "restore"):
-                values = (p.checked.values if p.operation != "restore"
-                          else binned[p.target].data if p.target in binned else {})
+            if p.operation in ("insert", "update", "restore", "unconvert"):
+                values = (p.checked.values if p.operation in ("insert", "update")
+                          else binned[p.target].data if p.target in binned
+                          else {**unconverted[p.target].data, **p.checked.values}
+                          if p.target in unconverted else {})
                 for f in module.key_fields:
                     key = normalise(f, values.get(f.api_name))
                     if key is not None:
@@ -112,16 +117,19 @@ class WritePipeline:
         batch.current.update(binned)
         batch.ranks = {rid: (r.created_time, rid) for rid, r in batch.current.items()}
         # A record in the recycle bin holds no key (its delete released them).
-        batch.keys = {rid: batch.keys_of(r) if r.deleted_time is None else {}
-                      for rid, r in batch.current.items()}
+        batch.keys = {rid: batch.keys_of(r) if r.deleted_time is None and rid not in
+                      unconverted else {} for rid, r in batch.current.items()}
         for step in self.steps:
             step.prepare(tx, batch)
 
     def _checks(self, batch: Batch) -> dict[str, list[Step]]:
         """Per operation, the steps whose `check` can decide something in this batch."""
         active = [s for s in self.steps if s.active(batch)]
-        return {op: [s for s in active if op in s.ops]
-                for op in ("insert", "update", "delete", "convert", "restore")}
+        checks = {op: [s for s in active if op in s.ops]
+                  for op in ("insert", "update", "delete", "convert", "restore")}
+        # Un-converting a Lead is an update that also takes its keys back (unique checks).
+        checks["unconvert"] = [s for s in active if {"update", "restore"} & s.ops]
+        return checks
 
     def _binned(self, tx: Tx, module: Module, live: list[Planned]) -> dict[int, StoredRecord]:
         """The records in the recycle bin that the batch restores (their keys come back)."""
@@ -153,7 +161,9 @@ class WritePipeline:
                 message = ("record not deleted" if p.operation == "delete"
                            else "the id given seems to be invalid")
                 return InvalidData(message, {"id": str(p.target)})
-            if old.converted:
+            if old.converted != (p.operation == "unconvert"):
+                if p.operation == "unconvert":
+                    return InvalidData("record not converted", {"id": str(old.id)})
                 return ConvertedRecord(details={"id": str(old.id)})
         new = self._compose(p, old, batch, fresh_ids)
         return Item(plan=p, old=old, new=new)
@@ -175,8 +185,8 @@ class WritePipeline:
         if p.operation == "restore":
             new.deleted_time, new.deleted_by = None, None
             return new
-        if p.operation == "convert":
-            new.converted = True
+        if p.operation in ("convert", "unconvert"):
+            new.converted = p.operation == "convert"
         if p.approval_state is not None:
             new.approval_state = p.approval_state
         values = dict(p.checked.values)

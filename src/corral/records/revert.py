@@ -15,7 +15,7 @@ kind `revert`, logged with its own job id, so it can be reverted in turn.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from corral.auth.service import Principal
@@ -41,6 +41,7 @@ from corral.storage.repositories.jobs import ACTIVE, Job, JobItem, JobRepository
 # Jobs whose writes are logged under their id (a bulk write / import logs the same way).
 REVERTIBLE_KINDS = frozenset({"mass_update", "revert", "merge", "bulk_write", "import"})
 MAX_SKIPPED_SHOWN = 1000
+APPROVAL = "$approval_state"
 NOTHING = "nothing to revert: no write was logged for that id"
 
 
@@ -90,13 +91,16 @@ class RecordRevert:
     writes: tuple[tuple[Op, dict[str, Any]], ...] = ()
     skipped: str | None = None
     attachments: tuple[int, ...] | None = None  # the ids it held before (None: untouched)
+    approval_state: str | None = None  # its `$approval_state` before (None: untouched)
 
     def steps(self) -> list[str]:
         """What `RevertService.apply` does to the record, in its order."""
         ops = [op for op, _values in self.writes]
         back = ["attachments back"] if self.attachments is not None else []
-        return [op for op in ops if op == "restore"] + back + [op for op in ops
-                                                               if op != "restore"]
+        first = ("restore", "unconvert")
+        return ([op for op in ops if op in first] + back
+                + [op for op in ops if op not in (*first, "delete")]
+                + [op for op in ops if op == "delete"])
 
 
 class _Undo(Exception):
@@ -118,7 +122,10 @@ def _images(mine: Sequence[ChangeEntry]) -> tuple[dict[str, Any], dict[str, Any]
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     for e in mine:
-        if e.operation == "update" and e.field is not None and not e.field.startswith("$"):
+        # `$se_module` travels with a polymorphic lookup (a note moved to another module);
+        # `$approval_state` goes back through the approval decision context.
+        if e.operation == "update" and e.field is not None and (
+                not e.field.startswith("$") or e.field in ("$se_module", APPROVAL)):
             before.setdefault(e.field, e.old_value)
             after[e.field] = e.new_value
     return before, after
@@ -128,7 +135,7 @@ def _conflict(existed: bool, exists: bool, after: dict[str, Any],
               later: Sequence[ChangeEntry], force: bool) -> str | None:
     """Why the record cannot go back (None: it can)."""
     ops = [e.operation for e in later]
-    if exists and "delete" in ops:
+    if exists and "delete" in ops and not force:
         return "the record was deleted after the reverted write"
     if not exists and "restore" in ops:
         return "the record was restored after the reverted write"
@@ -145,8 +152,7 @@ def plan_record(rid: int, module_id: int, mine: Sequence[ChangeEntry],
                 later: Sequence[ChangeEntry], force: bool) -> RecordRevert:
     """The writes that take one record back to before `mine` (the reverted writer's log
     entries for it); `later` are the record's entries logged after them."""
-    if any(e.operation == "convert" for e in mine):
-        return RecordRevert(rid, module_id, skipped="a lead conversion cannot be reverted")
+    converted = any(e.operation == "convert" for e in mine)
     existed = mine[0].operation not in ("insert", "restore")
     exists = mine[-1].operation != "delete"
     before, after = _images(mine)
@@ -154,15 +160,24 @@ def plan_record(rid: int, module_id: int, mine: Sequence[ChangeEntry],
     if reason is not None:
         return RecordRevert(rid, module_id, skipped=reason)
     back = {f: value for f, value in before.items() if after.get(f) != value}
+    approval = back.pop(APPROVAL, None)
     writes: list[tuple[Op, dict[str, Any]]] = []
+    moves = [e.operation for e in later if e.operation in ("delete", "restore")]
+    if exists and moves and moves[-1] == "delete":  # deleted since (only under force)
+        if not existed:
+            return RecordRevert(rid, module_id)  # inserted, and in the recycle bin already
+        writes.append(("restore", {}))  # back from the recycle bin, then reverted
     if existed and not exists:
         writes.append(("restore", {}))
-    if existed and back:
+    if converted:  # the Lead goes back to live, its keys to the unique checks
+        writes.append(("unconvert", back))
+    elif existed and (back or approval is not None):
         writes.append(("update", back))
     if not existed and exists:
         writes.append(("delete", {}))
     return RecordRevert(rid, module_id, tuple(writes),
-                        attachments=_attachments_before(mine) if existed else None)
+                        attachments=_attachments_before(mine) if existed else None,
+                        approval_state=approval if existed else None)
 
 
 class RevertService:
@@ -215,12 +230,19 @@ class RevertService:
             found = self._records(tx, target, principal)
             return self.analyse(tx, target, [rid for rid, _m, _l in found], force)
 
-    def status(self, raw_job_id: Any) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    def status(self, raw_job_id: Any, principal: Principal | None = None,
+               ) -> tuple[dict[str, Any], list[dict[str, str]]]:
+        """A revert job's counts and skipped records; with `principal` (an API caller), only
+        to an administrator or the user who scheduled it (None: the operator's CLI)."""
         job_id = v.parse_record_id(raw_job_id)
         with self.db.read() as tx:
             job = self.jobs.get(tx, job_id) if job_id is not None else None
             if job is None or job.kind != "revert":
                 raise NotFound("Empty response", {"param_name": "job_id"})
+            if (principal is not None and not principal.is_admin
+                    and job.created_by != principal.user.id):
+                raise NoPermission("only an administrator or the user who scheduled the "
+                                   "revert may see it")
             counts = self.jobs.item_counts(tx, job.id)
             skipped = self.jobs.items_in_state(tx, job.id, "skipped", MAX_SKIPPED_SHOWN)
         return ({"Status": job.status, "Total_Count": job.total,
@@ -260,18 +282,24 @@ class RevertService:
 
     def apply(self, tx: Tx, reverts: Sequence[RecordRevert],
               ctx: WriteContext) -> list[CorralError | None]:
-        """Run the reverts' writes: restores first, then attachments go back (to live
-        records), then the other writes; consecutive ones of a module as one batch."""
+        """Run the reverts' writes: restores and un-conversions first, then attachments go
+        back (to live records), then updates, then deletes; consecutive ones of a module as
+        one batch."""
         errors: list[CorralError | None] = [
             RecordChanged(r.skipped, {"id": str(r.record_id)}) if r.skipped else None
             for r in reverts]
         flat = [(i, r.module_id, op, values) for i, r in enumerate(reverts)
                 for op, values in self._with_se_module(tx, r)]
-        self._run(tx, reverts, [w for w in flat if w[2] == "restore"], errors, ctx)
+        first = ("restore", "unconvert")  # live again before anything is moved back to it
+        self._run(tx, reverts, [w for w in flat if w[2] in first], errors, ctx)
         for i, r in enumerate(reverts):
             if r.attachments is not None and errors[i] is None:
                 errors[i] = self._attachments_back(tx, r, ctx)
-        self._run(tx, reverts, [w for w in flat if w[2] != "restore"], errors, ctx)
+        # Deletes last: deleting a record takes its notes with it, and a note moved to it
+        # (a conversion moved the Lead's notes to the Contact) goes back first.
+        self._run(tx, reverts, [w for w in flat if w[2] not in (*first, "delete")], errors,
+                  ctx)
+        self._run(tx, reverts, [w for w in flat if w[2] == "delete"], errors, ctx)
         return errors
 
     def _run(self, tx: Tx, reverts: Sequence[RecordRevert],
@@ -284,17 +312,29 @@ class RevertService:
                 end += 1
             run = [w for w in flat[start:end] if errors[w[0]] is None]
             start = end
-            if not run:
-                continue
-            module = self.records.registry.by_id(run[0][1])
-            plans = [Planned(n, v.Checked(values=dict(values)), target=reverts[i].record_id,
-                             op=op) for n, (i, _m, op, values) in enumerate(run)]
-            outcomes = ([] if module is None else
-                        self.records.write_batch(module, plans, ctx, conn=tx, ids=[]))
-            for n, (i, _m, _op, _values) in enumerate(run):
-                err = outcomes[n].error if outcomes else InvalidData("module gone")
-                if err is not None and errors[i] is None:
-                    errors[i] = err
+            # A record whose approval state goes back is written as an approval decision
+            # (which may touch a record locked for approval), the others as plain writes.
+            for decided in (False, True):
+                part = [w for w in run if (w[2] != "delete"
+                                           and reverts[w[0]].approval_state is not None)
+                        is decided]
+                if part:
+                    self._batch(tx, reverts, part, errors,
+                                replace(ctx, approval_action=True) if decided else ctx)
+
+    def _batch(self, tx: Tx, reverts: Sequence[RecordRevert],
+               run: Sequence[tuple[int, int, Op, dict[str, Any]]],
+               errors: list[CorralError | None], ctx: WriteContext) -> None:
+        module = self.records.registry.by_id(run[0][1])
+        plans = [Planned(n, v.Checked(values=dict(values)), target=reverts[i].record_id, op=op,
+                         approval_state=reverts[i].approval_state if op != "delete" else None)
+                 for n, (i, _m, op, values) in enumerate(run)]
+        outcomes = ([] if module is None else
+                    self.records.write_batch(module, plans, ctx, conn=tx, ids=[]))
+        for n, (i, _m, _op, _values) in enumerate(run):
+            err = outcomes[n].error if outcomes else InvalidData("module gone")
+            if err is not None and errors[i] is None:
+                errors[i] = err
 
     def _attachments_back(self, tx: Tx, r: RecordRevert,
                           ctx: WriteContext) -> CorralError | None:

@@ -29,6 +29,7 @@ class Staged:
         self.final_keys: dict[int, dict[int, str]] = {}
         self.deleted: list[int] = []
         self.converted: list[int] = []
+        self.unconverted: list[int] = []  # their converted keys are replaced by live ones
         self.log: list[ChangeEntry] = []
 
     def add(self, item: Item, new_keys: dict[int, str], batch: Batch) -> Outcome:
@@ -48,6 +49,8 @@ class Staged:
             self.deleted.append(new.id)
         elif op == "convert":
             self.converted.append(new.id)
+        elif op == "unconvert":
+            self.unconverted.append(new.id)
         # An insert logs the whole record; its per-field changes are computed only if asked.
         changes = (changes_of(old, new) if old is not None and op not in ("delete", "restore")
                    else None)
@@ -81,10 +84,12 @@ class Staged:
             later = {n: Change(None, new.approval_state if n == "$approval_state"
                                else new.data.get(n)) for n in item.tags}
             changes = later
-        elif op == "convert":
-            out.append(self._entry(new.id, "convert", None, None, {
-                m: new.data.get(f"Converted_{m[:-1]}") for m in ("Contacts", "Accounts",
-                                                                 "Deals")}))
+        elif op in ("convert", "unconvert"):
+            src = old if op == "unconvert" and old is not None else new
+            made = {m: src.data.get(f"Converted_{m[:-1]}")
+                    for m in ("Contacts", "Accounts", "Deals")}
+            out.append(self._entry(new.id, op, None, made if op == "unconvert" else None,
+                                   made if op == "convert" else None))
         for name, ch in changes.items():
             out.append(self._entry(new.id, "update", name, ch.old, ch.new,
                                    item.tags.get(name)))
@@ -108,6 +113,7 @@ class Staged:
                                  if rid not in self.state_changed])
         records.update_many(tx, [self.updates[rid] for rid in self.state_changed],
                             with_state=True)
+        keys.release(tx, self.unconverted)
         keys.apply(tx, [], added)
         keys.release(tx, self.deleted)
         keys.mark_converted(tx, self.converted)

@@ -32,7 +32,9 @@ from corral.storage.repositories.record_search import RecordSearch
 from corral.storage.repositories.records import RecordRepository, StoredRecord
 
 ACTIONS = {"insert": "added", "update": "updated", "delete": "deleted", "restore": "restored",
-           "convert": "converted"}
+           "convert": "converted",
+           # Zoho has no un-convert (Corral's revert of a conversion): its field changes show
+           "unconvert": "updated"}
 MAX_PER_PAGE = 200
 FILTER_FIELDS = frozenset({"action", "source", "done_by", "audited_time"})
 COMPARATORS = frozenset({"equal", "not_equal", "in", "not_in", "between"})

@@ -22,7 +22,7 @@ from corral.storage.database import Tx
 from corral.storage.repositories.records import StoredRecord
 
 # restore: a deleted record comes back from the recycle bin (a revert of its delete).
-Op = Literal["insert", "update", "delete", "convert", "restore"]
+Op = Literal["insert", "update", "delete", "convert", "restore", "unconvert"]
 AfterCommit = Callable[[Any], None]
 
 
