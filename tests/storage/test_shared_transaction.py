@@ -43,7 +43,7 @@ def test_writes_join_and_commit_together_with_hooks_after(db: Database) -> None:
         _add_secret(db, "a")
         _add_secret(db, "b")
         assert _secret_rows(db) == before + 2  # reads see the shared transaction's writes
-        db.on_commit(lambda: seen.append(_secret_rows(db)))
+        db.after_commit(lambda: seen.append(_secret_rows(db)))
         assert seen == []
         ids = db.new_ids(3)
     assert seen == [before + 2] and _secret_rows(db) == before + 2
@@ -55,7 +55,7 @@ def test_a_raise_rolls_everything_back_and_drops_hooks(db: Database) -> None:
     with pytest.raises(RuntimeError), db.shared_transaction():
         _add_secret(db, "a")
         db.new_ids(5)
-        db.on_commit(lambda: seen.append(1))
+        db.after_commit(lambda: seen.append(1))
         raise RuntimeError("sub-request 3 failed")
     # Ids drawn meanwhile may stay consumed (PostgreSQL reserves real writes' ids in their own
     # transaction so the counter row is not held for the whole request); they are never reused.

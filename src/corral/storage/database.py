@@ -180,10 +180,6 @@ class Database:
         with self.write() as conn:
             yield conn
 
-    def on_commit(self, callback: Callable[[], None]) -> None:
-        """Alias of `after_commit`."""
-        self.after_commit(callback)
-
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction; a conflict with another writer surfaces as `StorageConflict`.

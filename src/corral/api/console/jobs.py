@@ -87,7 +87,8 @@ def mass_update(page: Page) -> Response:
         f = module.field(name)
         value = parse_value(f, page.form.get("value", "")) if f else page.form.get("value")
         service = page.corral.mass_update
-        ctx = WriteContext(page.user, request_id=f"console:{page.request_id}")
+        ctx = WriteContext(page.user, request_id=f"console:{page.request_id}",
+                           source="console")
         try:
             spec = service.prepare(module, {"data": [{name: value}]}, page.user)
             if page.form.get("dry_run") == "true":
@@ -165,7 +166,7 @@ def revert_job(page: Page) -> Response:
             return page.render("job.html", **_values(page, job, module, preview=preview,
                                                      force=force))
         new_id = service.schedule(target, force, WriteContext(
-            page.user, request_id=f"console:{page.request_id}"))
+            page.user, request_id=f"console:{page.request_id}", source="console"))
     except CorralError as err:
         return page.render("job.html", status=err.http_status,
                            **_values(page, job, module, revert_error=err, force=force))

@@ -266,7 +266,7 @@ def _door(entry: Any) -> str:
         return f"job {entry.job_id}"
     if entry.automation:
         return str(entry.automation)
-    if entry.request_id and str(entry.request_id).startswith("console:"):
+    if entry.source == "console":
         return "console"
     return "API"
 
@@ -402,7 +402,8 @@ def record_form(page: Page) -> Response:
                 if not (creating and parsed in (None, False)):
                     item[f.api_name] = parsed
         check_field_permissions(page.user, module, [item])
-        ctx = WriteContext(page.user, request_id=f"console:{page.request_id}")
+        ctx = WriteContext(page.user, request_id=f"console:{page.request_id}",
+                           source="console")
         records = page.corral.records
         if rec is None:
             outcomes = records.insert(module, [item], ctx)

@@ -105,7 +105,7 @@ class ChangeLogRepository:
             hour = sa.func.strftime("%Y-%m-%d %H", c.at)
         source = sa.case((c.job_id.is_not(None), "job"),
                          (c.automation.is_not(None), "workflow"),
-                         (c.request_id.like("console:%"), "console"), else_="API")
+                         (c.source == "console", "console"), else_="API")
         rows = tx.execute(sa.select(hour.label("hour"), source.label("source"),
                                     sa.func.count().label("n"))
                           .where(c.at >= since, c.module_id.in_(list(module_ids)))
