@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -250,70 +251,116 @@ def _injected(fault: Fault) -> CorralError:
 class EmulatorLayer:
     """Pure ASGI middleware in front of Zoho's API in emulator mode: injected faults, then
     credits and concurrency, then the call, journalled with what it answered. The control
-    API and the console pass straight through (neither journalled, charged nor faulted)."""
+    API and the console pass straight through (neither journalled, charged nor faulted).
+
+    Every request first catches up with the state all server processes share (one small
+    read: `Emulator.sync`); a call is journalled (and charged, and out of flight) in one write
+    transaction just before its last body message goes out, so a client that has the answer
+    finds the call in the journal, whichever process it asks next. Database work runs in the
+    thread pool, never on the event loop.
+    """
 
     def __init__(self, app: ASGIApp, emulator: Emulator) -> None:
         self.app = app
         self.emu = emulator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # The console (HTML at /console) is not a Zoho API call either: a fault on `*` must
-        # not lock the admin out of the panel that deletes it.
-        if scope["type"] != "http" or scope["path"].startswith(("/__corral/", "/console")):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        emu, started, at = self.emu, time.perf_counter(), self.emu.clock()
-        method, path = scope["method"], scope["path"]
-        query = scope.get("query_string", b"").decode("latin-1")
+        await run_in_threadpool(self.emu.sync)
+        # The console (HTML at /console) is not a Zoho API call either: a fault on `*` must
+        # not lock the admin out of the panel that deletes it.
+        if scope["path"].startswith(("/__corral/", "/console")):
+            await self.app(scope, receive, send)
+            return
+        await _Call(self.app, self.emu, scope).run(receive, send)
+
+
+class _Call:
+    """One Zoho API call through the emulator layer."""
+
+    def __init__(self, app: ASGIApp, emu: Emulator, scope: Scope) -> None:
+        self.app, self.emu, self.scope = app, emu, scope
+        self.started, self.at = time.perf_counter(), emu.clock()
+        self.method, self.path = scope["method"], scope["path"]
+        self.query = scope.get("query_string", b"").decode("latin-1")
+        self.body = b""
+        self.status: int | None = None
+        self.sent = bytearray()
+        self.charged = 0  # credits the journal shows
+        self.pending = 0  # credits still to charge when journalled (unlimited: not on admit)
+        self.counted: bool | None = None  # admitted: whether the database counts it in flight
+        self.heavy = False
+        self.finished = False
+
+    async def run(self, receive: Receive, send: Send) -> None:
         refused: CorralError | None = None
         try:
-            body = await read_body(receive)
+            self.body = (await read_body(receive)) or b""
         except CorralError as err:  # FILE_TOO_LARGE from BodyLimit
-            body, refused = b"", err
-        status: list[int] = []
-        sent = bytearray()
-        charged = 0
+            refused = err
 
         async def replay() -> Message:
-            return {"type": "http.request", "body": body or b"", "more_body": False}
+            return {"type": "http.request", "body": self.body, "more_body": False}
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status.append(int(message["status"]))
-            elif message["type"] == "http.response.body" and len(sent) < MAX_CAPTURE:
-                sent.extend(message.get("body", b""))
+                self.status = int(message["status"])
+            elif message["type"] == "http.response.body":
+                if len(self.sent) < MAX_CAPTURE:
+                    self.sent.extend(message.get("body", b""))
+                if not message.get("more_body", False):
+                    await self.finish()
             await send(message)
 
         try:
             if refused is not None:
-                await error_response(refused)(scope, replay, capture)
+                await error_response(refused)(self.scope, replay, capture)
                 return
-            fault = emu.faults.match(method, path)
-            if fault is not None and fault.latency_ms:
-                await asyncio.sleep(fault.latency_ms / 1000)
-            if fault is not None and fault.status is not None:
-                await error_response(_injected(fault))(scope, replay, capture)
+            answer = await self.admit()
+            if answer is not None:
+                await answer(self.scope, replay, capture)
                 return
-            credits = limits.cost(method, path, dict(parse_qsl(query)), body or b"")
-            heavy = limits.is_heavy(method, path, body or b"")
+            await self.app(self.scope, replay, capture)
+        finally:
+            await self.finish()
+
+    async def admit(self) -> Response | None:
+        """None when the call may go on; else the error it answers (a fault, a limit)."""
+        emu, method, path = self.emu, self.method, self.path
+        fault = await run_in_threadpool(emu.faults.match, method, path) \
+            if emu.faults.active() else None
+        if fault is not None and fault.latency_ms:
+            await asyncio.sleep(fault.latency_ms / 1000)
+        if fault is not None and fault.status is not None:
+            return error_response(_injected(fault))
+        credits = limits.cost(method, path, dict(parse_qsl(self.query)), self.body)
+        self.heavy = limits.is_heavy(method, path, self.body)
+        if emu.limits.limited:
             try:
-                emu.limits.admit(credits, heavy)
+                self.counted = await run_in_threadpool(emu.limits.admit, credits, self.heavy)
             except limits.Refusal as refusal:
                 message = CONCURRENCY_MESSAGE if refusal.concurrency else None
-                await error_response(TooManyRequests(message))(scope, replay, capture)
-                return
-            charged = credits
-            try:
-                await self.app(scope, replay, capture)
-            finally:
-                emu.limits.release(heavy)
-        finally:
-            emu.journal.add(time=at, direction="in", method=method, path=path, query=query,
-                            status=status[0] if status else None,
-                            code=response_code(bytes(sent)) if sent else None,
-                            credits=charged,
-                            duration_ms=(time.perf_counter() - started) * 1000,
-                            request_body=body or b"", response_body=bytes(sent))
+                return error_response(TooManyRequests(message))
+        else:
+            emu.limits.count_local()
+            self.counted, self.pending = False, credits
+        self.charged = credits
+        return None
+
+    async def finish(self) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        sent = bytes(self.sent)
+        entry = self.emu.journal.entry(
+            time=self.at, direction="in", method=self.method, path=self.path, query=self.query,
+            status=self.status, code=response_code(sent) if sent else None,
+            credits=self.charged, duration_ms=(time.perf_counter() - self.started) * 1000,
+            request_body=self.body, response_body=sent)
+        await run_in_threadpool(self.emu.finish_call, entry, charge=self.pending,
+                                release=self.counted, heavy=self.heavy)
 
 
 ControlHandler = Callable[[Emulator, Call], Response]

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import random
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from fnmatch import fnmatchcase
+from functools import partial
 from typing import Any
 
+from corral.emulator.state import SharedState
 from corral.errors import InvalidData
+from corral.storage.repositories.emulator import StoredFault
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 DEFAULT_CODES = {400: "INVALID_DATA", 401: "INVALID_TOKEN", 403: "NO_PERMISSION",
@@ -83,46 +86,74 @@ def parse(spec: Any, fault_id: int) -> Fault:
                  probability=float(probability), times=times)
 
 
+def _stored(fault: StoredFault) -> Fault:
+    return Fault(id=fault.id, method=fault.method, path=fault.path, status=fault.status,
+                 code=fault.code, message=fault.message, latency_ms=fault.latency_ms,
+                 probability=fault.probability, times=fault.times, hits=fault.hits)
+
+
 class Faults:
-    def __init__(self, rng: random.Random) -> None:
+    """The faults of every server process on the database: kept in the database, cached here
+    by the shared state's version; a hit is counted there, so a fault with `times: 1` fires
+    once in all."""
+
+    def __init__(self, rng: random.Random, shared: SharedState) -> None:
         self._lock = threading.Lock()
-        self._faults: dict[int, Fault] = {}
-        self._next = 1
+        self._shared = shared
+        self._cache: list[Fault] = []
+        self._version: int | None = None
         self._rng = rng
 
-    def add(self, spec: Any) -> Fault:
+    def load(self, version: int) -> None:
+        """Re-read the faults when the shared state's version moved since the last read."""
+        if version != self._version:
+            self._reload(version)
+
+    def _reload(self, version: int | None) -> None:
+        faults = self.list()
         with self._lock:
-            fault = parse(spec, self._next)
-            self._next += 1
-            self._faults[fault.id] = fault
-        return fault
+            self._cache, self._version = faults, version
+
+    def active(self) -> bool:
+        """Whether any fault may hit a call (no database read: the cache)."""
+        return bool(self._cache)
+
+    def add(self, spec: Any) -> Fault:
+        fault = parse(spec, 0)
+        values = {k: v for k, v in asdict(fault).items() if k not in ("id", "hits")}
+        fault_id = self._shared.write(lambda tx: self._shared.repo.add_fault(tx, values))
+        self._reload(None)
+        return replace(fault, id=fault_id)
 
     def list(self) -> list[Fault]:
-        with self._lock:
-            return list(self._faults.values())
+        with self._shared.db.read() as tx:
+            return [_stored(f) for f in self._shared.repo.faults(tx)]
 
     def delete(self, fault_id: int) -> bool:
-        with self._lock:
-            return self._faults.pop(fault_id, None) is not None
+        gone = self._shared.write(lambda tx: self._shared.repo.delete_faults(tx, fault_id))
+        self._reload(None)
+        return gone > 0
 
     def clear(self) -> None:
-        with self._lock:
-            self._faults.clear()
+        self._shared.write(self._shared.repo.delete_faults)
+        self._reload(None)
 
     def match(self, method: str, path: str) -> Fault | None:
         """The first fault hitting this call (counted against its `times`), or None."""
-        with self._lock:
-            for fault in list(self._faults.values()):
-                if fault.method is not None and fault.method != method:
-                    continue
-                if not fnmatchcase(path, fault.path):
-                    continue
+        for fault in list(self._cache):
+            if fault.method is not None and fault.method != method:
+                continue
+            if not fnmatchcase(path, fault.path):
+                continue
+            with self._lock:
                 if fault.probability < 1 and self._rng.random() >= fault.probability:
                     continue
-                left = None if fault.times is None else fault.times - 1
-                if left == 0:
-                    del self._faults[fault.id]
-                else:
-                    self._faults[fault.id] = replace(fault, times=left, hits=fault.hits + 1)
-                return replace(fault, hits=fault.hits + 1)
+            hit = self._shared.write(partial(self._shared.repo.hit_fault, fault_id=fault.id))
+            if hit is None:  # spent or deleted by another process meanwhile
+                self._reload(None)
+                continue
+            if hit.times == 0:
+                self._reload(None)
+            return replace(_stored(hit), times=fault.times if hit.times is None
+                           else hit.times + 1)
         return None

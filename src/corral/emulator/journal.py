@@ -1,4 +1,5 @@
-"""The request journal: every call in (and every webhook out), kept in memory for assertions.
+"""The request journal: every call in (and every webhook out), kept in the database for
+assertions (emulator_journal, shared by every server process).
 
 Bodies are cut to a configurable number of characters and tokens never appear in clear:
 anything shaped like a Zoho token or grant code, and the values of token-bearing form and
@@ -8,14 +9,16 @@ tell two tokens apart.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
-import threading
-from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
+
+from corral.emulator.state import SharedState
+from corral.storage.database import Tx
 
 # `1000.<hex>.<hex>` tokens and `1000.<HEX>` grant codes / client ids, as auth/tokens.py makes
 # (grant codes travel as `code`, a name Zoho also uses for every result's status code, so they
@@ -61,47 +64,57 @@ class Call:
 
 
 class Journal:
-    def __init__(self, size: int, body_limit: int) -> None:
-        self._lock = threading.Lock()
-        self._calls: deque[Call] = deque(maxlen=size)
-        self._next = 1
+    """The journal of every server process on the database: one row per call, the `size`
+    newest kept (older ones dropped as new ones come)."""
+
+    def __init__(self, size: int, body_limit: int, shared: SharedState) -> None:
+        self._shared = shared
+        self.size = size
         self.body_limit = body_limit
 
-    def add(self, *, time: datetime, direction: str, method: str, path: str, query: str,
-            status: int | None, code: str | None, credits: int, duration_ms: float,
-            request_body: bytes, response_body: bytes) -> Call:
+    def entry(self, *, time: datetime, direction: str, method: str, path: str, query: str,
+              status: int | None, code: str | None, credits: int, duration_ms: float,
+              request_body: bytes, response_body: bytes) -> dict[str, Any]:
+        """The row of one call: query and bodies redacted, bodies cut to the limit."""
         limit = self.body_limit
-        with self._lock:
-            call = Call(id=self._next, time=time, direction=direction, method=method, path=path,
-                        query=redact(query), status=status, code=code, credits=credits,
-                        duration_ms=round(duration_ms, 3),
-                        request_body=clip(request_body, limit),
-                        response_body=clip(response_body, limit))
-            self._next += 1
-            self._calls.append(call)
-        return call
+        return {"time": time, "direction": direction, "method": method, "path": path,
+                "query": redact(query), "status": status, "code": code, "credits": credits,
+                "duration_ms": round(duration_ms, 3),
+                "request_body": clip(request_body, limit),
+                "response_body": clip(response_body, limit)}
+
+    def append(self, tx: Tx, entry: dict[str, Any]) -> Call:
+        entry_id = self._shared.repo.append(tx, entry, self.size)
+        return Call(id=entry_id, **entry)
+
+    def add(self, **call: Any) -> Call:
+        entry = self.entry(**call)
+        return self._shared.write(lambda tx: self.append(tx, entry))
 
     def calls(self, *, method: str | None = None, path: str | None = None,
               status: int | None = None, since_id: int = 0, limit: int = 1000) -> list[Call]:
         """Oldest first: calls after `since_id` matching method, path (a glob) and status."""
-        with self._lock:
-            snapshot = list(self._calls)
         out: list[Call] = []
-        for call in snapshot:
-            if call.id <= since_id or (method and call.method != method.upper()):
-                continue
-            if status is not None and call.status != status:
-                continue
-            if path and not fnmatchcase(call.path, path):
-                continue
-            out.append(call)
-            if len(out) >= limit:
+        after = since_id
+        batch = limit if not path else max(limit, 500)
+        while len(out) < limit:
+            with self._shared.db.read() as tx:
+                rows = self._shared.repo.journal(
+                    tx, method=method.upper() if method else None, status=status,
+                    after_id=after, limit=batch)
+            for row in rows:
+                if path and not fnmatchcase(row.path, path):
+                    continue
+                out.append(Call(**{f.name: getattr(row, f.name) for f in dataclasses.fields(Call)}))
+                if len(out) >= limit:
+                    break
+            if len(rows) < batch:
                 break
+            after = rows[-1].id
         return out
 
     def clear(self) -> None:
-        with self._lock:
-            self._calls.clear()
+        self._shared.write(self._shared.repo.clear_journal)
 
 
 def response_code(body: bytes) -> str | None:

@@ -17,14 +17,16 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
 
+from corral.emulator.state import SharedState
 from corral.errors import InvalidData
+from corral.storage.database import Tx
+from corral.storage.repositories.emulator import EmulatorState
 
 WINDOW = timedelta(hours=24)
 # edition -> (credits per user, maximum (None: unlimited), concurrency)
@@ -103,14 +105,28 @@ class Refusal(Exception):
 
 
 class Limits:
-    def __init__(self, clock: Callable[[], datetime]) -> None:
+    """Credits and concurrency of every server process on the database together.
+
+    Under a limit (an edition set), admitting a call is one write transaction: the window's
+    expired credits dropped, the limits checked, the call charged and counted in flight, all
+    atomic across processes. Unlimited, nothing needs checking before the call: it is counted
+    in flight in this process only and charged when it is journalled (`Emulator.finish_call`).
+    """
+
+    def __init__(self, clock: Callable[[], datetime], shared: SharedState) -> None:
         self._clock = clock
+        self._shared = shared
         self._lock = threading.Lock()
-        self._spent: deque[tuple[datetime, int]] = deque()
-        self._in_flight = 0
-        self._heavy = 0
+        self._local_in_flight = 0
         self.edition: str | None = None
         self.users = 1
+
+    def load(self, state: EmulatorState) -> None:
+        self.edition, self.users = state.edition, state.users
+
+    @property
+    def limited(self) -> bool:
+        return self.edition is not None
 
     def configure(self, spec: object) -> None:
         """PUT /__corral/limits: `edition` (null: unlimited), `users`, and `used` (credits
@@ -120,22 +136,25 @@ class Limits:
         unknown = sorted(set(spec) - {"edition", "users", "used"})
         if unknown:
             raise InvalidData("unknown limits field", {"api_name": unknown[0]})
-        edition = spec.get("edition", self.edition)
+        current = self._shared.read()
+        edition = spec.get("edition", current.edition)
         if edition is not None and edition not in EDITIONS:
             raise InvalidData("edition must be one of " + ", ".join(EDITIONS),
                               {"api_name": "edition"})
-        users = spec.get("users", self.users)
+        users = spec.get("users", current.users)
         if isinstance(users, bool) or not isinstance(users, int) or users < 1:
             raise InvalidData("users must be a positive number", {"api_name": "users"})
         used = spec.get("used")
         if used is not None and (isinstance(used, bool) or not isinstance(used, int) or used < 0):
             raise InvalidData("used must be a number of credits", {"api_name": "used"})
-        with self._lock:
-            self.edition, self.users = edition, users
+        at = self._clock()
+
+        def apply(tx: Tx) -> EmulatorState:
             if used is not None:
-                self._spent.clear()
-                if used:
-                    self._spent.append((self._clock(), used))
+                self._shared.repo.set_spent(tx, at, used)
+            return self._shared.repo.change(tx, edition=edition, users=users)
+
+        self.load(self._shared.write(apply))
 
     def allowance(self) -> int | None:
         if self.edition is None:
@@ -149,42 +168,53 @@ class Limits:
     def concurrency_limit(self) -> int | None:
         return None if self.edition is None else EDITIONS[self.edition][2]
 
-    def _used(self) -> int:
-        horizon = self._clock() - WINDOW
-        while self._spent and self._spent[0][0] <= horizon:
-            self._spent.popleft()
-        return sum(c for _, c in self._spent)
-
     def usage(self) -> Usage:
-        with self._lock:
-            used = self._used()
-            allowance = self.allowance()
-            return Usage(self.edition, self.users, allowance, used,
-                         None if allowance is None else max(0, allowance - used),
-                         self.concurrency_limit(), self._in_flight)
+        with self._shared.db.read() as tx:
+            state = self._shared.repo.state(tx)
+            used = state.spent - self._shared.repo.expired(tx, self._clock() - WINDOW)
+        self.load(state)
+        allowance = self.allowance()
+        return Usage(self.edition, self.users, allowance, used,
+                     None if allowance is None else max(0, allowance - used),
+                     self.concurrency_limit(), state.in_flight + self._local_in_flight)
 
-    def admit(self, credits: int, heavy: bool = False) -> None:
+    def admit(self, credits: int, heavy: bool = False) -> bool:
         """Charge a call and count it in flight; Refusal when over a limit (nothing charged).
-        Every admitted call must be `release`d with the same `heavy`."""
-        with self._lock:
-            limit = self.concurrency_limit()
-            if limit is not None and credits and self._in_flight >= limit:
-                raise Refusal(concurrency=True)
-            if limit is not None and heavy and self._heavy >= SUB_CONCURRENCY:
-                raise Refusal(concurrency=True)
-            allowance = self.allowance()
-            if allowance is not None and credits and self._used() + credits > allowance:
-                raise Refusal(concurrency=False)
-            if credits:
-                self._spent.append((self._clock(), credits))
-            self._in_flight += 1
-            self._heavy += heavy
+        Every admitted call must be `release`d with the same `heavy` and what this returned
+        (whether it was counted in the database: it was, under a limit)."""
+        if not self.limited:
+            self.charge(credits)
+            self.count_local()
+            return False
+        at = self._clock()
+        admission = self._shared.write(lambda tx: self._shared.repo.admit(
+            tx, at=at, horizon=at - WINDOW, credits=credits, heavy=heavy,
+            allowance=self.allowance(), concurrency=self.concurrency_limit(),
+            sub_concurrency=SUB_CONCURRENCY))
+        if admission.refused is not None:
+            raise Refusal(concurrency=admission.refused == "concurrency")
+        return True
 
-    def release(self, heavy: bool = False) -> None:
+    def count_local(self) -> None:
         with self._lock:
-            self._in_flight -= 1
-            self._heavy -= heavy
+            self._local_in_flight += 1
+
+    def charge(self, credits: int) -> None:
+        at = self._clock()
+        self._shared.write(lambda tx: self._shared.repo.charge(tx, at, credits))
+
+    def release(self, heavy: bool = False, counted: bool | None = None) -> None:
+        if counted is None:
+            counted = self.limited
+        if counted:
+            self._shared.write(lambda tx: self._shared.repo.release(tx, heavy))
+        else:
+            self.release_local()
+
+    def release_local(self) -> None:
+        with self._lock:
+            self._local_in_flight = max(0, self._local_in_flight - 1)
 
     def clear_usage(self) -> None:
-        with self._lock:
-            self._spent.clear()
+        at = self._clock()
+        self._shared.write(lambda tx: self._shared.repo.set_spent(tx, at, 0))

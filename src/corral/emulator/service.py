@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from corral.config import Settings
 from corral.emulator.clock import EmulatorClock
@@ -16,9 +17,12 @@ from corral.emulator.fixtures import FixtureLoader, Loaded
 from corral.emulator.fixtures import parse as parse_fixtures
 from corral.emulator.journal import Journal
 from corral.emulator.limits import Limits
+from corral.emulator.state import SharedState
 from corral.errors import InvalidData, NotFound
 from corral.jobs.runner import Worker
 from corral.services import Corral
+from corral.storage.database import Tx
+from corral.storage.repositories.emulator import EmulatorState
 from corral.storage.snapshots import SnapshotInfo, SnapshotNotFound, SnapshotStore, valid_name
 
 # The state `POST /__corral/reset` returns to: taken when the emulator first starts on a
@@ -48,21 +52,64 @@ class Emulator:
         self.clock = clock
         self.options = options or EmulatorOptions()
         self.snapshots = SnapshotStore(corral.db)
+        self.shared = SharedState(corral.db)
+        self.clock.bind(self.shared)
         self.random = random.Random(self.options.seed)
-        self.journal = Journal(self.options.journal_size, self.options.journal_body_limit)
-        self.faults = Faults(self.random)
-        self.limits = Limits(self.clock)
+        self.journal = Journal(self.options.journal_size, self.options.journal_body_limit,
+                               self.shared)
+        self.faults = Faults(self.random, self.shared)
+        self.limits = Limits(self.clock, self.shared)
         corral.webhooks.on_delivery = self._journal_delivery
         if self.options.seed is not None:
             # Tokens from a generator of their own, so fault probabilities drawn in between
             # never shift them. Record ids come from the database's counter, which restores
-            # with every reset, so they already follow the order of calls.
-            tokens = random.Random(f"tokens:{self.options.seed}")
+            # with every reset, so they already follow the order of calls. Each process
+            # started on the database has a generator of its own (the first one's is the
+            # seed's alone), so two server processes never hand out the same token.
+            slot = self.shared.write(self.shared.repo.claim_slot)
+            tokens = random.Random(f"tokens:{self.options.seed}"
+                                   + (f":{slot}" if slot else ""))
             corral.auth.random_hex = lambda n: tokens.randbytes(n).hex()
         self.first_token: str | None = None  # the first-start admin token, when it seeded
         self.worker: Worker | None = None
         self.worker_paused = False
         self.fixtures_loaded: Loaded | None = None
+        self._generation: int | None = None
+        self.sync()
+
+    # ------------------------------------------------------------------------- shared state
+    def sync(self) -> EmulatorState:
+        """Catch up with the state every server process shares (one small read): the clock,
+        limits, worker pause, faults (re-read when changed) and, after a reset or restore by
+        any process, this process's caches of database content."""
+        state = self.shared.read()
+        if self._generation is not None and state.generation != self._generation:
+            self._forget_caches()
+        self._generation = state.generation
+        self.clock.load(state.frozen_at)
+        self.limits.load(state)
+        self.faults.load(state.version)
+        self.worker_paused = state.worker_paused
+        if self.worker is not None:
+            self.worker.paused = state.worker_paused
+        return state
+
+    def finish_call(self, entry: dict[str, Any], *, charge: int, release: bool | None,
+                    heavy: bool) -> None:
+        """A call's end in one write transaction: journalled, charged (when it was not on
+        admission) and out of flight (`release`: None when never admitted, else whether the
+        database counted it)."""
+        at = entry["time"]
+
+        def finish(tx: Tx) -> None:
+            self.journal.append(tx, entry)
+            self.shared.repo.charge(tx, at, charge)
+            if release:
+                self.shared.repo.release(tx, heavy)
+
+        self.shared.write(finish)
+        if release is False:
+            self.limits.release_local()
 
     def _journal_delivery(self, url: str, body: bytes, status: int | None,
                           seconds: float) -> None:
@@ -101,14 +148,16 @@ class Emulator:
 
     # ------------------------------------------------------------------------- async work
     def attach_worker(self, worker: Worker) -> None:
-        """The process's background worker (app lifespan), so PUT /__corral/worker reaches it."""
+        """The process's background worker (app lifespan): it catches up with the shared state
+        before each round, so PUT /__corral/worker (and the clock) reach it from any process."""
         self.worker = worker
         worker.paused = self.worker_paused
+        worker.before_round = self.sync
 
     def pause_worker(self, paused: bool) -> None:
-        self.worker_paused = paused
-        if self.worker is not None:
-            self.worker.paused = paused
+        """Pause (or resume) the background worker of every server process."""
+        self.shared.change(worker_paused=paused)
+        self.sync()
 
     def run_jobs(self) -> dict[str, int]:
         """Run every pending job chunk, webhook and notification delivery now (whatever the
@@ -163,14 +212,19 @@ class Emulator:
             self.snapshots.restore(name, keep_credentials=keep_credentials)
         except SnapshotNotFound:
             raise NotFound("snapshot not found", {"name": name}) from None
+        # Every other process forgets its caches on its next request (sync).
+        self.shared.write(self.shared.repo.bump_generation)
         self._forget_caches()
+        self.sync()
 
     def delete_snapshot(self, name: str) -> None:
         if not valid_name(name) or name.startswith("__") or not self.snapshots.delete(name):
             raise NotFound("snapshot not found", {"name": name})
 
     def _forget_caches(self) -> None:
-        """Caches of this process that hold database state (metadata, the page-token key)."""
+        """Caches of this process that hold database state (metadata, the page-token key, the
+        block of ids reserved from the restored counter)."""
+        self.corral.db.forget_ids()
         self.corral.registry.invalidate()
         self.corral.registry.refresh()
         self.corral.query.forget_secret()

@@ -154,11 +154,18 @@ class Worker:
         self.steps = steps
         self.poll_seconds = poll_seconds
         self.paused = False  # emulator mode: PUT /__corral/worker {"paused": true}
+        # Emulator mode: catch up with the state all server processes share (pause, clock).
+        self.before_round: Callable[[], object] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_forever(self) -> None:
         while not self._stop.is_set():
+            if self.before_round is not None:
+                try:
+                    self.before_round()
+                except Exception:
+                    log.exception("background step failed")
             if self.paused:
                 self._stop.wait(self.poll_seconds)
                 continue

@@ -2,6 +2,8 @@
 
 SQLite: SQLite's online backup API copies the database file page by page into a file of the
 snapshot directory (one read transaction, so the copy is consistent), and back again on restore.
+The emulator's own state (tables.EMULATOR_TABLES: clock, faults, credits, journal) is not
+part of a snapshot: a restore leaves it as it was.
 PostgreSQL: every table is copied with `CREATE TABLE ... AS SELECT` into a schema of its own in
 one REPEATABLE READ transaction; restore truncates the live tables and copies the rows back in
 one transaction. Snapshot names are data (bound parameters, or hashed into a file/schema name);
@@ -58,6 +60,32 @@ def _sqlite_path(db: Database) -> Path:
 def _live_records(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT count(*) FROM records WHERE deleted_time IS NULL")
                .fetchone()[0])
+
+
+def _tables(conn: sqlite3.Connection, schema: str) -> set[str]:
+    return {r[0] for r in conn.execute(f"SELECT name FROM {schema}.sqlite_master "
+                                       "WHERE type = 'table'")}
+
+
+def _keep_emulator_state(conn: sqlite3.Connection) -> list[str]:
+    """Copy the emulator's state tables aside (a temporary database attached as `keep`): a
+    restore replaces the whole file, and they are not part of what it restores."""
+    conn.execute("ATTACH DATABASE '' AS keep")
+    live = _tables(conn, "main")
+    kept = [table.name for table in t.EMULATOR_TABLES if table.name in live]
+    for name in kept:
+        conn.execute(f'CREATE TABLE keep."{name}" AS SELECT * FROM main."{name}"')
+    return kept
+
+
+def _put_back_emulator_state(conn: sqlite3.Connection, kept: list[str]) -> None:
+    restored = _tables(conn, "main")
+    with conn:  # one transaction
+        for name in kept:
+            if name in restored:  # a snapshot older than the emulator tables has none
+                conn.execute(f'DELETE FROM main."{name}"')
+                conn.execute(f'INSERT INTO main."{name}" SELECT * FROM keep."{name}"')
+    conn.execute("DETACH DATABASE keep")
 
 
 class SnapshotStore:
@@ -188,6 +216,7 @@ class SnapshotStore:
             # file open (SQLite then lets WAL mode be left), the WAL: pages go straight into
             # the file instead of through the WAL and a checkpoint. Otherwise it stays in WAL.
             dest.execute("PRAGMA synchronous=OFF")
+            kept = _keep_emulator_state(dest)
             try:
                 direct = dest.execute("PRAGMA journal_mode=OFF").fetchone()[0] == "off"
             except sqlite3.OperationalError:  # another connection has it: stay in WAL
@@ -197,8 +226,11 @@ class SnapshotStore:
             finally:
                 if direct:
                     dest.execute("PRAGMA journal_mode=WAL")
-                dest.close()
-                source.close()
+                try:
+                    _put_back_emulator_state(dest, kept)
+                finally:
+                    dest.close()
+                    source.close()
         self.db.dispose()  # pooled connections reopen on the restored file
 
     # ------------------------------------------------------------------------- PostgreSQL

@@ -476,3 +476,67 @@ idempotency_keys = sa.Table(
     sa.Column("created_time", sa.DateTime, nullable=False),
     sa.Column("expires_time", sa.DateTime, nullable=False, index=True),
 )
+
+# Emulator mode's state, shared by every server process on the database (`corral serve
+# --workers N --emulator`): one row of settings and counters, the injected faults, the credits
+# spent in the rolling window and the request journal. Not part of snapshots: a reset or a
+# restore leaves them as they are (storage/snapshots.py), as it did when they lived in memory.
+# A MetaData of their own, so that whatever walks `metadata` (snapshots, the tests' whole-
+# database checksums) sees the CRM's data only.
+emulator_metadata = sa.MetaData()
+
+emulator_state = sa.Table(
+    "emulator_state", emulator_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),  # always 1
+    sa.Column("generation", sa.BigInteger, nullable=False),  # +1 per reset/restore
+    sa.Column("version", sa.BigInteger, nullable=False),  # +1 per clock/worker/limits/faults change
+    sa.Column("frozen_at", sa.DateTime, nullable=True),  # None: real time
+    sa.Column("worker_paused", sa.Boolean, nullable=False),
+    sa.Column("edition", sa.String(20), nullable=True),  # None: unlimited credits
+    sa.Column("users", sa.Integer, nullable=False),
+    sa.Column("spent", sa.BigInteger, nullable=False),  # credits in emulator_credits
+    sa.Column("in_flight", sa.Integer, nullable=False),  # calls admitted under a limit
+    sa.Column("heavy", sa.Integer, nullable=False),
+    sa.Column("journal_next", sa.BigInteger, nullable=False),  # last journal id given
+    sa.Column("fault_next", sa.BigInteger, nullable=False),  # last fault id given
+    sa.Column("slots", sa.Integer, nullable=False),  # seeded processes started so far
+)
+
+emulator_faults = sa.Table(
+    "emulator_faults", emulator_metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("method", sa.String(10), nullable=True),
+    sa.Column("path", sa.String(2000), nullable=False),
+    sa.Column("status", sa.Integer, nullable=True),
+    sa.Column("code", sa.String(100), nullable=True),
+    sa.Column("message", sa.Text, nullable=True),
+    sa.Column("latency_ms", sa.Integer, nullable=False),
+    sa.Column("probability", sa.Float, nullable=False),
+    sa.Column("times", sa.Integer, nullable=True),  # calls it still hits; None: unlimited
+    sa.Column("hits", sa.Integer, nullable=False),
+)
+
+emulator_credits = sa.Table(
+    "emulator_credits", emulator_metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("spent_at", sa.DateTime, nullable=False, index=True),
+    sa.Column("credits", sa.Integer, nullable=False),
+)
+
+emulator_journal = sa.Table(
+    "emulator_journal", emulator_metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("time", sa.DateTime, nullable=False),
+    sa.Column("direction", sa.String(3), nullable=False),
+    sa.Column("method", sa.String(10), nullable=False),
+    sa.Column("path", sa.String(2000), nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("status", sa.Integer, nullable=True),
+    sa.Column("code", sa.String(100), nullable=True),
+    sa.Column("credits", sa.Integer, nullable=False),
+    sa.Column("duration_ms", sa.Float, nullable=False),
+    sa.Column("request_body", sa.Text, nullable=True),
+    sa.Column("response_body", sa.Text, nullable=True),
+)
+
+EMULATOR_TABLES = (emulator_state, emulator_faults, emulator_credits, emulator_journal)

@@ -1,0 +1,237 @@
+"""The emulator's shared state: settings and counters (one row), faults, credits, the journal.
+
+Every server process on the database reads and changes these, so each change is one write
+transaction whose statements are atomic on their own (`UPDATE ... RETURNING`), and what a
+process caches is keyed by the row's `version` and `generation`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from corral.storage import tables as t
+from corral.storage.database import Tx
+
+S = t.emulator_state
+F = t.emulator_faults
+C = t.emulator_credits
+J = t.emulator_journal
+ROW = S.c.id == 1
+INITIAL: dict[str, Any] = {"id": 1, "generation": 0, "version": 0, "frozen_at": None,
+                           "worker_paused": False, "edition": None, "users": 1, "spent": 0,
+                           "in_flight": 0, "heavy": 0, "journal_next": 0, "fault_next": 0,
+                           "slots": 0}
+
+
+@dataclass(frozen=True)
+class EmulatorState:
+    generation: int
+    version: int
+    frozen_at: datetime | None
+    worker_paused: bool
+    edition: str | None
+    users: int
+    spent: int
+    in_flight: int
+    heavy: int
+
+
+@dataclass(frozen=True)
+class StoredFault:
+    id: int
+    method: str | None
+    path: str
+    status: int | None
+    code: str | None
+    message: str | None
+    latency_ms: int
+    probability: float
+    times: int | None
+    hits: int
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    id: int
+    time: datetime
+    direction: str
+    method: str
+    path: str
+    query: str
+    status: int | None
+    code: str | None
+    credits: int
+    duration_ms: float
+    request_body: str | None
+    response_body: str | None
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What `admit` decided: None when admitted, else 'concurrency' or 'credits'."""
+
+    refused: str | None
+
+
+_STATE_COLUMNS = (S.c.generation, S.c.version, S.c.frozen_at, S.c.worker_paused, S.c.edition,
+                  S.c.users, S.c.spent, S.c.in_flight, S.c.heavy)
+
+
+def _state(row: Any) -> EmulatorState:
+    return EmulatorState(int(row.generation), int(row.version), row.frozen_at,
+                         bool(row.worker_paused), row.edition, int(row.users), int(row.spent),
+                         int(row.in_flight), int(row.heavy))
+
+
+def _fault(row: Any) -> StoredFault:
+    return StoredFault(int(row.id), row.method, row.path, row.status, row.code, row.message,
+                       int(row.latency_ms), float(row.probability), row.times, int(row.hits))
+
+
+class EmulatorRepository:
+    # ------------------------------------------------------------------------- the state row
+    def state(self, tx: Tx) -> EmulatorState:
+        row = tx.execute(sa.select(*_STATE_COLUMNS).where(ROW)).first()
+        if row is None:  # a database whose row was removed by hand: start over
+            tx.execute(sa.insert(S).values(**INITIAL))
+            row = tx.execute(sa.select(*_STATE_COLUMNS).where(ROW)).one()
+        return _state(row)
+
+    def change(self, tx: Tx, **values: Any) -> EmulatorState:
+        """Set columns of the state row and bump its version (caches of every process
+        reload)."""
+        self.state(tx)  # the row exists
+        tx.execute(sa.update(S).where(ROW).values(version=S.c.version + 1, **values))
+        return self.state(tx)
+
+    def bump_generation(self, tx: Tx) -> None:
+        """The database content was replaced (reset, snapshot restore)."""
+        self.state(tx)
+        tx.execute(sa.update(S).where(ROW).values(generation=S.c.generation + 1,
+                                                   version=S.c.version + 1))
+
+    def claim_slot(self, tx: Tx) -> int:
+        """A number per seeded process started on the database: 0, 1, 2, ..."""
+        self.state(tx)
+        row = tx.execute(sa.update(S).where(ROW).values(slots=S.c.slots + 1)
+                         .returning(S.c.slots)).one()
+        return int(row[0]) - 1
+
+    # ------------------------------------------------------------------------- faults
+    def add_fault(self, tx: Tx, values: dict[str, Any]) -> int:
+        self.state(tx)
+        fault_id = int(tx.execute(sa.update(S).where(ROW)
+                                  .values(fault_next=S.c.fault_next + 1,
+                                          version=S.c.version + 1)
+                                  .returning(S.c.fault_next)).one()[0])
+        tx.execute(sa.insert(F).values(id=fault_id, hits=0, **values))
+        return fault_id
+
+    def faults(self, tx: Tx) -> list[StoredFault]:
+        return [_fault(r) for r in tx.execute(sa.select(F).order_by(F.c.id))]
+
+    def delete_faults(self, tx: Tx, fault_id: int | None = None) -> int:
+        """Delete one fault (or all); how many went."""
+        query = sa.delete(F) if fault_id is None else sa.delete(F).where(F.c.id == fault_id)
+        gone = tx.execute(query).rowcount or 0
+        if gone:
+            tx.execute(sa.update(S).where(ROW).values(version=S.c.version + 1))
+        return gone
+
+    def hit_fault(self, tx: Tx, fault_id: int) -> StoredFault | None:
+        """Count one hit of the fault, atomically across processes: None when another process
+        used its last hit (or it was deleted) first. A fault whose hits ran out is deleted."""
+        row = tx.execute(sa.update(F).where(F.c.id == fault_id)
+                         .where(sa.or_(F.c.times.is_(None), F.c.times > 0))
+                         .values(times=sa.case((F.c.times.is_(None), None),
+                                               else_=F.c.times - 1),
+                                 hits=F.c.hits + 1)
+                         .returning(*F.c)).first()
+        if row is None:
+            return None
+        fault = _fault(row)
+        if fault.times == 0:
+            tx.execute(sa.delete(F).where(F.c.id == fault_id))
+            tx.execute(sa.update(S).where(ROW).values(version=S.c.version + 1))
+        return fault
+
+    # ------------------------------------------------------------------------- credits
+    def expired(self, tx: Tx, horizon: datetime) -> int:
+        """Credits spent at or before `horizon` (out of the window, not yet dropped)."""
+        return int(tx.execute(sa.select(sa.func.coalesce(sa.func.sum(C.c.credits), 0))
+                              .where(C.c.spent_at <= horizon)).scalar_one())
+
+    def _drop_expired(self, tx: Tx, horizon: datetime) -> None:
+        gone = self.expired(tx, horizon)
+        if gone:
+            tx.execute(sa.delete(C).where(C.c.spent_at <= horizon))
+            tx.execute(sa.update(S).where(ROW).values(spent=S.c.spent - gone))
+
+    def set_spent(self, tx: Tx, at: datetime, credits: int) -> None:
+        """Forget every credit spent; with `credits`, that many spent at `at`."""
+        tx.execute(sa.delete(C))
+        tx.execute(sa.update(S).where(ROW).values(spent=credits))
+        if credits:
+            tx.execute(sa.insert(C).values(spent_at=at, credits=credits))
+
+    def charge(self, tx: Tx, at: datetime, credits: int) -> None:
+        if credits:
+            tx.execute(sa.insert(C).values(spent_at=at, credits=credits))
+            tx.execute(sa.update(S).where(ROW).values(spent=S.c.spent + credits))
+
+    def admit(self, tx: Tx, *, at: datetime, horizon: datetime, credits: int, heavy: bool,
+              allowance: int | None, concurrency: int | None, sub_concurrency: int
+              ) -> Admission:
+        """Charge a call and count it in flight, unless a limit refuses it (then nothing)."""
+        # The write first: it takes the row's lock (PostgreSQL), so checks and charges of
+        # concurrent calls in other processes queue behind this one.
+        tx.execute(sa.update(S).where(ROW).values(in_flight=S.c.in_flight))
+        self._drop_expired(tx, horizon)
+        state = self.state(tx)
+        if concurrency is not None and credits and state.in_flight >= concurrency:
+            return Admission("concurrency")
+        if concurrency is not None and heavy and state.heavy >= sub_concurrency:
+            return Admission("concurrency")
+        if allowance is not None and credits and state.spent + credits > allowance:
+            return Admission("credits")
+        self.charge(tx, at, credits)
+        tx.execute(sa.update(S).where(ROW).values(in_flight=S.c.in_flight + 1,
+                                                   heavy=S.c.heavy + int(heavy)))
+        return Admission(None)
+
+    def release(self, tx: Tx, heavy: bool) -> None:
+        tx.execute(sa.update(S).where(ROW).values(
+            in_flight=sa.case((S.c.in_flight > 0, S.c.in_flight - 1), else_=0),
+            heavy=sa.case((S.c.heavy > int(heavy), S.c.heavy - int(heavy)), else_=0)))
+
+    # ------------------------------------------------------------------------- journal
+    def append(self, tx: Tx, entry: dict[str, Any], keep: int) -> int:
+        """Journal one call; the `keep` newest stay (older ones are dropped here)."""
+        self.state(tx)
+        entry_id = int(tx.execute(sa.update(S).where(ROW)
+                                  .values(journal_next=S.c.journal_next + 1)
+                                  .returning(S.c.journal_next)).one()[0])
+        tx.execute(sa.insert(J).values(id=entry_id, **entry))
+        if entry_id > keep:
+            tx.execute(sa.delete(J).where(J.c.id <= entry_id - keep))
+        return entry_id
+
+    def journal(self, tx: Tx, *, method: str | None, status: int | None, after_id: int,
+                limit: int) -> Sequence[JournalEntry]:
+        """Oldest first: up to `limit` entries after `after_id` matching method and status."""
+        query = sa.select(J).where(J.c.id > after_id).order_by(J.c.id).limit(limit)
+        if method:
+            query = query.where(J.c.method == method)
+        if status is not None:
+            query = query.where(J.c.status == status)
+        return [JournalEntry(int(r.id), r.time, r.direction, r.method, r.path, r.query,
+                             r.status, r.code, int(r.credits), float(r.duration_ms),
+                             r.request_body, r.response_body) for r in tx.execute(query)]
+
+    def clear_journal(self, tx: Tx) -> None:
+        tx.execute(sa.delete(J))
