@@ -11,6 +11,13 @@ change_log rows as the record service writes them; bench/common.py). Then, per d
 Baseline, same process, same SQLite file: `sqlite3.Connection.backup` into a fresh file (the
 plain copy a snapshot save is), and back into the live file (the plain restore).
 
+Per call (--calls, SQLite): what emulator mode adds to each Zoho API call (the shared state
+read, the journal write, the credits charged: one small read and one write transaction),
+measured as the same `GET /crm/v8/Leads/actions/count` through the app without and with the
+emulator layer, interleaved. Baseline, same process: plain `sqlite3` doing the same database
+work per call (a one-row SELECT, then an INSERT of a journal row and an UPDATE of a counter
+in one BEGIN IMMEDIATE transaction; WAL, synchronous=NORMAL).
+
 Prints figures and ratios only; asserts nothing about speed.
 """
 
@@ -27,8 +34,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import common as c
+from starlette.testclient import TestClient
 
+from corral.app import create_app
+from corral.auth.scopes import ALL_SCOPES
 from corral.config import Settings
+from corral.emulator.clock import EmulatorClock
+from corral.emulator.service import Emulator
 from corral.services import Corral
 from corral.storage.snapshots import SnapshotStore
 
@@ -78,6 +90,65 @@ def plain_sqlite(path: Path, repeat: int) -> tuple[tuple[float, float], tuple[fl
     return timed(save, repeat), timed(restore, repeat)
 
 
+def per_call(tmp: Path, calls: int, repeat: int) -> None:
+    """Emulator layer cost per call, interleaved with the same calls without it."""
+    path = tmp / "calls.db"
+    corral = Corral.open(Settings(database_url=f"sqlite:///{path}", run_worker=False),
+                         clock=EmulatorClock())
+    corral.seed()
+    emu = Emulator(corral)
+    emu.ensure_baseline()
+    user = corral.auth.user_by_email(None)
+    token = corral.auth.create_access_token(user.id, list(ALL_SCOPES))
+    headers = {"Authorization": f"Zoho-oauthtoken {token}"}
+    plain_runs: list[float] = []
+    emu_runs: list[float] = []
+    with TestClient(create_app(corral)) as plain, TestClient(create_app(corral, emu)) as emul:
+        for client in (plain, emul):  # warm up
+            for _ in range(20):
+                client.get("/crm/v8/Leads/actions/count", headers=headers)
+        for _ in range(repeat):
+            for client, runs in ((plain, plain_runs), (emul, emu_runs)):
+                t0 = time.perf_counter()
+                for _ in range(calls):
+                    assert client.get("/crm/v8/Leads/actions/count",
+                                      headers=headers).status_code == 200
+                runs.append((time.perf_counter() - t0) / calls)
+    corral.close()
+    base = tmp / "plain-calls.db"
+    conn = sqlite3.connect(base, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE state (id INTEGER PRIMARY KEY, version INT, next INT)")
+    conn.execute("INSERT INTO state VALUES (1, 0, 0)")
+    conn.execute("CREATE TABLE journal (id INTEGER PRIMARY KEY, time TEXT, method TEXT, "
+                 "path TEXT, query TEXT, status INT, credits INT, duration REAL, "
+                 "request_body TEXT, response_body TEXT)")
+    body = '{"count":0}'
+    base_runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            conn.execute("SELECT version, next FROM state WHERE id = 1").fetchone()
+            conn.execute("BEGIN IMMEDIATE")
+            (n,) = conn.execute("UPDATE state SET next = next + 1 WHERE id = 1 "
+                                "RETURNING next").fetchone()
+            conn.execute("INSERT INTO journal VALUES (?, ?, 'GET', ?, '', 200, 1, 1.0, "
+                         "NULL, ?)", (n, c.utc_now().isoformat(),
+                                      "/crm/v8/Leads/actions/count", body))
+            conn.execute("COMMIT")
+        base_runs.append((time.perf_counter() - t0) / calls)
+    conn.close()
+    p, e, b = min(plain_runs), min(emu_runs), min(base_runs)
+    print(f"Per call, SQLite, {calls} calls x {repeat} (best run)")
+    print(f"  without emulator layer       {p * 1e6:8.0f} us/call")
+    print(f"  with emulator layer          {e * 1e6:8.0f} us/call")
+    print(f"  emulator layer adds          {(e - p) * 1e6:8.0f} us/call   "
+          f"({e / p:4.2f}x the call without it)")
+    print(f"  plain sqlite3 same db work   {b * 1e6:8.0f} us/call   "
+          f"ratio layer cost / plain {(e - p) / b:5.1f}x")
+
+
 def show(label: str, figures: tuple[float, float], base: tuple[float, float] | None) -> None:
     best, median = figures
     line = f"  {label:<28} best {best * 1000:8.1f} ms   median {median * 1000:8.1f} ms"
@@ -91,10 +162,16 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-pg", action="store_true", help="SQLite only")
+    ap.add_argument("--calls", type=int, default=500, help="per-call section (0: skip)")
+    ap.add_argument("--no-snapshots", action="store_true", help="per-call section only")
     args = ap.parse_args()
     print(c.machine_line())
     tmp = Path(tempfile.mkdtemp(prefix="corral-bench-emu-"))
     try:
+        if args.calls:
+            per_call(tmp, args.calls, args.repeat)
+        if args.no_snapshots:
+            return
         path = tmp / "corral.db"
         print(f"SQLite ({path}), {args.records:,} Leads")
         corral = prepare(f"sqlite:///{path}", args.records)

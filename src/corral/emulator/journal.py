@@ -83,8 +83,8 @@ class Journal:
                 "request_body": clip(request_body, limit),
                 "response_body": clip(response_body, limit)}
 
-    def append(self, tx: Tx, entry: dict[str, Any]) -> Call:
-        entry_id = self._shared.repo.append(tx, entry, self.size)
+    def append(self, tx: Tx, entry: dict[str, Any], charge: int = 0) -> Call:
+        entry_id = self._shared.repo.append(tx, entry, self.size, charge)
         return Call(id=entry_id, **entry)
 
     def add(self, **call: Any) -> Call:

@@ -99,11 +99,8 @@ class Emulator:
         """A call's end in one write transaction: journalled, charged (when it was not on
         admission) and out of flight (`release`: None when never admitted, else whether the
         database counted it)."""
-        at = entry["time"]
-
         def finish(tx: Tx) -> None:
-            self.journal.append(tx, entry)
-            self.shared.repo.charge(tx, at, charge)
+            self.journal.append(tx, entry, charge)
             if release:
                 self.shared.repo.release(tx, heavy)
 

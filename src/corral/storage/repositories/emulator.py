@@ -80,6 +80,19 @@ class Admission:
 
 _STATE_COLUMNS = (S.c.generation, S.c.version, S.c.frozen_at, S.c.worker_paused, S.c.edition,
                   S.c.users, S.c.spent, S.c.in_flight, S.c.heavy)
+# Statements of every call, built once (building a statement costs more than running it).
+_READ_STATE = sa.select(*_STATE_COLUMNS).where(ROW)
+_NEXT_ENTRY = (sa.update(S).where(ROW)
+               .values(journal_next=S.c.journal_next + 1,
+                       spent=S.c.spent + sa.bindparam("charge", type_=sa.BigInteger))
+               .returning(S.c.journal_next))
+_INSERT_ENTRY = sa.insert(J)
+_TRIM = sa.delete(J).where(J.c.id <= sa.bindparam("upto", type_=sa.BigInteger))
+_INSERT_CREDITS = sa.insert(C)
+_RELEASE = sa.update(S).where(ROW).values(
+    in_flight=sa.case((S.c.in_flight > 0, S.c.in_flight - 1), else_=0),
+    heavy=sa.case((S.c.heavy > sa.bindparam("h", type_=sa.Integer),
+                   S.c.heavy - sa.bindparam("h", type_=sa.Integer)), else_=0))
 
 
 def _state(row: Any) -> EmulatorState:
@@ -96,10 +109,10 @@ def _fault(row: Any) -> StoredFault:
 class EmulatorRepository:
     # ------------------------------------------------------------------------- the state row
     def state(self, tx: Tx) -> EmulatorState:
-        row = tx.execute(sa.select(*_STATE_COLUMNS).where(ROW)).first()
+        row = tx.execute(_READ_STATE).first()
         if row is None:  # a database whose row was removed by hand: start over
             tx.execute(sa.insert(S).values(**INITIAL))
-            row = tx.execute(sa.select(*_STATE_COLUMNS).where(ROW)).one()
+            row = tx.execute(_READ_STATE).one()
         return _state(row)
 
     def change(self, tx: Tx, **values: Any) -> EmulatorState:
@@ -181,7 +194,7 @@ class EmulatorRepository:
 
     def charge(self, tx: Tx, at: datetime, credits: int) -> None:
         if credits:
-            tx.execute(sa.insert(C).values(spent_at=at, credits=credits))
+            tx.execute(_INSERT_CREDITS, {"spent_at": at, "credits": credits})
             tx.execute(sa.update(S).where(ROW).values(spent=S.c.spent + credits))
 
     def admit(self, tx: Tx, *, at: datetime, horizon: datetime, credits: int, heavy: bool,
@@ -205,20 +218,22 @@ class EmulatorRepository:
         return Admission(None)
 
     def release(self, tx: Tx, heavy: bool) -> None:
-        tx.execute(sa.update(S).where(ROW).values(
-            in_flight=sa.case((S.c.in_flight > 0, S.c.in_flight - 1), else_=0),
-            heavy=sa.case((S.c.heavy > int(heavy), S.c.heavy - int(heavy)), else_=0)))
+        tx.execute(_RELEASE, {"h": int(heavy)})
 
     # ------------------------------------------------------------------------- journal
-    def append(self, tx: Tx, entry: dict[str, Any], keep: int) -> int:
-        """Journal one call; the `keep` newest stay (older ones are dropped here)."""
-        self.state(tx)
-        entry_id = int(tx.execute(sa.update(S).where(ROW)
-                                  .values(journal_next=S.c.journal_next + 1)
-                                  .returning(S.c.journal_next)).one()[0])
-        tx.execute(sa.insert(J).values(id=entry_id, **entry))
+    def append(self, tx: Tx, entry: dict[str, Any], keep: int, charge: int = 0) -> int:
+        """Journal one call (and charge its `charge` credits, spent at its time); the `keep`
+        newest entries stay, older ones are dropped here."""
+        row = tx.execute(_NEXT_ENTRY, {"charge": charge}).first()
+        if row is None:
+            self.state(tx)
+            row = tx.execute(_NEXT_ENTRY, {"charge": charge}).one()
+        entry_id = int(row[0])
+        tx.execute(_INSERT_ENTRY, {"id": entry_id, **entry})
+        if charge:
+            tx.execute(_INSERT_CREDITS, {"spent_at": entry["time"], "credits": charge})
         if entry_id > keep:
-            tx.execute(sa.delete(J).where(J.c.id <= entry_id - keep))
+            tx.execute(_TRIM, {"upto": entry_id - keep})
         return entry_id
 
     def journal(self, tx: Tx, *, method: str | None, status: int | None, after_id: int,
