@@ -114,6 +114,23 @@ def per_call(tmp: Path, calls: int, repeat: int) -> None:
                     assert client.get("/crm/v8/Leads/actions/count",
                                       headers=headers).status_code == 200
                 runs.append((time.perf_counter() - t0) / calls)
+    parts: list[tuple[str, float]] = []
+    if hasattr(emu, "finish_call"):  # the database work alone (state shared in the database)
+        entry = emu.journal.entry(
+            time=c.utc_now(), direction="in", method="GET", path="/crm/v8/Leads/actions/count",
+            query="", status=200, code=None, credits=1, duration_ms=1.0, request_body=b"",
+            response_body=b'{"count":0}')
+        for label, fn in (("shared state read (sync)", emu.sync),
+                          ("journal write (finish_call)",
+                           lambda: emu.finish_call(entry, charge=1, release=False,
+                                                   heavy=False))):
+            best = float("inf")
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                for _ in range(calls):
+                    fn()
+                best = min(best, (time.perf_counter() - t0) / calls)
+            parts.append((label, best))
     corral.close()
     base = tmp / "plain-calls.db"
     conn = sqlite3.connect(base, isolation_level=None)
@@ -147,6 +164,12 @@ def per_call(tmp: Path, calls: int, repeat: int) -> None:
           f"({e / p:4.2f}x the call without it)")
     print(f"  plain sqlite3 same db work   {b * 1e6:8.0f} us/call   "
           f"ratio layer cost / plain {(e - p) / b:5.1f}x")
+    for label, secs in parts:
+        print(f"  {label:<28} {secs * 1e6:8.0f} us/call")
+    if parts:
+        both = sum(secs for _, secs in parts)
+        print(f"  both, per call               {both * 1e6:8.0f} us/call   "
+              f"ratio to plain sqlite3 {both / b:5.1f}x")
 
 
 def show(label: str, figures: tuple[float, float], base: tuple[float, float] | None) -> None:

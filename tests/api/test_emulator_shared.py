@@ -8,6 +8,7 @@ Two independent `Corral` + `Emulator` + app stacks opened on the same database s
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -231,3 +232,34 @@ def test_seeded_processes_never_share_a_token(database_url: str) -> None:
     finally:
         b.close()
         a.close()
+
+
+def test_a_server_start_clears_the_state_and_a_joining_process_shares_it(
+        database_url: str) -> None:
+    settings = Settings(database_url=database_url, run_worker=False, emulator=True)
+    first = Emulator.open(settings)
+    try:
+        first.clock.freeze(datetime(2031, 1, 1))
+        first.faults.add({"path": "*", "status": 500})
+        first.limits.configure({"edition": "free", "used": 10})
+        first.journal.add(time=first.clock(), direction="in", method="GET", path="/x",
+                          query="", status=200, code=None, credits=1, duration_ms=1.0,
+                          request_body=b"", response_body=b"")
+        joined = Emulator.join(settings)
+        try:  # another process of the same server: the state as it is
+            assert joined.clock() == datetime(2031, 1, 1)
+            assert len(joined.faults.list()) == 1
+            assert joined.limits.usage().used == 10
+            assert len(joined.journal.calls()) == 1
+        finally:
+            joined.corral.close()
+    finally:
+        first.corral.close()
+    again = Emulator.open(settings)  # a new server start on the database: clean again
+    try:
+        assert not again.clock.frozen and again.faults.list() == []
+        usage = again.limits.usage()
+        assert (usage.edition, usage.used, usage.in_flight) == (None, 0, 0)
+        assert again.journal.calls() == []
+    finally:
+        again.corral.close()

@@ -122,12 +122,24 @@ class Emulator:
         database), so they are part of what reset returns to."""
         clock = EmulatorClock()
         corral = Corral.open(settings, clock=clock)
+        # A server start begins with a clean emulator state (real-time clock, no faults, no
+        # limits, an empty journal, the worker running), as when the state lived in memory.
+        shared = SharedState(corral.db)
+        shared.write(shared.repo.clear_runtime)
         emu = cls(corral, clock, options)
         emu.first_token = corral.seed()
         if fixtures is not None and not emu.has_baseline():
             emu.fixtures_loaded = emu.load_fixtures(fixtures)
         emu.ensure_baseline()
         return emu
+
+    @classmethod
+    def join(cls, settings: Settings, options: EmulatorOptions | None = None) -> Emulator:
+        """One more server process of an emulator that `open` started on the database (the
+        process factory of `corral serve --emulator --workers N`): it shares the running
+        state as it is, seeds nothing and takes no baseline."""
+        clock = EmulatorClock()
+        return cls(Corral.open(settings, clock=clock), clock, options)
 
     # ------------------------------------------------------------------------- fixtures
     def load_fixtures(self, text: bytes | str) -> Loaded:

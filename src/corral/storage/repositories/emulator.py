@@ -128,6 +128,17 @@ class EmulatorRepository:
         tx.execute(sa.update(S).where(ROW).values(generation=S.c.generation + 1,
                                                    version=S.c.version + 1))
 
+    def clear_runtime(self, tx: Tx) -> None:
+        """Back to a clean start: real-time clock, worker running, no limits, nothing spent
+        or in flight, no faults, an empty journal, no seeded process yet. Ids given so far and
+        the generation stay (ids are never given twice; caches still key on the generation)."""
+        self.state(tx)
+        tx.execute(sa.update(S).where(ROW).values(
+            version=S.c.version + 1, frozen_at=None, worker_paused=False, edition=None,
+            users=1, spent=0, in_flight=0, heavy=0, slots=0))
+        for table in (F, C, J):
+            tx.execute(sa.delete(table))
+
     def claim_slot(self, tx: Tx) -> int:
         """A number per seeded process started on the database: 0, 1, 2, ..."""
         self.state(tx)
