@@ -65,6 +65,19 @@ def prepare(url: str, records: int) -> Corral:
     return corral
 
 
+def fill_journal(corral: Corral, entries: int) -> None:
+    """A journal of `entries` calls with 1 kB bodies: a restore keeps the emulator's state,
+    so it copies them aside and back."""
+    emu = Emulator(corral)
+    body = b'{"data": [' + b'{"Last_Name": "x"},' * 50 + b'{}]}'
+    rows = [emu.journal.entry(time=c.utc_now(), direction="in", method="POST",
+                              path="/crm/v8/Leads", query="", status=201, code="SUCCESS",
+                              credits=1, duration_ms=1.0, request_body=body,
+                              response_body=body) for _ in range(entries)]
+    emu.shared.write(lambda tx: [emu.journal.append(tx, row) for row in rows])
+    print(f"  journal: {entries:,} calls with 1 kB bodies")
+
+
 def bench_store(corral: Corral, repeat: int) -> tuple[tuple[float, float], tuple[float, float]]:
     store = SnapshotStore(corral.db)
     save = timed(lambda: store.save("bench", c.utc_now()), repeat)
@@ -187,6 +200,8 @@ def main() -> None:
     ap.add_argument("--no-pg", action="store_true", help="SQLite only")
     ap.add_argument("--calls", type=int, default=500, help="per-call section (0: skip)")
     ap.add_argument("--no-snapshots", action="store_true", help="per-call section only")
+    ap.add_argument("--journal", type=int, default=0,
+                    help="journal entries present during snapshot save/restore")
     args = ap.parse_args()
     print(c.machine_line())
     tmp = Path(tempfile.mkdtemp(prefix="corral-bench-emu-"))
@@ -198,6 +213,8 @@ def main() -> None:
         path = tmp / "corral.db"
         print(f"SQLite ({path}), {args.records:,} Leads")
         corral = prepare(f"sqlite:///{path}", args.records)
+        if args.journal:
+            fill_journal(corral, args.journal)
         size = path.stat().st_size / 1e6
         save, restore = bench_store(corral, args.repeat)
         corral.close()
@@ -213,6 +230,8 @@ def main() -> None:
                 url = cluster.create_database("corral_bench")
                 print(f"PostgreSQL (throwaway cluster), {args.records:,} Leads")
                 corral = prepare(url, args.records)
+                if args.journal:
+                    fill_journal(corral, args.journal)
                 save, restore = bench_store(corral, args.repeat)
                 corral.close()
                 show("snapshot save", save, plain_save)
