@@ -8,6 +8,7 @@ Two independent `Corral` + `Emulator` + app stacks opened on the same database s
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from starlette.testclient import TestClient
 
 from corral.app import create_app
 from corral.config import Settings
+from corral.emulator import limits
 from corral.emulator.clock import EmulatorClock
 from corral.emulator.service import Emulator, EmulatorOptions
 from corral.services import Corral
@@ -263,3 +265,34 @@ def test_a_server_start_clears_the_state_and_a_joining_process_shares_it(
         assert again.journal.calls() == []
     finally:
         again.corral.close()
+
+
+def test_concurrent_calls_in_both_processes_spend_a_fault_and_credits_exactly(
+        pair: tuple[Process, Process]) -> None:
+    """Many threads of both processes at once: a fault with `times: 7` hits 7 calls in all,
+    and no more credits are spent than the allowance."""
+    a, b = pair
+    a.emu.faults.add({"path": "/crm/v8/Leads", "status": 500, "times": 7})
+    a.emu.limits.configure({"edition": "free", "used": 5_000 - 9})
+    for p in (a, b):
+        p.emu.sync()
+
+    def work(p: Process) -> tuple[int, int]:
+        hits = admitted = 0
+        for _ in range(6):
+            hits += p.emu.faults.match("GET", "/crm/v8/Leads") is not None
+            try:
+                p.emu.limits.admit(1)
+            except limits.Refusal:
+                continue
+            admitted += 1
+            p.emu.limits.release()
+        return hits, admitted
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(work, [a, b, a, b, a, b]))
+    assert sum(h for h, _ in results) == 7
+    assert sum(n for _, n in results) == 9
+    usage = b.emu.limits.usage()
+    assert (usage.used, usage.remaining, usage.in_flight) == (5_000, 0, 0)
+    assert a.emu.faults.list() == []

@@ -224,6 +224,7 @@ class Emulator:
         # Every other process forgets its caches on its next request (sync).
         self.shared.write(self.shared.repo.bump_generation)
         self._forget_caches()
+        self._generation = None  # this process forgot already: sync only takes the new number
         self.sync()
 
     def delete_snapshot(self, name: str) -> None:
