@@ -92,26 +92,37 @@ class Journal:
         return self._shared.write(lambda tx: self.append(tx, entry))
 
     def calls(self, *, method: str | None = None, path: str | None = None,
-              status: int | None = None, since_id: int = 0, limit: int = 1000) -> list[Call]:
-        """Oldest first: calls after `since_id` matching method, path (a glob) and status."""
+              status: int | None = None, since_id: int = 0, limit: int = 1000,
+              direction: str | None = None, newest_first: bool = False) -> list[Call]:
+        """Oldest first (or newest first): calls after `since_id` matching method, path (a
+        glob), status and direction."""
         out: list[Call] = []
-        after = since_id
+        after, before = since_id, (2**62 if newest_first else None)
         batch = limit if not path else max(limit, 500)
         while len(out) < limit:
             with self._shared.db.read() as tx:
                 rows = self._shared.repo.journal(
                     tx, method=method.upper() if method else None, status=status,
-                    after_id=after, limit=batch)
+                    after_id=after, limit=batch, direction=direction, before_id=before)
             for row in rows:
                 if path and not fnmatchcase(row.path, path):
                     continue
-                out.append(Call(**{f.name: getattr(row, f.name) for f in dataclasses.fields(Call)}))
+                out.append(Call(**{f.name: getattr(row, f.name)
+                                   for f in dataclasses.fields(Call)}))
                 if len(out) >= limit:
                     break
             if len(rows) < batch:
                 break
-            after = rows[-1].id
+            if newest_first:
+                before = rows[-1].id
+            else:
+                after = rows[-1].id
         return out
+
+    def credits_spent(self, since: datetime) -> list[tuple[datetime, int]]:
+        """(time, credits) of the incoming calls journalled since `since` that cost any."""
+        with self._shared.db.read() as tx:
+            return self._shared.repo.credits_spent(tx, since)
 
     def clear(self) -> None:
         self._shared.write(self._shared.repo.clear_journal)

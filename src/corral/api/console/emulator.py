@@ -63,10 +63,8 @@ def journal(page: Page) -> Response:
         status = _status_filter(page.query.get("status", ""))
     except CorralError as err:
         error, status = err, None
-    calls = [c for c in emu.journal.calls(method=method or None, path=path or None,
-                                          status=status, limit=emu.options.journal_size)
-             if c.direction == direction]
-    calls = list(reversed(calls))[:JOURNAL_SHOWN]  # newest first
+    calls = emu.journal.calls(method=method or None, path=path or None, status=status,
+                              direction=direction, limit=JOURNAL_SHOWN, newest_first=True)
     return page.render("emulator_journal.html", status=400 if error else 200, calls=calls,
                        direction=direction, method=method, path=path,
                        status_filter=page.query.get("status", ""), error=error, fmt=_time,

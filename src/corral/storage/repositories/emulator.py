@@ -248,16 +248,30 @@ class EmulatorRepository:
         return entry_id
 
     def journal(self, tx: Tx, *, method: str | None, status: int | None, after_id: int,
-                limit: int) -> Sequence[JournalEntry]:
-        """Oldest first: up to `limit` entries after `after_id` matching method and status."""
-        query = sa.select(J).where(J.c.id > after_id).order_by(J.c.id).limit(limit)
+                limit: int, direction: str | None = None, before_id: int | None = None
+                ) -> Sequence[JournalEntry]:
+        """Oldest first: up to `limit` entries after `after_id` matching method, status and
+        direction; with `before_id`, newest first: up to `limit` entries before it."""
+        query = sa.select(J).where(J.c.id > after_id).limit(limit)
+        if before_id is None:
+            query = query.order_by(J.c.id)
+        else:
+            query = query.where(J.c.id < before_id).order_by(J.c.id.desc())
         if method:
             query = query.where(J.c.method == method)
         if status is not None:
             query = query.where(J.c.status == status)
+        if direction is not None:
+            query = query.where(J.c.direction == direction)
         return [JournalEntry(int(r.id), r.time, r.direction, r.method, r.path, r.query,
                              r.status, r.code, int(r.credits), float(r.duration_ms),
                              r.request_body, r.response_body) for r in tx.execute(query)]
+
+    def credits_spent(self, tx: Tx, since: datetime) -> list[tuple[datetime, int]]:
+        """(time, credits) of the journalled incoming calls since `since` that cost any."""
+        rows = tx.execute(sa.select(J.c.time, J.c.credits).where(
+            J.c.direction == "in", J.c.credits > 0, J.c.time >= since).order_by(J.c.id))
+        return [(r.time, int(r.credits)) for r in rows]
 
     def clear_journal(self, tx: Tx) -> None:
         tx.execute(sa.delete(J))
