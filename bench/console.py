@@ -126,8 +126,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def journal_pages(corral: Corral, token: str, repeat: int) -> None:
-    """The emulator panel with a full journal (10,000 calls, 2 KB bodies): no SQL behind it,
-    so the baseline is the journal's own in-memory filter of the same calls."""
+    """The emulator panel with a full journal (10,000 calls, 2 KB bodies); the baseline is
+    the journal's own query of the same calls (`Journal.calls`: the table emulator_journal,
+    which the console pages read newest first, 200 rows)."""
     from corral.emulator.service import Emulator
 
     emu = Emulator(corral)
