@@ -22,7 +22,7 @@ CACHE_DIR = REPO_ROOT / ".cache"
 # PYTHONPATH so the server runs exactly the code under test.
 CORRAL_SRC = Path(corral.__file__).resolve().parent.parent
 
-START_TIMEOUT = 30.0
+START_TIMEOUT = 60.0  # two server processes to import on a shared, loaded machine
 TOKEN_PREFIX = "Admin access token (all scopes, 30 days): "
 # Server processes of every `corral serve` the e2e tests start (`Server(workers=...)` says
 # otherwise): every end-to-end test runs against more than one process. Emulator mode: 1.

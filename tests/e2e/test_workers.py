@@ -3,7 +3,8 @@
 Every other e2e test already runs against two processes (`helpers.E2E_WORKERS`); these check
 the multi-process machinery itself, on SQLite and PostgreSQL: requests really reach every
 process; metadata changed through one process is used by another at once; a job's chunks are
-shared by the processes' worker threads exactly once; a `kill -9` of the parent takes every
+shared by the processes' worker threads exactly once, and so are outbox deliveries (each
+webhook sent once, by either process); a `kill -9` of the parent takes every
 child with it (no process keeps the port or a SQLite lock); `--workers 1` is one process; and
 emulator mode, whose state lives in one process's memory, refuses several.
 
@@ -13,12 +14,15 @@ Which process holds which connection is read from /proc (Linux), not from the se
 from __future__ import annotations
 
 import http.client
+import http.server
 import json
 import os
 import signal
 import socket
 import sqlite3
+import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -216,6 +220,74 @@ def test_worker_processes_share_a_job_exactly_once(e2e_database_url: str,
             assert len(seen) == 2, f"server processes seen holding chunks: {seen}"
     finally:
         engine.dispose()
+
+
+WEBHOOK_RECORDS = 60
+
+
+class SlowReceiver:
+    """Webhook receiver on 127.0.0.1 taking 50 ms per call (so deliveries overlap), noting
+    each call's body and which server process sent it."""
+
+    def __init__(self, senders: set[int]) -> None:
+        self.calls: list[tuple[dict[str, Any], int | None]] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                port = self.server.server_address[1]  # type: ignore[index]
+                sender = socket_owners(senders, int(port), local=False).get(
+                    self.client_address[1])
+                time.sleep(0.05)
+                receiver.calls.append((body, sender))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                return
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_each_webhook_is_sent_once_by_one_of_the_processes(e2e_database_url: str,
+                                                           tmp_path: Path) -> None:
+    with Server(e2e_database_url, tmp_path, workers=2) as server:
+        token = server.admin_token()
+        assert token and server.proc is not None, server.output()
+        worker_connections(server, token)  # both processes are up
+        receiver = SlowReceiver(descendants(server.proc.pid))
+        try:
+            api = Http(server.base_url, token)
+            status, body = api.post("settings/automation/workflow_rules", {
+                "workflow_rules": [{"name": "Hook", "when": "create", "actions": [
+                    {"type": "webhook", "url": receiver.url, "fields": ["Last_Name"]}]}]},
+                params={"module": "Leads"})
+            assert status == 201, body
+            status, body = api.post("Leads", {"data": [
+                {"Last_Name": f"Hook{i}"} for i in range(WEBHOOK_RECORDS)]})
+            assert status == 201, body
+            deadline = time.monotonic() + 120
+            while len(receiver.calls) < WEBHOOK_RECORDS:
+                assert time.monotonic() < deadline, (len(receiver.calls), server.output())
+                time.sleep(0.1)
+            time.sleep(1.0)  # a second sending of anything would arrive meanwhile
+            status, listed = api.get("settings/automation/webhook_deliveries")
+        finally:
+            receiver.close()
+    sent = Counter(body["delivery_id"] for body, _ in receiver.calls)
+    assert len(sent) == WEBHOOK_RECORDS and set(sent.values()) == {1}, sent.most_common(3)
+    assert status == 200, listed
+    assert {d["status"] for d in listed["webhook_deliveries"]} == {"delivered"}
+    senders = Counter(sender for _, sender in receiver.calls)
+    assert None not in senders and len(senders) == 2, senders
 
 
 def test_kill_9_of_the_parent_takes_every_child_with_it(tmp_path: Path) -> None:
