@@ -548,7 +548,7 @@ def report_http(title: str, load: LoadResult, records: int) -> float:
           f"p99 {percentile(lat, 99) * 1000:.1f} ms, mean {statistics.mean(lat) * 1000:.1f} ms")
     if load.server_cpu is not None:
         print(f"  server CPU   {load.server_cpu:.2f} s = "
-              f"{load.server_cpu / records * 1e6:,.0f} us/record (corral serve process)")
+              f"{load.server_cpu / records * 1e6:,.0f} us/record (corral serve processes)")
     print(f"  outcomes     {tally(load)}")
     return rate
 
