@@ -2,7 +2,8 @@
 
 Every other e2e test already runs against two processes (`helpers.E2E_WORKERS`); these check
 the multi-process machinery itself, on SQLite and PostgreSQL: requests really reach every
-process; metadata changed through one process is used by another at once; a job's chunks are
+process; metadata changed through one process is used by another at once, and page tokens one
+process signs are taken by the other; a job's chunks are
 shared by the processes' worker threads exactly once, and so are outbox deliveries (each
 webhook sent once, by either process); a `kill -9` of the parent takes every
 child with it (no process keeps the port or a SQLite lock); `--workers 1` is one process; and
@@ -164,6 +165,34 @@ def test_metadata_changed_in_one_process_is_used_by_the_other_at_once(
             assert status == 201 and body["data"][0]["code"] == "SUCCESS", body
             status, body = a.request("GET", "Vehicles/actions/count")
             assert (status, body) == (200, {"count": 1})
+        finally:
+            a.close()
+            b.close()
+
+
+def test_page_tokens_of_one_process_are_taken_by_the_other(e2e_database_url: str,
+                                                           tmp_path: Path) -> None:
+    """The page-token key is the database's (made once), not a process's."""
+    with Server(e2e_database_url, tmp_path, workers=2) as server:
+        token = server.admin_token()
+        assert token, server.output()
+        a, b = worker_connections(server, token).values()
+        try:
+            status, body = a.request("POST", "Leads", {"data": [
+                {"Last_Name": f"Page{i}"} for i in range(4)]})
+            assert status == 201, body
+            made = {d["details"]["id"] for d in body["data"]}
+            seen: list[str] = []
+            path = "Leads?fields=Last_Name&per_page=1"
+            for turn in range(10):
+                status, body = (a, b)[turn % 2].request("GET", path)
+                assert status == 200, body
+                seen += [d["id"] for d in body["data"]]
+                if not body["info"]["more_records"]:
+                    break
+                path = (f"Leads?fields=Last_Name&per_page=1"
+                        f"&page_token={body['info']['next_page_token']}")
+            assert sorted(seen) == sorted(made)
         finally:
             a.close()
             b.close()
