@@ -12,7 +12,7 @@ from corral.auth.scopes import ScopeError
 from corral.config import DEFAULT_MAX_BODY, Settings
 from corral.errors import CorralError
 from corral.services import Corral
-from corral.serving import default_workers, tune_gc
+from corral.serving import default_workers, run_workers, tune_gc, uvicorn_options
 
 db_option = click.option("--database-url", envvar="CORRAL_DATABASE_URL", default=None,
                          help="SQLAlchemy URL (default sqlite:///./corral.db).")
@@ -103,8 +103,6 @@ def serve(database_url: str | None, host: str, port: int, no_worker: bool,
 
 
 def _run_server(corral: Corral, emu: Any, workers: int) -> None:
-    from corral.serving import run_workers, uvicorn_options
-
     if workers > 1:
         # Migrated and seeded once, here; each child opens its own engines.
         corral.close()
