@@ -70,6 +70,9 @@ def add_common_args(ap: argparse.ArgumentParser, *, calls: int, clients: int) ->
                          "server's Python CPU goes) instead of every non-idle thread")
     ap.add_argument("--keep", action="store_true",
                     help="keep the temp SQLite file / PostgreSQL cluster directory")
+    ap.add_argument("--workers", type=int, default=1, metavar="N",
+                    help="`corral serve --workers N`: server processes, each with its own job "
+                         "worker thread (default %(default)s)")
 
 
 # ----------------------------------------------------------------------------- databases
@@ -269,8 +272,9 @@ def print_ratio(http_rate: float, raw_rate: float) -> None:
 class Server:
     """`corral serve` in a subprocess on a free 127.0.0.1 port."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, workers: int = 1) -> None:
         self.database_url = database_url
+        self.workers = workers
         self.port = free_port()
         self.token: str | None = None
         self.proc: subprocess.Popen[str] | None = None
@@ -284,7 +288,7 @@ class Server:
                                                           env.get("PYTHONPATH")]))
         self.proc = subprocess.Popen(
             [*cmd, "serve", "--database-url", self.database_url, "--port", str(self.port),
-             "--host", "127.0.0.1"],
+             "--host", "127.0.0.1", "--workers", str(self.workers)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
             text=True, env=env)
         threading.Thread(target=self._read_stdout, daemon=True).start()
@@ -314,6 +318,7 @@ class Server:
                  "--expires-in", "86400", "--database-url", self.database_url],
                 capture_output=True, text=True, env=env, timeout=120, check=True)
             self.token = out.stdout.strip().splitlines()[-1]
+        print(f"server: corral serve --workers {self.workers}")
         return self
 
     def _read_stdout(self) -> None:
@@ -341,14 +346,26 @@ class Server:
             self.proc.wait(timeout=20)
 
     def cpu_seconds(self) -> float | None:
-        """user+sys CPU the server process has used so far (Linux /proc; None elsewhere)."""
+        """user+sys CPU the server's processes (with --workers, the parent and its children)
+        have used so far (Linux /proc; None elsewhere)."""
         if self.proc is None:
             return None
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+        stats: dict[int, list[str]] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1] \
+                        .split()
+                except OSError:
+                    continue
+        if self.proc.pid not in stats:
             return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        family, frontier = {self.proc.pid}, {self.proc.pid}
+        while frontier:
+            frontier = {pid for pid, f in stats.items() if int(f[1]) in frontier} - family
+            family |= frontier
+        ticks = sum(int(stats[pid][11]) + int(stats[pid][12]) for pid in family)
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def __enter__(self) -> Server:
         return self.start()
@@ -371,6 +388,7 @@ def profiled(server: Server, out: str | None, gil: bool = False) -> Iterator[Non
     fmt = "flamegraph" if out.endswith(".svg") else "raw"
     prof = subprocess.Popen([exe, "record", "--pid", str(server.proc.pid), "--rate", "250",
                              "--format", fmt, "--output", out, "--nonblocking",
+                             *(["--subprocesses"] if server.workers > 1 else []),
                              *(["--gil"] if gil else [])],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     time.sleep(1.0)  # let it attach
@@ -530,7 +548,7 @@ def report_http(title: str, load: LoadResult, records: int) -> float:
           f"p99 {percentile(lat, 99) * 1000:.1f} ms, mean {statistics.mean(lat) * 1000:.1f} ms")
     if load.server_cpu is not None:
         print(f"  server CPU   {load.server_cpu:.2f} s = "
-              f"{load.server_cpu / records * 1e6:,.0f} us/record (corral serve process)")
+              f"{load.server_cpu / records * 1e6:,.0f} us/record (corral serve processes)")
     print(f"  outcomes     {tally(load)}")
     return rate
 

@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"database: {db.label}")
         print(f"workload: {args.calls} calls x {size} Leads, {args.clients} clients"
               + (f", {args.preload:,} Leads preloaded" if args.preload else ""))
-        with c.Server(db.url) as server:
+        with c.Server(db.url, args.workers) as server:
             assert server.token is not None
             engine = c.make_engine(db.url, args.clients)
             try:

@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"workload: preload {args.preload:,} Leads; job: view of {view:,} "
               f"(Lead_Status = {VIEW_STATUS!r}) set Rating; raw SQL: {view:,} other rows in "
               f"chunks of {args.raw_chunk:,}; instant: {args.calls} calls x {args.ids} ids")
-        with c.Server(db.url) as server:
+        with c.Server(db.url, args.workers) as server:
             assert server.token is not None
             engine = c.make_engine(db.url, 2)
             client = Client(server)

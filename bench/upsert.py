@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"database: {db.label}")
         print(f"workload: preload {args.preload:,} Leads; {args.calls} upsert calls x {size} "
               f"records (half existing, half new), {args.clients} clients")
-        with c.Server(db.url) as server:
+        with c.Server(db.url, args.workers) as server:
             assert server.token is not None
             engine = c.make_engine(db.url, args.clients)
             try:

@@ -12,6 +12,7 @@ from corral.auth.scopes import ScopeError
 from corral.config import DEFAULT_MAX_BODY, Settings
 from corral.errors import CorralError
 from corral.services import Corral
+from corral.serving import default_workers, run_workers, tune_gc, uvicorn_options
 
 db_option = click.option("--database-url", envvar="CORRAL_DATABASE_URL", default=None,
                          help="SQLAlchemy URL (default sqlite:///./corral.db).")
@@ -23,15 +24,6 @@ def _open(database_url: str | None) -> Corral:
     if token:  # this command seeded the database: the first-start token must not be lost
         click.echo(f"Admin access token (all scopes, 30 days): {token}", err=True)
     return corral
-
-
-def _tune_gc() -> None:
-    """Long-running processes: freeze start-up objects and collect less often (the write
-    path allocates many short-lived objects; default thresholds spent ~25% of CPU in GC)."""
-    import gc
-
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
 
 
 def _fail(message: str) -> NoReturn:
@@ -69,20 +61,24 @@ def main() -> None:
 @click.option("--fixtures", "fixtures_file", type=click.Path(exists=True, dir_okay=False),
               default=None, help="Emulator mode: a YAML or JSON fixture file (modules, fields, "
               "users, custom views, records) loaded at the first start, before the baseline.")
+@click.option("--workers", type=click.IntRange(min=1), envvar="CORRAL_WORKERS", default=None,
+              metavar="N", help="Server processes sharing the port and the database (default: "
+              "the number of CPU cores; 1 in emulator mode). Also CORRAL_WORKERS.")
 def serve(database_url: str | None, host: str, port: int, no_worker: bool,
           max_body: int | None, public_url: str | None, emulator: bool | None,
-          seed: int | None, fixtures_file: str | None) -> None:
+          seed: int | None, fixtures_file: str | None, workers: int | None) -> None:
     """Migrate, seed on first start, and serve HTTP."""
-    import uvicorn
-
-    from corral.app import create_app
-
     settings = Settings.from_env(database_url=database_url, host=host, port=port,
                                  run_worker=not no_worker, max_body=max_body,
                                  public_url=public_url, emulator=emulator, seed=seed)
     emu = None
     if (settings.seed is not None or fixtures_file) and not settings.emulator:
         _fail("--seed and --fixtures need --emulator")
+    if workers is None:
+        workers = 1 if settings.emulator else default_workers()
+    if settings.emulator and workers > 1:
+        # The emulator's clock, faults, credits and journal live in this process's memory.
+        _fail("emulator mode runs in one process: use --workers 1 (or leave it out)")
     if settings.emulator:
         from pathlib import Path
 
@@ -99,14 +95,25 @@ def serve(database_url: str | None, host: str, port: int, no_worker: bool,
         token = corral.seed()
     if token:
         click.echo(f"Admin access token (all scopes, 30 days): {token}", err=False)
-    _tune_gc()
-    click.echo(f"Corral serving {settings.database_url} on http://{host}:{port}", err=True)
+    processes = f" with {workers} worker processes" if workers > 1 else ""
+    click.echo(f"Corral serving {settings.database_url} on http://{host}:{port}{processes}",
+               err=True)
     sys.stdout.flush()
-    # h11 explicitly: its incomplete-event limit bounds the request line and headers (httptools,
-    # which uvicorn would pick when installed, has no such bound).
-    uvicorn.run(create_app(corral, emu), host=host, port=port, log_level="warning",
-                access_log=False, http="h11",
-                h11_max_incomplete_event_size=settings.max_header)
+    _run_server(corral, emu, workers)
+
+
+def _run_server(corral: Corral, emu: Any, workers: int) -> None:
+    if workers > 1:
+        # Migrated and seeded once, here; each child opens its own engines.
+        corral.close()
+        run_workers(corral.settings, workers)
+        return
+    import uvicorn
+
+    from corral.app import create_app
+
+    tune_gc()
+    uvicorn.run(create_app(corral, emu), **uvicorn_options(corral.settings))
 
 
 @main.command()
@@ -121,7 +128,7 @@ def worker(database_url: str | None, poll: float) -> None:
     w = corral.worker()
     w.poll_seconds = poll
     signal.signal(signal.SIGTERM, lambda *_: w.stop())
-    _tune_gc()
+    tune_gc()
     click.echo(f"Corral worker on {corral.settings.database_url}", err=True)
     try:
         w.run_forever()

@@ -22,8 +22,11 @@ CACHE_DIR = REPO_ROOT / ".cache"
 # PYTHONPATH so the server runs exactly the code under test.
 CORRAL_SRC = Path(corral.__file__).resolve().parent.parent
 
-START_TIMEOUT = 30.0
+START_TIMEOUT = 60.0  # two server processes to import on a shared, loaded machine
 TOKEN_PREFIX = "Admin access token (all scopes, 30 days): "
+# Server processes of every `corral serve` the e2e tests start (`Server(workers=...)` says
+# otherwise): every end-to-end test runs against more than one process. Emulator mode: 1.
+E2E_WORKERS = 2
 
 
 def free_port() -> int:
@@ -51,12 +54,17 @@ def run_corral(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[s
 
 
 class Server:
-    """`corral serve` as a subprocess on a free port; stdout/stderr go to files in `workdir`."""
+    """`corral serve` as a subprocess on a free port; stdout/stderr go to files in `workdir`.
+
+    `--workers E2E_WORKERS` unless `workers` says otherwise (emulator mode: 1)."""
 
     def __init__(self, database_url: str, workdir: Path, name: str = "server",
-                 extra_args: tuple[str, ...] = ()) -> None:
+                 extra_args: tuple[str, ...] = (), workers: int | None = None) -> None:
         self.database_url = database_url
-        self.extra_args = extra_args
+        if workers is None:
+            workers = 1 if "--emulator" in extra_args else E2E_WORKERS
+        self.workers = workers
+        self.extra_args = ("--workers", str(workers), *extra_args)
         self.workdir = workdir
         self.name = name
         self.port = free_port()
@@ -143,6 +151,81 @@ class Server:
                   if line.startswith(TOKEN_PREFIX)]
         assert len(tokens) <= 1, self.output()
         return tokens[0] if tokens else None
+
+
+# ----------------------------------------------------------------------------- processes
+# Which process serves what, read from Linux's /proc (no hook in the server for it).
+
+
+def _ppid(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] == "Z" else int(fields[1])  # a zombie is gone for our purposes
+
+
+def alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie waiting to be reaped does not)."""
+    return _ppid(pid) is not None
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below `pid`."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            ppid = _ppid(int(entry.name))
+            if ppid is not None:
+                parents[int(entry.name)] = ppid
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _tcp_inodes(port: int, *, local: bool = True) -> dict[int, int]:
+    """Established TCP sockets whose local (else remote) port is `port`: socket inode -> the
+    other end's port."""
+    out: dict[int, int] = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            here, there, state, inode = cols[1], cols[2], cols[3], int(cols[9])
+            mine, other = (here, there) if local else (there, here)
+            if state == "01" and int(mine.rsplit(":", 1)[1], 16) == port:
+                out[inode] = int(other.rsplit(":", 1)[1], 16)
+    return out
+
+
+def socket_owners(pids: set[int], port: int, *, local: bool = True) -> dict[int, int]:
+    """For each established connection held by one of `pids` whose local end (a server's:
+    `local`) or remote end (a client's, e.g. to PostgreSQL) is on `port`: the other end's port
+    -> the pid holding it."""
+    inodes = _tcp_inodes(port, local=local)
+    owners: dict[int, int] = {}
+    for pid in pids:
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inode = int(target[len("socket:["):-1])
+                if inode in inodes:
+                    owners[inodes[inode]] = pid
+    return owners
 
 
 class Http:

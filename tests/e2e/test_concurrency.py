@@ -1,4 +1,5 @@
-"""Race-freedom: 8 HTTP clients upsert overlapping key sets against two server processes.
+"""Race-freedom: 8 HTTP clients upsert overlapping key sets against two `corral serve`s on one
+database, each of two worker processes (`helpers.E2E_WORKERS`): four processes in all.
 
 Afterwards every key exists exactly once — for a unique field (Leads.Email, guarded by the
 unique index) and for a system duplicate-check field that is not unique (Accounts.Account_Name,

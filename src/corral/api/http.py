@@ -276,6 +276,9 @@ class Call:
     def authenticate(self) -> Principal:
         if self.principal is None:
             self.principal = self.corral.auth.authenticate(self.headers.get("authorization"))
+            # Every authenticated request sees the metadata as committed now, whichever
+            # server process changed it (one indexed read when nothing changed).
+            self.corral.registry.refresh()
         return self.principal
 
 

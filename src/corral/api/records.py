@@ -66,8 +66,7 @@ def resolve_module(call: Call) -> Module:
     OAUTH_SCOPE_MISMATCH whether the module exists or not, so it cannot probe which do. The
     handler then checks the exact scope for its operation.
     """
-    principal = call.authenticate()
-    call.corral.registry.refresh()
+    principal = call.authenticate()  # also brings the metadata up to date
     name = call.path_params["module"]
     module = call.corral.registry.get(name)
     if module is not None:

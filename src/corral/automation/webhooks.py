@@ -45,6 +45,11 @@ class WebhookDeliverer:
     def deliver_once(self) -> bool:
         """Deliver one due row; False when none is due."""
         now = self.clock()
+        # Look first in a read transaction: idle worker threads (one per server process) must
+        # not take SQLite's write lock on every poll.
+        with self.db.read() as tx:
+            if not self.outbox.any_due(tx, now):
+                return False
         with self.db.write() as tx:
             row = self.outbox.claim_due(tx, now, now + LEASE)
         if row is None:

@@ -125,6 +125,7 @@ def _run(handler: Callable[[Page], Response], page: Page, public: bool) -> Respo
     try:
         if not public:
             page.principal = page.corral.auth.console_principal(session)
+            page.corral.registry.refresh()  # another server process may have changed it
             page.csrf = csrf_for(page.corral, session or "")
         elif not page.cookies.get(PRE_COOKIE):
             page.csrf = secrets.token_hex(16)

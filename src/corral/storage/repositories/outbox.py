@@ -71,6 +71,13 @@ class OutboxRepository:
             "last_status_code": None, "last_error": None, "created_time": now,
             "delivered_time": None, "channel_key": r.channel_key} for r in rows])
 
+    def any_due(self, tx: Tx, now: datetime) -> bool:
+        """Whether some pending row's attempt time has come (a cheap look before a claim)."""
+        box = t.webhook_outbox
+        return tx.execute(sa.select(box.c.id).where(
+            box.c.status == "pending", box.c.next_attempt_time <= now).limit(1)
+        ).first() is not None
+
     def claim_due(self, tx: Tx, now: datetime, lease_until: datetime) -> OutboxRow | None:
         """The next due pending row, leased (its next attempt moved to `lease_until`); a row of
         a channel is due only when no earlier row of that channel is pending."""
