@@ -78,6 +78,15 @@ def worker_app() -> Any:
 
     die_with_parent(int(os.environ[PARENT_ENV]))
     settings = Settings(**json.loads(os.environ[SETTINGS_ENV]))
+    if settings.emulator:
+        # The parent ran Emulator.open (state cleared, fixtures, baseline); the emulator's
+        # state lives in the database, so this process joins it as it is.
+        from corral.emulator.service import Emulator, EmulatorOptions
+
+        emu = Emulator.join(settings, EmulatorOptions(seed=settings.seed))
+        emu.corral.registry.refresh()
+        tune_gc()
+        return create_app(emu.corral, emu)
     corral = Corral.open(settings, prepare=False)
     corral.registry.refresh()
     tune_gc()

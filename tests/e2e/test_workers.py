@@ -7,7 +7,7 @@ process signs are taken by the other; a job's chunks are
 shared by the processes' worker threads exactly once, and so are outbox deliveries (each
 webhook sent once, by either process); a `kill -9` of the parent takes every
 child with it (no process keeps the port or a SQLite lock); `--workers 1` is one process; and
-emulator mode, whose state lives in one process's memory, refuses several.
+emulator mode, whose state lives in the database, is one emulator across its processes.
 
 Which process holds which connection is read from /proc (Linux), not from the server.
 """
@@ -359,8 +359,42 @@ def test_one_worker_is_one_process(tmp_path: Path) -> None:
         assert owner == server.proc.pid
 
 
-def test_emulator_mode_refuses_several_workers(tmp_path: Path) -> None:
-    done = run_corral("serve", "--emulator", "--workers", "2", "--port", str(free_port()),
-                      "--database-url", f"sqlite:///{tmp_path / 'corral.db'}")
-    assert done.returncode == 1
-    assert "emulator mode runs in one process: use --workers 1" in done.stderr
+def _control(conn: Conn, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    """An emulator control call (`/__corral/...`) on this connection's process."""
+    data = None if body is None else json.dumps(body).encode()
+    conn.http.request(method, path, body=data,
+                      headers={"Authorization": f"Zoho-oauthtoken {conn.token}",
+                               "Content-Type": "application/json"})
+    resp = conn.http.getresponse()
+    raw = resp.read()
+    return resp.status, (json.loads(raw) if raw else None)
+
+
+def test_emulator_with_two_processes_is_one_emulator(tmp_path: Path) -> None:
+    """The clock set through one process is the other's; a one-time fault fires once in all;
+    the journal holds both processes' calls."""
+    with Server(f"sqlite:///{tmp_path / 'corral.db'}", tmp_path, workers=2,
+                extra_args=("--emulator",)) as server:
+        token = server.admin_token()
+        assert token, server.output()
+        a, b = worker_connections(server, token).values()
+        status, body = _control(a, "PUT", "/__corral/clock", {"advance_seconds": 3 * 86400})
+        assert status == 200 and body["frozen"] is True, body
+        status, seen = _control(b, "GET", "/__corral/clock")
+        assert (status, seen) == (200, body)  # b shows the instant a froze
+        status, body = b.request("POST", "Leads", {"data": [{"Last_Name": "Clocked"}]})
+        assert status == 201, body
+        status, body = a.request("GET", f"Leads/{body['data'][0]['details']['id']}")
+        assert status == 200, body
+        assert body["data"][0]["Created_Time"][:16] == seen["now"][:16], (body, seen)
+        status, body = _control(b, "POST", "/__corral/faults",
+                                {"path": "/crm/v8/org", "status": 500, "times": 1})
+        assert status in (200, 201), body
+        statuses = [c.request("GET", "org")[0] for c in (a, b, a, b)]
+        assert sorted(statuses) == [200, 200, 200, 500], statuses
+        status, body = _control(a, "GET", "/__corral/journal")
+        assert status == 200, body
+        org = [e["status"] for e in body["calls"] if e["path"] == "/crm/v8/org"]
+        assert org.count(500) == 1 and len(org) >= 6, body  # both processes' calls, one fault
+        for conn in (a, b):
+            conn.close()

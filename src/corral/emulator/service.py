@@ -139,7 +139,7 @@ class Emulator:
         process factory of `corral serve --emulator --workers N`): it shares the running
         state as it is, seeds nothing and takes no baseline."""
         clock = EmulatorClock()
-        return cls(Corral.open(settings, clock=clock), clock, options)
+        return cls(Corral.open(settings, clock=clock, prepare=False), clock, options)
 
     # ------------------------------------------------------------------------- fixtures
     def load_fixtures(self, text: bytes | str) -> Loaded:
