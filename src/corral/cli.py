@@ -63,8 +63,8 @@ def main() -> None:
               "users, custom views, records) loaded at the first start, before the baseline.")
 @click.option("--workers", type=click.IntRange(min=1), envvar="CORRAL_WORKERS", default=None,
               metavar="N", help="Server processes sharing the port and the database (default: "
-              "the number of CPU cores; 1 in emulator mode, where ids and tokens repeat under --seed "
-              "only with one process). Also CORRAL_WORKERS.")
+              "the number of CPU cores; 1 in emulator mode, where ids and tokens repeat under "
+              "--seed only with one process). Also CORRAL_WORKERS.")
 def serve(database_url: str | None, host: str, port: int, no_worker: bool,
           max_body: int | None, public_url: str | None, emulator: bool | None,
           seed: int | None, fixtures_file: str | None, workers: int | None) -> None:

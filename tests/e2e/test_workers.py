@@ -36,8 +36,6 @@ from tests.e2e.helpers import (
     Server,
     alive,
     descendants,
-    free_port,
-    run_corral,
     socket_owners,
 )
 from tests.e2e.test_mass_update_jobs import (
