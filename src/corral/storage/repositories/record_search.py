@@ -36,9 +36,11 @@ from corral.storage.filters import (
     Related,
     Selection,
     Sort,
+    TextMatch,
     UserAttr,
 )
 from corral.storage.repositories.records import StoredRecord, record_from_row
+from corral.storage.repositories.text_index import text_match_sql
 
 SortColumn = Literal["id", "created_time", "modified_time"]
 SortOrder = Literal["asc", "desc"]
@@ -65,6 +67,8 @@ def compile_filter(node: Filter) -> ColumnElement[bool]:
             sa.select(t.record_keys.c.record_id)
             .where(t.record_keys.c.field_id == node.field_id,
                    t.record_keys.c.value.in_(sorted(node.keys))))
+    if isinstance(node, TextMatch):
+        return text_match_sql(node)
     if isinstance(node, Always):
         return sa.true()
     if isinstance(node, Never):
@@ -263,6 +267,34 @@ class RecordSearch:
         return [int(r[0]) for r in tx.execute(
             sa.select(t.records.c.id).where(compile_filter(where))
             .order_by(t.records.c.id).offset(offset).limit(limit))]
+
+    def explain(self, tx: Tx, where: Filter, *, count: bool = False,
+                prefer_indexes: bool = False) -> str:
+        """The database's plan for listing (or `count`ing) the selected records, one line per
+        step (EXPLAIN QUERY PLAN / EXPLAIN), for tests that check which index serves a query.
+
+        `prefer_indexes` (PostgreSQL): plan as on a large table. A test table has a few hundred
+        rows, for which the planner rightly prefers a module's B-tree or a sequential scan to
+        any other index; so, inside a savepoint rolled back at once, sequential scans are
+        turned off and the per-module B-trees (`ix_records_module_*`) set aside."""
+        query = (sa.select(sa.func.count()).select_from(t.records) if count
+                 else sa.select(t.records.c.id)).where(compile_filter(where))
+        compiled = query.compile(dialect=tx.dialect)
+        if tx.dialect.name == "sqlite":
+            params: Any = tuple(compiled.params[k] for k in compiled.positiontup or ())
+            rows = tx.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params).all()
+            return "\n".join(str(r[-1]) for r in rows)
+        if not prefer_indexes:
+            rows = tx.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).all()
+            return "\n".join(str(r[0]) for r in rows)
+        with tx.begin_nested() as savepoint:
+            tx.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            for index in t.records.indexes:
+                if index.name and index.name.startswith("ix_records_module_"):
+                    tx.exec_driver_sql(f"DROP INDEX {index.name}")
+            rows = tx.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).all()
+            savepoint.rollback()
+        return "\n".join(str(r[0]) for r in rows)
 
     def deleted(self, tx: Tx, module_id: int, *, offset: int, limit: int,
                 ) -> tuple[list[StoredRecord], bool]:
