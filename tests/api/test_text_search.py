@@ -61,7 +61,7 @@ def uses_index(corral: Corral, text: str, module: str = "Leads") -> bool:
     m = corral.registry.require(module)
     if corral.settings.database_url.startswith("sqlite"):
         return f"fts_m{m.id} VIRTUAL TABLE INDEX 0:M" in text
-    return re.search(rf"ix_trgm_m{m.id}_f\d+ .*\n\s+Index Cond: \(lower", text) is not None
+    return re.search(rf"ix_trgm_m{m.id}_\w+ .*\n\s+Index Cond: \(lower", text) is not None
 
 
 def search_where(corral: Corral, criteria_text: str, module: str = "Leads") -> Filter:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from corral.metadata.model import COLUMN_FIELDS
+from corral.metadata.model import COLUMN_FIELDS, Field, Module
 from corral.storage.database import Tx
 from corral.storage.filters import And, Cond, Filter, IndexedText, JsonField, Op, Or, TextMatch
 from corral.storage.repositories.metadata import MetadataRepository
@@ -50,8 +50,8 @@ def sync_text_indexes(tx: Tx, module_ids: Iterable[int] | None = None) -> None:
                                   if is_indexed(f)])
 
 
-def contains(module_id: int, fields: Sequence[_FieldLike], text: str) -> Filter:
-    """The value of one of `fields` (of the module `module_id`) contains `text`, ignoring case
+def contains(module: Module, fields: Sequence[Field], text: str) -> Filter:
+    """The value of one of `fields` (of `module`) contains `text`, ignoring case
     (`Op.I_CONTAINS`); when the text index covers every one of them, also narrowed by it
     (`TextMatch`), which changes the speed, never the records selected."""
     exact: Filter = (Cond(JsonField(fields[0].api_name), Op.I_CONTAINS, (text,))
@@ -60,4 +60,6 @@ def contains(module_id: int, fields: Sequence[_FieldLike], text: str) -> Filter:
                               for f in fields)))
     if not fields or not all(is_indexed(f) for f in fields):
         return exact
-    return And((TextMatch(module_id, tuple(indexed_text(f) for f in fields), text), exact))
+    index = tuple(indexed_text(f) for f in module.fields if is_indexed(f))
+    return And((TextMatch(module.id, tuple(indexed_text(f) for f in fields), text, index),
+                exact))

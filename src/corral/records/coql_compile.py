@@ -408,7 +408,7 @@ class _QueryChecks:
         f = r.field
         if (c.op == "like" and f is not None and isinstance(built, Cond)
                 and built.op is Op.I_CONTAINS and isinstance(r.operand, JsonField)):
-            return contains(self.module.id, [f], str(built.values[0]))
+            return contains(self.module, [f], str(built.values[0]))
         if (c.op not in {"=", "in"} or f is None or not isinstance(r.operand, JsonField)
                 or f not in self.module.key_fields
                 or not (f.case_insensitive or f.data_type == "phone")):

@@ -140,7 +140,7 @@ class RecordQuery:
             return self._column_condition(f, c.operator, values, tz)
         if f.data_type in NUMBER_TYPES | {"boolean", "date", "datetime"}:
             return self._typed_condition(f, c.operator, values, tz)
-        return self._text_condition(f, c.operator, values, mode)
+        return self._text_condition(module, f, c.operator, values, mode)
 
     def _tag_condition(self, module: Module, c: cr.Condition) -> Filter:
         """`Tag` (records hold tag ids): equals / not_equal / in by tag name, ignoring case;
@@ -190,7 +190,8 @@ class RecordQuery:
                         [format_utc(self._datetime(f, x, tz)) for x in values])
 
     @staticmethod
-    def _text_condition(f: Field, op: str, values: list[str], mode: str) -> Filter:
+    def _text_condition(module: Module, f: Field, op: str, values: list[str],
+                        mode: str) -> Filter:
         """Text, picklists, multi-select picklists and lookups kept in the record's JSON."""
         field = JsonField(f.api_name)
         dt = f.data_type
@@ -204,7 +205,7 @@ class RecordQuery:
             return _compare(field, op, values)
         if op == "equals":
             if mode == "search" and dt != "picklist":
-                return contains(f.module_id, [f], values[0])
+                return contains(module, [f], values[0])
             return Cond(field, Op.I_EQ, (values[0],))
         if op == "not_equal":
             return Or((Cond(field, Op.IS_NULL), Not(Cond(field, Op.I_EQ, (values[0],)))))
@@ -461,7 +462,7 @@ def _keyset(column_name: SortColumn, key: str | int, record_id: int, *,
 
 def _contains_any(module: Module, fields: list[Field], text: str) -> Filter:
     """One of `fields` contains `text` ignoring case (no field: no record)."""
-    return contains(module.id, fields, text) if fields else Or(())
+    return contains(module, fields, text) if fields else Or(())
 
 
 def _compare(operand: Operand, op: str, values: Sequence[Value]) -> Filter:

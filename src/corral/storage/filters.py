@@ -175,6 +175,7 @@ class TextMatch:
     module_id: int
     fields: tuple[IndexedText, ...]
     text: str
+    index: tuple[IndexedText, ...] = ()  # every field the module's index covers
 
 
 @dataclass(frozen=True)

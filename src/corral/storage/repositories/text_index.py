@@ -8,11 +8,16 @@ transaction (SQLite 3.40 has no `contentless_delete`, so the delete trigger hand
 values, read from `old.data` exactly as the insert read them). Deleted records stay indexed
 (the search's own condition drops them), so a restore needs no index work.
 
-PostgreSQL: pg_trgm GIN indexes, one per (module, field): `lower(data ->> 'Key')` for the
-records of that module (a partial index), which is exactly the expression `TextMatch` renders,
-with the key and module id as literals so the planner matches it in generic plans too. Without
-the pg_trgm extension (it could not be created) no index is built and the narrowing is a
-redundant condition, still correct.
+PostgreSQL: one pg_trgm GIN index per module, partial (`WHERE module_id = <id>`), on the
+lower-cased concatenation of its text fields (`lower(coalesce(data ->> 'A', '') || ' ' || ...)`):
+a value containing the text implies the concatenation does, so `TextMatch` renders that same
+expression LIKE the pattern (key and module id literal, so the planner matches the index in
+generic plans too) and the exact condition rechecks. One index rather than one per field: a
+Leads insert then updates one GIN index instead of ~24 (each also storing an entry for every
+empty field), and `word=` is one index scan instead of a BitmapOr of ~24. The index name
+carries a digest of its field list, so a changed list builds a new index. Without the pg_trgm
+extension (it could not be created) no index is built and the narrowing is a redundant
+condition, still correct.
 
 Which fields are indexed is decided above storage (`metadata/text_index.py`); here is the DDL,
 checked to be a no-op when nothing changed, and how a `TextMatch` becomes SQL. Both are built
@@ -21,6 +26,7 @@ from integers and keys matching `KEY_RE` only: no user text reaches SQL as text.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Sequence
@@ -58,6 +64,17 @@ def _column(field_id: int) -> str:
 
 def _pg_index_prefix(module_id: int) -> str:
     return f"ix_trgm_m{int(module_id)}_"
+
+
+def _pg_index_name(module_id: int, fields: Sequence[IndexedText]) -> str:
+    listed = ",".join(f"{f.field_id}:{f.key}" for f in fields)
+    return _pg_index_prefix(module_id) + hashlib.sha1(listed.encode()).hexdigest()[:12]
+
+
+def _pg_document(data: str, fields: Sequence[IndexedText]) -> str:
+    """The indexed expression: every field's text, lower-cased, one space apart."""
+    parts = " || ' ' || ".join(f"coalesce({data} ->> '{f.key}', '')" for f in fields)
+    return f"lower({parts})"
 
 
 def _checked(fields: Sequence[IndexedText]) -> list[IndexedText]:
@@ -136,22 +153,18 @@ def _sync_postgresql(tx: Tx, module_id: int, fields: list[IndexedText]) -> bool:
     have = {r[0] for r in tx.execute(sa.text(
         "SELECT indexname FROM pg_indexes WHERE tablename = 'records' "
         "AND starts_with(indexname, :prefix)"), {"prefix": prefix})}
-    wanted = {f"{prefix}f{f.field_id}": f for f in fields}
-    changed = False
-    for name in sorted(have - set(wanted)):
+    wanted = {_pg_index_name(module_id, fields)} if fields else set()
+    for name in sorted(have - wanted):
         tx.exec_driver_sql(f"DROP INDEX {name}")
-        changed = True
-    missing = sorted(set(wanted) - have)
+    missing = wanted - have
     if missing and not TextIndexRepository().has_trigram(tx):
         log.warning("pg_trgm is not installed: text searches scan their module")
-        return changed
+        return bool(have - wanted)
     for name in missing:
-        key = wanted[name].key
         tx.exec_driver_sql(f"CREATE INDEX {name} ON records USING gin "
-                           f"(lower(data ->> '{key}') gin_trgm_ops) "
+                           f"({_pg_document('data', fields)} gin_trgm_ops) "
                            f"WHERE module_id = {module_id}")
-        changed = True
-    return changed
+    return have != wanted
 
 
 # ----------------------------------------------------------------------------- queries
@@ -165,12 +178,15 @@ class _TextMatchClause(ColumnElement[bool]):
     _traverse_internals = [
         ("module_id", InternalTraversal.dp_plain_obj),
         ("fields", InternalTraversal.dp_plain_obj),
+        ("index", InternalTraversal.dp_plain_obj),
         ("text", InternalTraversal.dp_clauseelement),
     ]
 
-    def __init__(self, module_id: int, fields: tuple[IndexedText, ...], text: str) -> None:
+    def __init__(self, module_id: int, fields: tuple[IndexedText, ...],
+                 index: tuple[IndexedText, ...], text: str) -> None:
         self.module_id = int(module_id)
         self.fields = fields
+        self.index = index
         self.text = sa.bindparam("text_match", text, type_=sa.String, unique=True)
 
 
@@ -189,24 +205,22 @@ def _sqlite_match(element: _TextMatchClause, compiler: SQLCompiler, **kw: Any) -
 
 @compiles(_TextMatchClause, "postgresql")
 def _postgresql_match(element: _TextMatchClause, compiler: SQLCompiler, **kw: Any) -> str:
-    # The indexed expression, its key literal; the pattern escaped like Op.I_CONTAINS's.
+    # The module's indexed expression, keys literal; the pattern escaped like Op.I_CONTAINS's.
     escaped = sa.func.replace(sa.func.replace(sa.func.replace(
         element.text, "/", "//"), "%", "/%"), "_", "/_")
     pattern = sa.literal("%", sa.String) + sa.func.lower(escaped) + "%"
-    data = compiler.process(t.records.c.data, **kw)
-    matches = " OR ".join(f"lower({data} ->> '{f.key}') LIKE "
-                          f"{compiler.process(pattern, **kw)} ESCAPE '/'"
-                          for f in element.fields)
+    document = _pg_document(compiler.process(t.records.c.data, **kw), element.index)
     module = compiler.process(t.records.c.module_id, **kw)
-    return f"({module} = {element.module_id} AND ({matches}))"
+    return (f"({module} = {element.module_id} AND {document} LIKE "
+            f"{compiler.process(pattern, **kw)} ESCAPE '/')")
 
 
 def text_match_sql(node: TextMatch) -> ColumnElement[bool]:
     """The narrowing `node` asks for: every record when the text is too short for trigrams
-    (or names no field), else a lookup in the module's index."""
+    or a field is not in the index, else a lookup in the module's index."""
     fields = tuple(sorted(set(node.fields), key=lambda f: f.field_id))
-    if len(node.text) < MIN_INDEXED_LENGTH or not fields:
+    index = tuple(sorted(set(node.index), key=lambda f: f.field_id))
+    if (len(node.text) < MIN_INDEXED_LENGTH or not fields or not set(fields) <= set(index)
+            or not all(indexable_key(f.key) for f in index)):
         return sa.true()
-    if not all(indexable_key(f.key) for f in fields):
-        return sa.true()
-    return _TextMatchClause(node.module_id, fields, node.text)
+    return _TextMatchClause(node.module_id, fields, index, node.text)
