@@ -40,7 +40,7 @@ from corral.storage.filters import (
     UserAttr,
 )
 from corral.storage.repositories.records import StoredRecord, record_from_row
-from corral.storage.repositories.text_index import text_match_sql
+from corral.storage.repositories.text_index import plan_for_values, text_match_sql
 
 SortColumn = Literal["id", "created_time", "modified_time"]
 SortOrder = Literal["asc", "desc"]
@@ -242,6 +242,7 @@ class RecordSearch:
         col = t.records.c[sort_by]
         order = ([col.desc(), t.records.c.id.desc()] if sort_order == "desc"
                  else [col.asc(), t.records.c.id.asc()])
+        plan_for_values(tx, where)
         rows = tx.execute(sa.select(t.records).where(compile_filter(where)).order_by(*order)
                           .offset(offset).limit(limit + 1)).all()
         return [record_from_row(r) for r in rows[:limit]], len(rows) > limit
@@ -249,21 +250,25 @@ class RecordSearch:
     def select(self, tx: Tx, sel: Selection) -> SelectedRows:
         """One page of a selection's rows (COQL): its outputs in its order."""
         query = _grouped(sel) if sel.grouped else _ungrouped(sel)
+        plan_for_values(tx, sel.where)
         rows = tx.execute(query.offset(sel.offset).limit(sel.limit + 1)).all()
         return SelectedRows(tuple(tuple(r) for r in rows[:sel.limit]), len(rows) > sel.limit)
 
     def count(self, tx: Tx, where: Filter) -> int:
+        plan_for_values(tx, where)
         return int(tx.execute(sa.select(sa.func.count()).select_from(t.records)
                               .where(compile_filter(where))).scalar_one())
 
     def count_by_module(self, tx: Tx, where: Filter) -> dict[int, int]:
         """Selected records per module, in one grouped query (not one count per module)."""
         col = t.records.c.module_id
+        plan_for_values(tx, where)
         return {int(m): int(n) for m, n in tx.execute(
             sa.select(col, sa.func.count()).where(compile_filter(where)).group_by(col))}
 
     def ids(self, tx: Tx, where: Filter, *, limit: int, offset: int = 0) -> list[int]:
         """Ids of the selected records in id order, at most `limit` of them after `offset`."""
+        plan_for_values(tx, where)
         return [int(r[0]) for r in tx.execute(
             sa.select(t.records.c.id).where(compile_filter(where))
             .order_by(t.records.c.id).offset(offset).limit(limit))]
