@@ -203,6 +203,7 @@ def _sqlite_match(element: _TextMatchClause, compiler: SQLCompiler, **kw: Any) -
             f"{compiler.process(phrase, **kw)})")
 
 
+@compiles(_TextMatchClause)  # also what str() of a statement shows
 @compiles(_TextMatchClause, "postgresql")
 def _postgresql_match(element: _TextMatchClause, compiler: SQLCompiler, **kw: Any) -> str:
     # The module's indexed expression, keys literal; the pattern escaped like Op.I_CONTAINS's.
