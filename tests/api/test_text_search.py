@@ -243,3 +243,13 @@ def test_database_migrated_from_0012_gets_the_index(database_url: str) -> None:
     c.seed()
     assert uses_index(c, plan(c, search_where(c, "(Company:equals:widget)")))
     c.close()
+
+
+def test_index_follows_bulk_write(api: Api, corral: Corral) -> None:
+    from tests.api.test_bulk import file_id, finish, write_job
+
+    fid = file_id(api, [["Last_Name", "Email", "Company"],
+                        ["Ames", "ames@x.com", "Bandicoot Brands"]])
+    write_job(api, "insert", fid)
+    finish(corral)
+    assert len(company_search(api, "dicoot")) == 1
