@@ -32,6 +32,7 @@ from corral.errors import (
 )
 from corral.metadata import seed as seed_mod
 from corral.metadata.registry import Registry
+from corral.metadata.text_index import sync_text_indexes
 from corral.metadata.users import parse_id
 from corral.storage.database import Database, Tx
 from corral.storage.errors import UniqueViolation
@@ -184,6 +185,7 @@ class CurrencyService:
                     self._meta.add_field(tx, seed_mod.field_definition(
                         spec_field, field_id=field_ids[2 * i + k], module_id=module.id,
                         sequence=len(module.fields) + k + 1, custom=False, now=now))
+            sync_text_indexes(tx, [m.id for m in modules])
             self._meta.bump_version(tx)
         self.registry.refresh()
         return currency_id

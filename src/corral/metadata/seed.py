@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from corral.metadata.seed_data import STANDARD_MODULES
+from corral.metadata.text_index import sync_text_indexes
 from corral.storage.database import Database
 from corral.storage.repositories.auth import NewUser, Profile
 from corral.storage.repositories.metadata import (
@@ -144,6 +145,7 @@ def seed(db: Database, now: datetime, *, time_zone: str = "UTC") -> int | None:
         if writer.is_seeded(tx):  # another process won the race
             return None
         writer.write(tx, data)
+        sync_text_indexes(tx)
     return admin_id
 
 
@@ -173,4 +175,5 @@ def add_standard_modules(db: Database, now: datetime, writer: SeedWriter) -> lis
             fields.extend(fs)
             views.extend(vs)
         writer.add_modules(tx, modules, fields, views)
+        sync_text_indexes(tx, [m.id for m in modules])
     return [m["api_name"] for m in missing]

@@ -11,6 +11,7 @@ from corral.errors import DuplicateData, InvalidData, NotAllowed
 from corral.metadata import seed as seed_mod
 from corral.metadata.model import DATA_TYPES, Field, Module
 from corral.metadata.registry import Registry
+from corral.metadata.text_index import sync_text_indexes
 from corral.storage.database import Database, Tx
 from corral.storage.errors import UniqueViolation
 from corral.storage.repositories.metadata import MetadataRepository, Org
@@ -99,6 +100,7 @@ class MetadataService:
                 if self._repo.field_exists(tx, module.id, api_name):
                     raise duplicate
                 self._repo.add_field(tx, definition)
+                sync_text_indexes(tx, [module.id])
                 self._repo.bump_version(tx)
         except UniqueViolation:  # a concurrent request added the same api_name
             raise duplicate from None
@@ -157,6 +159,7 @@ class MetadataService:
                 m, fs, vs = seed_mod.module_definitions(spec, ids, sequence=seq + 1,
                                                         generated_type="custom", now=now)
                 self._repo.add_module(tx, m, fs, vs)
+                sync_text_indexes(tx, [m.id])
                 self._repo.bump_version(tx)
         except UniqueViolation:  # a concurrent request added the same api_name
             raise duplicate from None

@@ -22,6 +22,7 @@ from corral.errors import DuplicateAlias, DuplicateData, InvalidAlias, InvalidQu
 from corral.errors import QuerySyntaxError as SyntaxErr
 from corral.metadata.model import Field, Module
 from corral.metadata.registry import Registry
+from corral.metadata.text_index import contains
 from corral.records import coql as q
 from corral.records.keys import normalise
 from corral.records.query import (
@@ -402,8 +403,12 @@ class _QueryChecks:
     def narrowed(self, r: Resolved, c: q.Condition, built: Filter) -> Filter:
         """`=` / `in` on a duplicate-check or unique text field of the module itself: also
         the records holding the values' keys in record_keys, so an index finds them. The
-        exact comparison stays: equal ignoring case implies equal keys, never the reverse."""
+        exact comparison stays: equal ignoring case implies equal keys, never the reverse.
+        `like '%x%'` on a text field of the module: also looked up in its text index."""
         f = r.field
+        if (c.op == "like" and f is not None and isinstance(built, Cond)
+                and built.op is Op.I_CONTAINS and isinstance(r.operand, JsonField)):
+            return contains(self.module, [f], str(built.values[0]))
         if (c.op not in {"=", "in"} or f is None or not isinstance(r.operand, JsonField)
                 or f not in self.module.key_fields
                 or not (f.case_insensitive or f.data_type == "phone")):

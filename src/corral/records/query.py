@@ -24,6 +24,7 @@ from corral.auth.service import Principal, User, user_from_stored
 from corral.errors import InvalidQuery, NoPermission
 from corral.metadata.model import Field, Module
 from corral.metadata.registry import Registry
+from corral.metadata.text_index import contains
 from corral.records import criteria as cr
 from corral.records.service import RecordService
 from corral.records.validate import format_utc, parse_record_id
@@ -139,7 +140,7 @@ class RecordQuery:
             return self._column_condition(f, c.operator, values, tz)
         if f.data_type in NUMBER_TYPES | {"boolean", "date", "datetime"}:
             return self._typed_condition(f, c.operator, values, tz)
-        return self._text_condition(f, c.operator, values, mode)
+        return self._text_condition(module, f, c.operator, values, mode)
 
     def _tag_condition(self, module: Module, c: cr.Condition) -> Filter:
         """`Tag` (records hold tag ids): equals / not_equal / in by tag name, ignoring case;
@@ -189,7 +190,8 @@ class RecordQuery:
                         [format_utc(self._datetime(f, x, tz)) for x in values])
 
     @staticmethod
-    def _text_condition(f: Field, op: str, values: list[str], mode: str) -> Filter:
+    def _text_condition(module: Module, f: Field, op: str, values: list[str],
+                        mode: str) -> Filter:
         """Text, picklists, multi-select picklists and lookups kept in the record's JSON."""
         field = JsonField(f.api_name)
         dt = f.data_type
@@ -203,7 +205,7 @@ class RecordQuery:
             return _compare(field, op, values)
         if op == "equals":
             if mode == "search" and dt != "picklist":
-                return Cond(field, Op.I_CONTAINS, (values[0],))
+                return contains(module, [f], values[0])
             return Cond(field, Op.I_EQ, (values[0],))
         if op == "not_equal":
             return Or((Cond(field, Op.IS_NULL), Not(Cond(field, Op.I_EQ, (values[0],)))))
@@ -293,12 +295,12 @@ class RecordQuery:
             return Or(tuple(Cond(JsonField(f.api_name), Op.I_EQ, (email.strip(),))
                             for f in module.fields if f.data_type == "email"))
         if phone is not None:
-            return Or(tuple(Cond(JsonField(f.api_name), Op.I_CONTAINS, (phone.strip(),))
-                            for f in module.fields if f.data_type == "phone"))
+            return _contains_any(module, [f for f in module.fields if f.data_type == "phone"],
+                                 phone.strip())
         assert word is not None
-        return Or(tuple(Cond(JsonField(f.api_name), Op.I_CONTAINS, (word,))
-                        for f in module.fields
-                        if f.data_type in TEXT_TYPES | {"picklist"} and f.column is None))
+        return _contains_any(module, [f for f in module.fields
+                                      if f.data_type in TEXT_TYPES | {"picklist"}
+                                      and f.column is None], word)
 
     # ----------------------------------------------------------------- queries
     def fetch(self, module: Module, where: list[Filter], *, offset: int, limit: int,
@@ -456,6 +458,11 @@ def _keyset(column_name: SortColumn, key: str | int, record_id: int, *,
         return Never()  # signed tokens always carry a time; nothing to continue from
     col = Column(column_name)
     return Or((Cond(col, beyond, (stamp,)), And((Cond(col, Op.EQ, (stamp,)), after_id))))
+
+
+def _contains_any(module: Module, fields: list[Field], text: str) -> Filter:
+    """One of `fields` contains `text` ignoring case (no field: no record)."""
+    return contains(module, fields, text) if fields else Or(())
 
 
 def _compare(operand: Operand, op: str, values: Sequence[Value]) -> Filter:

@@ -7,7 +7,8 @@ compiles to SQL.
 knows SQLAlchemy, so the nodes can be built, compared, hashed and printed anywhere.
 
 A filter is a tree: `And`/`Or`/`Not` over `Cond` leaves (one operand, one operator, its values),
-`InTerritories`, and the constants `Always`/`Never`. `Not` follows SQL's three-valued logic: where
+`InTerritories`, the index narrowings `HasKey` and `TextMatch`, and the constants
+`Always`/`Never`. `Not` follows SQL's three-valued logic: where
 an operand is NULL (a missing JSON key) the condition is unknown and so is its negation, and the
 record is not selected either way; `Op.NE` is the operator that also selects NULL.
 """
@@ -155,6 +156,29 @@ class HasKey:
 
 
 @dataclass(frozen=True)
+class IndexedText:
+    """A text field kept in a module's text index: its id (names the index column) and its
+    api_name (the key of `data` the index reads)."""
+
+    field_id: int
+    key: str
+
+
+@dataclass(frozen=True)
+class TextMatch:
+    """A record of `module_id` whose value of one of `fields` contains `text`, ignoring case,
+    looked up in the module's text index (`storage/repositories/text_index.py`). A narrowing
+    for the index, not a comparison of its own: callers pair it with the exact condition
+    (`Op.I_CONTAINS`), and the index may select more (it folds more than ASCII case) or, for
+    text too short to index, every record."""
+
+    module_id: int
+    fields: tuple[IndexedText, ...]
+    text: str
+    index: tuple[IndexedText, ...] = ()  # every field the module's index covers
+
+
+@dataclass(frozen=True)
 class Always:
     """Every record."""
 
@@ -185,7 +209,8 @@ class Not:
     part: Filter
 
 
-Filter: TypeAlias = And | Or | Not | Cond | InTerritories | HasKey | Always | Never
+Filter: TypeAlias = (And | Or | Not | Cond | InTerritories | HasKey | TextMatch | Always
+                     | Never)
 
 
 def column(name: str) -> Column:

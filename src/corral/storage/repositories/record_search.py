@@ -36,9 +36,11 @@ from corral.storage.filters import (
     Related,
     Selection,
     Sort,
+    TextMatch,
     UserAttr,
 )
 from corral.storage.repositories.records import StoredRecord, record_from_row
+from corral.storage.repositories.text_index import plan_for_values, text_match_sql
 
 SortColumn = Literal["id", "created_time", "modified_time"]
 SortOrder = Literal["asc", "desc"]
@@ -65,6 +67,8 @@ def compile_filter(node: Filter) -> ColumnElement[bool]:
             sa.select(t.record_keys.c.record_id)
             .where(t.record_keys.c.field_id == node.field_id,
                    t.record_keys.c.value.in_(sorted(node.keys))))
+    if isinstance(node, TextMatch):
+        return text_match_sql(node)
     if isinstance(node, Always):
         return sa.true()
     if isinstance(node, Never):
@@ -238,6 +242,7 @@ class RecordSearch:
         col = t.records.c[sort_by]
         order = ([col.desc(), t.records.c.id.desc()] if sort_order == "desc"
                  else [col.asc(), t.records.c.id.asc()])
+        plan_for_values(tx, where)
         rows = tx.execute(sa.select(t.records).where(compile_filter(where)).order_by(*order)
                           .offset(offset).limit(limit + 1)).all()
         return [record_from_row(r) for r in rows[:limit]], len(rows) > limit
@@ -245,24 +250,56 @@ class RecordSearch:
     def select(self, tx: Tx, sel: Selection) -> SelectedRows:
         """One page of a selection's rows (COQL): its outputs in its order."""
         query = _grouped(sel) if sel.grouped else _ungrouped(sel)
+        plan_for_values(tx, sel.where)
         rows = tx.execute(query.offset(sel.offset).limit(sel.limit + 1)).all()
         return SelectedRows(tuple(tuple(r) for r in rows[:sel.limit]), len(rows) > sel.limit)
 
     def count(self, tx: Tx, where: Filter) -> int:
+        plan_for_values(tx, where)
         return int(tx.execute(sa.select(sa.func.count()).select_from(t.records)
                               .where(compile_filter(where))).scalar_one())
 
     def count_by_module(self, tx: Tx, where: Filter) -> dict[int, int]:
         """Selected records per module, in one grouped query (not one count per module)."""
         col = t.records.c.module_id
+        plan_for_values(tx, where)
         return {int(m): int(n) for m, n in tx.execute(
             sa.select(col, sa.func.count()).where(compile_filter(where)).group_by(col))}
 
     def ids(self, tx: Tx, where: Filter, *, limit: int, offset: int = 0) -> list[int]:
         """Ids of the selected records in id order, at most `limit` of them after `offset`."""
+        plan_for_values(tx, where)
         return [int(r[0]) for r in tx.execute(
             sa.select(t.records.c.id).where(compile_filter(where))
             .order_by(t.records.c.id).offset(offset).limit(limit))]
+
+    def explain(self, tx: Tx, where: Filter, *, count: bool = False,
+                prefer_indexes: bool = False) -> str:
+        """The database's plan for listing (or `count`ing) the selected records, one line per
+        step (EXPLAIN QUERY PLAN / EXPLAIN), for tests that check which index serves a query.
+
+        `prefer_indexes` (PostgreSQL): plan as on a large table. A test table has a few hundred
+        rows, for which the planner rightly prefers a module's B-tree or a sequential scan to
+        any other index; so, inside a savepoint rolled back at once, sequential scans are
+        turned off and the per-module B-trees (`ix_records_module_*`) set aside."""
+        query = (sa.select(sa.func.count()).select_from(t.records) if count
+                 else sa.select(t.records.c.id)).where(compile_filter(where))
+        compiled = query.compile(dialect=tx.dialect)
+        if tx.dialect.name == "sqlite":
+            params: Any = tuple(compiled.params[k] for k in compiled.positiontup or ())
+            rows = tx.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params).all()
+            return "\n".join(str(r[-1]) for r in rows)
+        if not prefer_indexes:
+            rows = tx.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).all()
+            return "\n".join(str(r[0]) for r in rows)
+        with tx.begin_nested() as savepoint:
+            tx.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            for index in t.records.indexes:
+                if index.name and index.name.startswith("ix_records_module_"):
+                    tx.exec_driver_sql(f"DROP INDEX {index.name}")
+            rows = tx.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).all()
+            savepoint.rollback()
+        return "\n".join(str(r[0]) for r in rows)
 
     def deleted(self, tx: Tx, module_id: int, *, offset: int, limit: int,
                 ) -> tuple[list[StoredRecord], bool]:

@@ -1,0 +1,255 @@
+"""Substring searches answered from the text index (issue 15): search `equals` on text, `phone=`,
+`word=`, `actions/count` with criteria and COQL `like '%x%'` name the index in their plan
+(FTS5 trigram on SQLite, pg_trgm GIN on PostgreSQL), select exactly what the scan selected,
+and the index follows every write and field change."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC
+
+import pytest
+import sqlalchemy as sa
+
+from corral.records import criteria as cr
+from corral.records.coql_compile import CoqlService
+from corral.records.query import Filters, RecordQuery
+from corral.services import Corral
+from corral.storage.filters import And, Filter
+from corral.storage.repositories.record_search import RecordSearch
+from tests.conftest import Api
+
+COMPANIES = [
+    "Acme Widgets Inc", "ACME%PCT", "under_score", 'say "hi" twice', "star*power",
+    "paren(thesis)", "this AND that", "OR else", "NEAR(a b)", "NOT me", "Zürich Straße",
+    "日本語テキスト", "abc", "xyz abcd", "a/b//c",
+]
+
+
+def criteria(field: str, value: str, op: str = "equals") -> str:
+    return cr.render_criteria(cr.Condition(field, op, value))
+
+
+def searched(api: Api, params: dict[str, str], module: str = "Leads") -> set[str]:
+    r = api.get(f"{module}/search", params=params)
+    if r.status_code == 204:
+        return set()
+    assert r.status_code == 200, r.text
+    return {d["id"] for d in r.json()["data"]}
+
+
+def contains(stored: str, text: str) -> bool:
+    """What the exact condition selects: ASCII letters fold, other characters compare as
+    they are (the test values have non-ASCII text in one case only)."""
+    def fold(s: str) -> str:
+        return "".join(ch.lower() if ch.isascii() else ch for ch in s)
+    return fold(text) in fold(stored)
+
+
+def plan(corral: Corral, where: Filter, *, count: bool = False) -> str:
+    """The plan as on a large table (see `RecordSearch.explain`), with fresh statistics."""
+    if corral.settings.database_url.startswith("postgresql"):
+        with corral.db.write() as tx:
+            tx.exec_driver_sql("ANALYZE records")
+    with corral.db.read() as tx:
+        return RecordSearch().explain(tx, where, prefer_indexes=True, count=count)
+
+
+def uses_index(corral: Corral, text: str, module: str = "Leads") -> bool:
+    """The plan looks values up in the module's text index (on PostgreSQL: with a condition,
+    not just reading the partial index to find the module's records)."""
+    m = corral.registry.require(module)
+    if corral.settings.database_url.startswith("sqlite"):
+        return f"fts_m{m.id} VIRTUAL TABLE INDEX 0:M" in text
+    return re.search(rf"ix_trgm_m{m.id}_\w+ .*\n\s+Index Cond: \(lower", text) is not None
+
+
+def search_where(corral: Corral, criteria_text: str, module: str = "Leads") -> Filter:
+    m = corral.registry.require(module)
+    crit = cr.parse_criteria(criteria_text)
+    return And((*RecordQuery.base_where(m, Filters()),
+                corral.query.compile(m, crit, tz=UTC, mode="search")))
+
+
+def special(corral: Corral, module: str = "Leads", **kw: str) -> Filter:
+    m = corral.registry.require(module)
+    return And((*RecordQuery.base_where(m, Filters()), corral.query.special_where(m, **kw)))
+
+
+def coql_where(corral: Corral, query: str) -> Filter:
+    m = corral.registry.require("Leads")
+    return corral.coql.compile(CoqlService.parse(query), m, version="v8",
+                               tz=UTC).selection.where
+
+
+def fill(api: Api, module: str = "Leads", n: int = 200) -> None:
+    """Some records, for statistics closer to a real table's."""
+    for start in range(0, n, 100):
+        api.insert(module, *[{"Last_Name": f"N{i}", "Company": f"Company {i}",
+                              "Mobile": f"+1 555 {i:04d}"} for i in range(start, start + 100)])
+
+
+# ----------------------------------------------------------------------------- plans
+def test_each_contains_search_is_answered_from_the_index(api: Api, corral: Corral) -> None:
+    fill(api)
+    assert uses_index(corral, plan(corral, search_where(corral, "(Company:equals:widget)")))
+    assert uses_index(corral, plan(corral, search_where(corral, "(Company:equals:widget)"),
+                                   count=True))
+    assert uses_index(corral, plan(corral, special(corral, phone="5550")))
+    assert uses_index(corral, plan(corral, special(corral, word="widget")))
+    assert uses_index(corral, plan(corral, coql_where(
+        corral, "select Last_Name from Leads where Company like '%widget%'")))
+
+
+def test_text_too_short_for_trigrams_is_not_narrowed(api: Api, corral: Corral) -> None:
+    fill(api)
+    assert not uses_index(corral, plan(corral, search_where(corral, "(Company:equals:wi)")))
+    assert uses_index(corral, plan(corral, search_where(corral, "(Company:equals:wid)")))
+
+
+def test_a_negated_like_does_not_use_the_text_index(corral: Corral) -> None:
+    assert not uses_index(corral, plan(corral, coql_where(
+        corral, "select Last_Name from Leads where Company not like '%widget%'")))
+
+
+# ----------------------------------------------------------------------------- results
+@pytest.fixture
+def companies(api: Api) -> dict[str, str]:
+    ids = api.insert("Leads", *[{"Last_Name": f"L{i}", "Company": c}
+                                for i, c in enumerate(COMPANIES)])
+    return dict(zip(ids, COMPANIES, strict=True))
+
+
+@pytest.mark.parametrize("text", [
+    "widget", "WIDGETS", "acme", "%", "%P", "_", "r_s", '"hi"', '"', "*", "r*p", "(", "(the",
+    "AND", "and that", "OR", "NEAR(", "NOT", "NOT me", "ürich", "Straße", "本語テ", "日本",
+    "a", "ab", "abc", "bcd", "/", "b//", "zzz", "this AND",
+])
+def test_contains_search_selects_exactly_what_the_scan_selects(
+        api: Api, companies: dict[str, str], text: str) -> None:
+    expected = {i for i, c in companies.items() if contains(c, text)}
+    assert searched(api, {"criteria": criteria("Company", text)}) == expected
+
+
+def test_word_and_phone_and_coql_select_what_the_scan_selects(
+        api: Api, companies: dict[str, str]) -> None:
+    assert searched(api, {"word": "widgets"}) == {
+        i for i, c in companies.items() if "widgets" in c.lower()}
+    [phone_id] = api.insert("Leads", {"Last_Name": "P", "Mobile": "+1 (555) 010-2030"})
+    assert searched(api, {"phone": "010-20"}) == {phone_id}
+    assert searched(api, {"phone": "010-21"}) == set()
+    r = api.post("coql", json={"select_query":
+                               "select id from Leads where Company like '%abc%'"})
+    assert r.status_code == 200, r.text
+    assert {d["id"] for d in r.json()["data"]} == {
+        i for i, c in companies.items() if "abc" in c}
+    count = api.get("Leads/actions/count", params={"criteria": criteria("Company", "acme")})
+    assert count.json() == {"count": 2}
+
+
+# ----------------------------------------------------------------------------- upkeep
+def company_search(api: Api, text: str) -> set[str]:
+    return searched(api, {"criteria": criteria("Company", text)})
+
+
+def test_index_follows_insert_update_delete_and_restore(api: Api, corral: Corral) -> None:
+    [a] = api.insert("Leads", {"Last_Name": "A", "Company": "Quokka Labs"})
+    assert company_search(api, "okka") == {a}
+    r = api.put("Leads", json={"data": [{"id": a, "Company": "Wombat Works"}]})
+    assert r.status_code == 200, r.text
+    assert company_search(api, "okka") == set()
+    assert company_search(api, "mbat") == {a}
+    d = api.delete(f"Leads/{a}")
+    assert d.status_code == 200, d.text
+    assert company_search(api, "mbat") == set()
+    r = api.post("actions/revert", json={"request_id": d.headers["X-Request-Id"]})
+    assert r.status_code == 202, r.text
+    corral.jobs.run_until_idle()
+    assert company_search(api, "mbat") == {a}
+
+
+def test_index_follows_merge(api: Api, corral: Corral) -> None:
+    master, child = api.insert("Accounts", {"Account_Name": "Zylker", "Phone": "111"},
+                               {"Account_Name": "Zylker Inc", "Phone": "555-867-5309"})
+    r = api.post(f"Accounts/{master}/actions/merge", json={"merge": [{"data": [
+        {"id": child, "_fields": [{"api_name": "Phone"}]}]}]})
+    assert r.status_code == 201, r.text
+    corral.jobs.run_until_idle()
+    assert searched(api, {"phone": "867-53"}, "Accounts") == {master}
+    assert searched(api, {"phone": "111"}, "Accounts") == set()
+
+
+def test_index_follows_mass_update(api: Api, corral: Corral) -> None:
+    ids = api.insert("Leads", {"Last_Name": "M1", "Company": "Old Name"},
+                     {"Last_Name": "M2", "Company": "Old Name"})
+    r = api.post("Leads/actions/mass_update", json={"data": [{"Company": "Renamed Corp"}],
+                                                    "ids": ids})
+    assert r.status_code in {200, 202}, r.text
+    corral.jobs.run_until_idle()
+    assert company_search(api, "named co") == set(ids)
+    assert company_search(api, "old na") == set()
+
+
+def test_index_follows_an_added_field_and_a_new_module(api: Api, corral: Corral) -> None:
+    [a] = api.insert("Leads", {"Last_Name": "F", "Company": "x"})
+    leads = corral.registry.require("Leads")
+    corral.metadata.add_field(leads, {"api_name": "Nickname", "label": "Nickname",
+                                      "type": "text"})
+    r = api.put("Leads", json={"data": [{"id": a, "Nickname": "Kangaroo"}]})
+    assert r.status_code == 200, r.text
+    fill(api)
+    where = search_where(corral, "(Nickname:equals:garo)")
+    assert uses_index(corral, plan(corral, where))
+    assert searched(api, {"criteria": "(Nickname:equals:garo)"}) == {a}
+    assert searched(api, {"word": "angaroo"}) == {a}
+    m = corral.metadata.add_module("Gizmos", "Gizmo", "Gizmos")
+    [g] = api.insert("Gizmos", {"Name": "Sprocket"})
+    api.insert("Gizmos", *[{"Name": f"Gizmo {i}"} for i in range(100)])
+    assert uses_index(corral, plan(corral, search_where(corral, "(Name:equals:rocke)",
+                                                        "Gizmos")), "Gizmos")
+    assert searched(api, {"criteria": "(Name:equals:rocke)"}, "Gizmos") == {g}
+    assert m.api_name == "Gizmos"
+
+
+def test_a_field_of_another_type_is_not_indexed(corral: Corral) -> None:
+    leads = corral.registry.require("Leads")
+    corral.metadata.add_field(leads, {"api_name": "Score_X", "label": "Score X",
+                                      "type": "integer"})
+    with corral.db.read() as tx:
+        text = RecordSearch().explain(tx, special(corral, word="angaroo"))
+    assert "Score_X" not in text
+
+
+def test_database_migrated_from_0012_gets_the_index(database_url: str) -> None:
+    from alembic import command
+
+    from corral.config import Settings
+    from corral.storage.migrate import alembic_config
+
+    c = Corral.open(Settings(database_url=database_url, run_worker=False))
+    c.seed()
+    with c.db.write() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0012_revert")
+    with c.db.read() as tx:
+        objects = tx.execute(sa.text(
+            "SELECT count(*) FROM sqlite_master WHERE name LIKE 'fts_m%'"
+            if database_url.startswith("sqlite") else
+            "SELECT count(*) FROM pg_indexes WHERE indexname LIKE 'ix_trgm_m%'")).scalar_one()
+    assert objects == 0
+    c.close()
+    c = Corral.open(Settings(database_url=database_url, run_worker=False))  # migrates
+    c.seed()
+    assert uses_index(c, plan(c, search_where(c, "(Company:equals:widget)")))
+    c.close()
+
+
+def test_index_follows_bulk_write(api: Api, corral: Corral) -> None:
+    from tests.api.test_bulk import file_id, finish, write_job
+
+    fid = file_id(api, [["Last_Name", "Email", "Company"],
+                        ["Ames", "ames@x.com", "Bandicoot Brands"]])
+    write_job(api, "insert", fid)
+    finish(corral)
+    assert len(company_search(api, "dicoot")) == 1
