@@ -1,7 +1,7 @@
 """text search: pg_trgm on PostgreSQL, and a text index for every module's text fields
 
-Revision ID: 0013_text_search
-Revises: 0012_revert
+Revision ID: 0014_text_search
+Revises: 0013_emulator_state
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from alembic import op
 from corral.storage.filters import IndexedText
 from corral.storage.repositories.text_index import TextIndexRepository, indexable_key
 
-revision = '0013_text_search'
-down_revision = '0012_revert'
+revision = '0014_text_search'
+down_revision = '0013_emulator_state'
 branch_labels = None
 depends_on = None
 
