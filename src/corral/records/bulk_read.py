@@ -184,15 +184,18 @@ class BulkReadService:
         job_id = self.db.new_id()
         size = size or self.page_size
         with self.db.write() as tx:
-            ids = self.query.search.ids(tx, And(tuple(where)), offset=(page - 1) * size,
-                                        limit=size + 1)
+            # The database numbers the items itself; one more than a page tells more_records.
+            n = self.jobs.add_selected_items(tx, job_id, And(tuple(where)),
+                                             offset=(page - 1) * size, limit=size + 1)
+            if n > size:
+                self.jobs.drop_items_from(tx, job_id, size)
             job = Job(id=job_id, kind="bulk_read", module_id=module.id, status="SCHEDULED",
                       cvid=None, payload={**meta, "fields": fields, "page": page,
-                                          "per_page": size, "more_records": len(ids) > size},
-                      total=min(len(ids), size), created_by=ctx.user.id,
+                                          "per_page": size, "more_records": n > size},
+                      total=min(n, size), created_by=ctx.user.id,
                       created_time=self.clock(), started_time=None, finished_time=None,
                       request_id=ctx.request_id)
-            self.jobs.create(tx, job, ids[:size])
+            self.jobs.create(tx, job, [])
         return job
 
     def job(self, raw_job_id: Any, *, status: int = 404) -> Job:
