@@ -52,3 +52,32 @@ def test_streamed_zip_holds_exactly_the_chunks(rows: list[list[str]], parts: int
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         assert zf.namelist() == ["out.csv"]
         assert zf.read("out.csv") == text
+
+
+def _reference_parse(text: str) -> tuple[list[str], list[list[str]]]:
+    """parse_csv as it was: csv over io.StringIO(text, newline="")."""
+    import csv
+
+    first = text.split("\n", 1)[0]
+    delimiter = max(",;:|", key=lambda d: (first.count(d), -",;:|".index(d)))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = next(reader)
+    return [h.strip() for h in header], [r for r in reader if any(c.strip() for c in r)]
+
+
+@given(st.lists(st.lists(st.text(alphabet='ab,;"\r\n\u2028 ', max_size=8), min_size=1,
+                         max_size=4), min_size=1, max_size=12),
+       st.sampled_from(["\n", "\r\n", "\r"]))
+def test_rows_split_as_csv_over_a_stream_would(rows: list[list[str]], ending: str) -> None:
+    # Lines are taken from the text one at a time (never a copy of the whole file): quoted
+    # line breaks, \r\n, lone \r and other Unicode line separators read as before.
+    import csv
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator=ending).writerows([["H1", "H2"], *rows])
+    text = buf.getvalue()
+    assert parse_csv(text) == _reference_parse(text)
+
+
+def test_last_line_without_an_ending() -> None:
+    assert parse_csv('A;B\r\n1;"x\ny"\r2;3') == (["A", "B"], [["1", "x\ny"], ["2", "3"]])
