@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given
@@ -81,3 +83,22 @@ def test_rows_split_as_csv_over_a_stream_would(rows: list[list[str]], ending: st
 
 def test_last_line_without_an_ending() -> None:
     assert parse_csv('A;B\r\n1;"x\ny"\r2;3') == (["A", "B"], [["1", "x\ny"], ["2", "3"]])
+
+
+def test_zip_is_yielded_while_its_chunks_are_still_being_read() -> None:
+    # 2 MiB that do not compress, in 64 KiB chunks: zip pieces come out long before the last
+    # chunk is asked for (the whole zip is never built in memory).
+    taken: list[int] = []
+
+    def chunks() -> Iterator[bytes]:
+        for i in range(32):
+            taken.append(i)
+            yield os.urandom(64 * 1024)
+
+    stream = zip_stream("out.csv", chunks())
+    first = next(stream)
+    assert first and len(taken) < 4
+    data = first + b"".join(stream)
+    assert len(taken) == 32
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert zf.getinfo("out.csv").file_size == 32 * 64 * 1024

@@ -213,13 +213,14 @@ class BulkReadService:
             counts = self.jobs.item_counts(tx, job.id)
         return read_details(job, counts, self.query.users().get(job.created_by))
 
-    def result_chunks(self, job: Job) -> Iterator[bytes]:
-        """The CSV: a header (`Id` and the fields), then each processed chunk in order."""
+    def result_chunks(self, job: Job, parts_per_read: int = 20) -> Iterator[bytes]:
+        """The CSV: a header (`Id` and the fields), then each processed chunk in order, read
+        `parts_per_read` parts (of the runner's 500 rows) at a time as the consumer asks."""
         yield bf.csv_text([["Id", *job.payload["fields"]]]).encode()
         after = -1
         while True:
             with self.db.read() as tx:
-                parts = self.bulk.parts(tx, job.id, after, 20)
+                parts = self.bulk.parts(tx, job.id, after, parts_per_read)
             if not parts:
                 return
             for part in parts:
