@@ -12,7 +12,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from corral.errors import FileNotSupported, InvalidData, InvalidFileFormat
-from corral.records.bulk_files import csv_of_zip, csv_text, decode, parse_csv, zip_bytes, zip_stream
+from corral.records.bulk_files import (
+    csv_of_zip,
+    csv_text,
+    decode,
+    parse_csv,
+    read_csv,
+    text_lines,
+    zip_bytes,
+    zip_stream,
+)
 
 
 def test_one_csv_inside_a_zip() -> None:
@@ -102,3 +111,17 @@ def test_zip_is_yielded_while_its_chunks_are_still_being_read() -> None:
     assert len(taken) == 32
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         assert zf.getinfo("out.csv").file_size == 32 * 64 * 1024
+
+
+@given(st.lists(st.lists(st.text(alphabet='ab,"\r\n\u00fc ', max_size=8), min_size=1,
+                         max_size=4), min_size=1, max_size=12),
+       st.sampled_from(["\n", "\r\n", "\r"]), st.sampled_from(["UTF-8", "UTF-16", "latin-1"]))
+def test_a_file_read_line_by_line_gives_the_rows_of_its_text(
+        rows: list[list[str]], ending: str, encoding: str) -> None:
+    import csv
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator=ending).writerows([["H1", "H2"], *rows])
+    text = buf.getvalue()
+    header, lazy = read_csv(text_lines(io.BytesIO(text.encode(encoding)), encoding))
+    assert (header, list(lazy)) == parse_csv(text)

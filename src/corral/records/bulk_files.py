@@ -11,9 +11,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
+from typing import BinaryIO
 
 from corral.errors import FileNotSupported, InvalidData, InvalidFileFormat
 
@@ -38,9 +40,8 @@ def is_zip(content: bytes) -> bool:
     return zipfile.is_zipfile(io.BytesIO(content))
 
 
-def decode(data: bytes, encoding: str | None) -> str:
-    """The file's text; a byte-order mark is dropped. Bytes that are not valid in the
-    encoding refuse the whole file (nothing is written)."""
+def _codec(encoding: str | None) -> tuple[str, codecs.CodecInfo]:
+    """The encoding's name as given and its codec (UTF-8 drops a byte-order mark)."""
     name = (encoding or "UTF-8").strip()
     try:
         codec = codecs.lookup(name)
@@ -49,11 +50,72 @@ def decode(data: bytes, encoding: str | None) -> str:
                           {"api_name": "character_encoding"}) from None
     if codec.name == "utf-8":
         codec = codecs.lookup("utf-8-sig")
+    return name, codec
+
+
+def decode(data: bytes, encoding: str | None) -> str:
+    """The file's text; a byte-order mark is dropped. Bytes that are not valid in the
+    encoding refuse the whole file (nothing is written)."""
+    name, codec = _codec(encoding)
     try:
         return data.decode(codec.name)
     except UnicodeDecodeError as exc:
         raise InvalidData(f"the file is not valid {name} text (byte {exc.start})",
                           {"api_name": "character_encoding"}) from None
+
+
+def text_lines(stream: BinaryIO, encoding: str | None) -> Iterator[str]:
+    """A file's lines (endings kept, split as `newline=""` splits them) decoded as they are
+    read: `corral import` of a file of any size holds one line at a time (a file whose only
+    line endings are lone CRs is read whole). Bytes that are not valid in the encoding raise
+    INVALID_DATA when they are reached (the import's transaction then writes nothing)."""
+    name, codec = _codec(encoding)
+
+    def lines() -> Iterator[str]:
+        decoder = codec.incrementaldecoder()
+        offset = 0
+        for raw in itertools.chain(stream, [b""]):
+            try:
+                text = decoder.decode(raw, final=not raw)
+            except UnicodeDecodeError as exc:
+                raise InvalidData(f"the file is not valid {name} text (byte "
+                                  f"{offset + exc.start})",
+                                  {"api_name": "character_encoding"}) from None
+            offset += len(raw)
+            yield from _lines(text)
+
+    return lines()
+
+
+def delimiter_of(first_line: str) -> str:
+    """The header's most frequent one of `,;:|`."""
+    return max(DELIMITERS, key=lambda d: (first_line.count(d), -DELIMITERS.index(d)))
+
+
+def read_csv(lines: Iterable[str], delimiter: str | None = None,
+             ) -> tuple[list[str], Iterator[list[str]]]:
+    """Header and the rows as they are read (blank rows skipped); the delimiter is detected
+    from the first line unless given."""
+    it = iter(lines)
+    first = next(it, "")
+    reader = csv.reader(itertools.chain([first], it),
+                        delimiter=delimiter or delimiter_of(first.rstrip("\r\n")))
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise InvalidData(f"the file is not valid CSV: {exc}") from None
+    if not header or not any(h.strip() for h in header):
+        raise InvalidData("the file has no header row")
+
+    def rows() -> Iterator[list[str]]:
+        try:
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    yield row
+        except csv.Error as exc:
+            raise InvalidData(f"the file is not valid CSV: {exc}") from None
+
+    return [h.strip() for h in header], rows()
 
 
 def _lines(text: str) -> Iterator[str]:
@@ -65,19 +127,11 @@ def _lines(text: str) -> Iterator[str]:
 
 
 def parse_csv(text: str) -> tuple[list[str], list[list[str]]]:
-    """Header and rows; the delimiter is the header's most frequent one of `,;:|`."""
+    """Header and rows; the delimiter is the most frequent one of `,;:|` before the first
+    line feed."""
     end = text.find("\n")
-    first = text if end < 0 else text[:end]
-    delimiter = max(DELIMITERS, key=lambda d: (first.count(d), -DELIMITERS.index(d)))
-    reader = csv.reader(_lines(text), delimiter=delimiter)
-    try:
-        header = next(reader, None)
-        if not header or not any(h.strip() for h in header):
-            raise InvalidData("the file has no header row")
-        rows = [row for row in reader if any(cell.strip() for cell in row)]
-    except csv.Error as exc:
-        raise InvalidData(f"the file is not valid CSV: {exc}") from None
-    return [h.strip() for h in header], rows
+    header, rows = read_csv(_lines(text), delimiter_of(text if end < 0 else text[:end]))
+    return header, list(rows)
 
 
 def csv_text(rows: Iterable[Sequence[object]]) -> str:

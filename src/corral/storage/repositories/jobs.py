@@ -75,6 +75,15 @@ class JobRepository:
                  "data": rows[i] if rows is not None else None}
                 for i in range(start, min(n, start + 5000))])
 
+    def add_row_items(self, tx: Tx, job_id: int, first_seq: int,
+                      rows: Sequence[Any]) -> None:
+        """Pending bulk write items numbered from `first_seq`, one per row (a file streamed
+        in batches: `corral import`)."""
+        if rows:
+            tx.execute(sa.insert(t.job_items), [
+                {"job_id": job_id, "seq": first_seq + i, "state": "pending", "error": None,
+                 "record_id": 0, "data": row} for i, row in enumerate(rows)])
+
     def add_selected_items(self, tx: Tx, job_id: int, where: Filter, *, offset: int,
                            limit: int) -> int:
         """One pending item per record `where` selects, `limit` of them after `offset` in id
