@@ -59,15 +59,8 @@ def v8_criteria(obj: Any, depth: int = 0) -> Any:
     return out
 
 
-def cell(rec: StoredRecord, name: str) -> Any:
-    """A record's value as a CSV cell: ids for lookups and users, `;`-joined lists."""
-    if name == "Id":
-        return rec.id
-    column = COLUMNS.get(name)
-    if column is not None:
-        value = getattr(rec, column)
-        return iso(value) if name.endswith("_Time") else value
-    value = rec.data.get(name)
+def cell_value(value: Any) -> Any:
+    """A stored value as a CSV cell: ids for lookups and users, `;`-joined lists."""
     if isinstance(value, list):
         return ";".join(str(x.get("name", x.get("id")) if isinstance(x, dict) else x)
                         for x in value)
@@ -76,6 +69,24 @@ def cell(rec: StoredRecord, name: str) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     return value
+
+
+def column_reader(name: str) -> Callable[[StoredRecord], Any]:
+    """The function giving a record's cell in column `name`, chosen once per chunk (a
+    200,000-row export reads millions of cells)."""
+    if name == "Id":
+        return lambda rec: rec.id
+    column = COLUMNS.get(name)
+    if column is not None:
+        if name.endswith("_Time"):
+            return lambda rec: iso(getattr(rec, column))
+        return lambda rec: getattr(rec, column)
+
+    def read(rec: StoredRecord) -> Any:
+        value = rec.data.get(name)
+        return value if value is None or type(value) is str else cell_value(value)
+
+    return read
 
 
 class BulkReadService:
@@ -261,8 +272,8 @@ class BulkReadJobs:
         if module is None:
             raise JobCannotRun("module gone")
         recs = self.query.service.load(tx, module, [i.record_id for i in items])
-        fields = ["Id", *job.payload["fields"]]
-        rows = [[cell(recs[i.record_id], f) for f in fields]
+        readers = [column_reader(f) for f in ["Id", *job.payload["fields"]]]
+        rows = [[read(recs[i.record_id]) for read in readers]
                 for i in items if i.record_id in recs]
         if rows:
             self.bulk.add_part(tx, job.id, items[0].seq, bf.csv_text(rows))
