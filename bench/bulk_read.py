@@ -184,6 +184,19 @@ def bulk_read(server: c.Server) -> tuple[str, float]:
 
 
 # ----------------------------------------------------------------------------- export
+def bulk_token(db_url: str) -> str:
+    """A token with the Bulk Read scopes (a reused database gives the server no first-start
+    admin token, and bench/common's fallback token has no bulk scope)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(c.ROOT / "src"),
+                                                      env.get("PYTHONPATH")]))
+    out = subprocess.run([sys.executable, "-c", "from corral.cli import main; main()",
+                          "token", "create", "--scopes", "ZohoCRM.bulk.ALL,ZohoCRM.modules.ALL",
+                          "--expires-in", "86400", "--database-url", db_url],
+                         capture_output=True, text=True, env=env, timeout=120, check=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
 def run_export(db_url: str, out: Path) -> tuple[float, int, int, int]:
     """`corral export` as a subprocess: (seconds, rows, sampled peak KiB, ru_maxrss KiB)."""
     cmd = [sys.executable, "-c", "from corral.cli import main; main()"]
@@ -297,6 +310,7 @@ def main(argv: list[str] | None = None) -> None:
                     print(f"preload: {args.preload - have:,} Leads in {secs:.1f} s (direct SQL)")
                 else:
                     print(f"preload: skipped, {have:,} Leads already there")
+                    server.token = bulk_token(db.url)
                 idle = tree_rss_kib(server.proc.pid)  # type: ignore[union-attr]
                 with RssSampler(server.proc.pid) as s:  # type: ignore[union-attr]
                     job_id, secs_job = bulk_read(server)

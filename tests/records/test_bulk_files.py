@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 
 from corral.errors import FileNotSupported, InvalidData, InvalidFileFormat
 from corral.records.bulk_files import (
-    csv_of_zip,
     csv_text,
     decode,
     parse_csv,
     read_csv,
+    rows_of_zip,
     text_lines,
     zip_bytes,
     zip_stream,
@@ -25,14 +25,19 @@ from corral.records.bulk_files import (
 
 
 def test_one_csv_inside_a_zip() -> None:
-    assert csv_of_zip(zip_bytes("dir/Leads.csv", b"a\n1\n")) == ("Leads.csv", b"a\n1\n")
+    assert rows_of_zip(zip_bytes("dir/Leads.csv", b"a\n1\n"), None) == (
+        "Leads.csv", ["a"], [["1"]])
     with pytest.raises(InvalidFileFormat):
-        csv_of_zip(b"Last_Name\nA\n")
+        rows_of_zip(b"Last_Name\nA\n", None)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("a.txt", "x")
     with pytest.raises(FileNotSupported):
-        csv_of_zip(buf.getvalue())
+        rows_of_zip(buf.getvalue(), None)
+    with pytest.raises(InvalidData, match=r"not valid UTF-8 text \(byte 11\)"):
+        rows_of_zip(zip_bytes("l.csv", "Last_Name\nM\xfcller\n".encode("latin-1")), None)
+    assert rows_of_zip(zip_bytes("l.csv", "Last_Name\nM\xfcller\n".encode("latin-1")),
+                       "ISO-8859-1")[2] == [["M\xfcller"]]
 
 
 @pytest.mark.parametrize("delimiter", [",", ";", ":", "|"])

@@ -15,7 +15,6 @@ import itertools
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from typing import BinaryIO
 
 from corral.errors import FileNotSupported, InvalidData, InvalidFileFormat
 
@@ -23,15 +22,19 @@ DELIMITERS = ",;:|"
 LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
-def csv_of_zip(content: bytes) -> tuple[str, bytes]:
-    """The one CSV inside an uploaded zip: its name and bytes."""
+def rows_of_zip(content: bytes, encoding: str | None,
+                ) -> tuple[str, list[str], list[list[str]]]:
+    """The one CSV inside an uploaded zip: its name, header and rows, decompressed and
+    decoded line by line (neither the CSV's bytes nor its text are ever held whole)."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as zf:
             names = [i for i in zf.infolist() if not i.is_dir()
                      and not i.filename.startswith("__MACOSX/")]
             if len(names) != 1 or not names[0].filename.lower().endswith(".csv"):
                 raise FileNotSupported()
-            return names[0].filename.rsplit("/", 1)[-1], zf.read(names[0])
+            with zf.open(names[0]) as member:
+                header, rows = read_csv(text_lines(member, encoding))
+                return names[0].filename.rsplit("/", 1)[-1], header, list(rows)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError):
         raise InvalidFileFormat() from None
 
@@ -64,7 +67,7 @@ def decode(data: bytes, encoding: str | None) -> str:
                           {"api_name": "character_encoding"}) from None
 
 
-def text_lines(stream: BinaryIO, encoding: str | None) -> Iterator[str]:
+def text_lines(stream: Iterable[bytes], encoding: str | None) -> Iterator[str]:
     """A file's lines (endings kept, split as `newline=""` splits them) decoded as they are
     read: `corral import` of a file of any size holds one line at a time (a file whose only
     line endings are lone CRs is read whole). Bytes that are not valid in the encoding raise

@@ -386,13 +386,15 @@ class BulkWriteService:
                                             self.clock()))
         return file_id
 
-    def file_csv(self, raw_file_id: Any) -> tuple[str, bytes]:
+    def file_rows(self, raw_file_id: Any, encoding: str | None,
+                  ) -> tuple[str, list[str], list[list[str]]]:
+        """The uploaded file's CSV: name, header and rows (read from the zip line by line)."""
         file_id = v.parse_record_id(raw_file_id)
         with self.db.read() as tx:
             f = self.bulk.file(tx, file_id) if file_id is not None else None
         if f is None:
             raise InvalidFileId(details={"api_name": "file_id"})
-        return bf.csv_of_zip(f.content)
+        return bf.rows_of_zip(f.content, encoding)
 
     def schedule(self, module: Module, spec: WriteSpec, header: list[str],
                  rows: list[list[str]], ctx: WriteContext, meta: dict[str, Any],
