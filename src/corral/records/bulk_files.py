@@ -56,17 +56,6 @@ def _codec(encoding: str | None) -> tuple[str, codecs.CodecInfo]:
     return name, codec
 
 
-def decode(data: bytes, encoding: str | None) -> str:
-    """The file's text; a byte-order mark is dropped. Bytes that are not valid in the
-    encoding refuse the whole file (nothing is written)."""
-    name, codec = _codec(encoding)
-    try:
-        return data.decode(codec.name)
-    except UnicodeDecodeError as exc:
-        raise InvalidData(f"the file is not valid {name} text (byte {exc.start})",
-                          {"api_name": "character_encoding"}) from None
-
-
 def text_lines(stream: Iterable[bytes], encoding: str | None) -> Iterator[str]:
     """A file's lines (endings kept, split as `newline=""` splits them) decoded as they are
     read: `corral import` of a file of any size holds one line at a time (a file whose only
@@ -127,14 +116,6 @@ def _lines(text: str) -> Iterator[str]:
     the whole text is made."""
     for m in LINE.finditer(text):
         yield m.group()
-
-
-def parse_csv(text: str) -> tuple[list[str], list[list[str]]]:
-    """Header and rows; the delimiter is the most frequent one of `,;:|` before the first
-    line feed."""
-    end = text.find("\n")
-    header, rows = read_csv(_lines(text), delimiter_of(text if end < 0 else text[:end]))
-    return header, list(rows)
 
 
 def csv_text(rows: Iterable[Sequence[object]]) -> str:

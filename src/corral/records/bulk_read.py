@@ -1,7 +1,8 @@
 """Bulk Read: a module's records (criteria, fields, custom view) exported as a durable job.
 
 Creating a job fixes its record set: the ids of the requested page (Zoho's 200,000 records a
-page; `Settings.bulk_read_page_size`) are stored as `job_items` in the creating transaction.
+page; `Settings.bulk_read_page_size`) are stored as `job_items` in the creating transaction,
+by the database itself (`INSERT ... SELECT`), never as a list in Python.
 The worker renders chunks of them as CSV text, one `bulk_result_parts` row per chunk,
 committed with the items' progress; the download streams the parts into a zip, so no result
 is ever held whole in memory. A record deleted before its chunk runs is left out.
