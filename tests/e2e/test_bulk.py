@@ -120,6 +120,8 @@ class Client:
     def csv_of(self, url: str) -> list[dict[str, str]]:
         r = self.s.get(url if url.startswith("http") else self.base + url)
         assert r.status_code == 200, r.text
+        # streamed as it is zipped: chunked, never a body built whole to measure its length
+        assert r.headers.get("Transfer-Encoding") == "chunked" and "Content-Length" not in r.headers
         with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
             (name,) = zf.namelist()
             return list(csv.DictReader(io.StringIO(zf.read(name).decode())))
