@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from corral.cli import main
+from corral.records.writes import WriteContext
 from corral.services import Corral
 from corral.storage import tables as t
 from tests.e2e.helpers import child_env, corral_cmd
@@ -164,3 +165,37 @@ def test_real_process_shows_progress_on_a_terminal(tmp_path: Path) -> None:
     assert "\x1b[" in out  # a live display
     assert "1200/1200" in out and "rows/s" in out and "errors: 0" in out
     assert "imported 1200 rows: added 1200" in out
+
+
+def test_import_reads_the_file_as_it_schedules_it(corral: Corral, tmp_path: Path) -> None:
+    # The plan has read only the header; the rows are read while the job's items are stored.
+    src = write_csv(tmp_path / "big.csv", _rows(12_000))
+    with src.open("rb") as stream:
+        plan = corral.bulk_write.plan_import("Leads", stream, mode="insert", find_by=None,
+                                             renames={})
+        assert plan.header == ["Last_Name", "Email"]
+        assert stream.tell() < src.stat().st_size // 10
+        principal = corral.auth.principal_for_user(corral.auth.user_by_email(None).id)
+        job_id, total = corral.bulk_write.schedule_import(
+            plan, WriteContext(principal, request_id="t"), {}, batch=5000)
+    assert total == 12_000
+    with corral.db.read() as tx:
+        seqs = tx.execute(sa.select(t.job_items.c.seq, t.job_items.c.data).where(
+            t.job_items.c.job_id == job_id).order_by(t.job_items.c.seq)).all()
+    assert [s.seq for s in seqs] == list(range(12_000))
+    assert seqs[-1].data == ["L11999", "l11999@x.com"]
+
+
+def test_a_bad_byte_late_in_the_file_writes_nothing(corral: Corral, tmp_path: Path) -> None:
+    before = counts(corral)
+    src = tmp_path / "late.csv"
+    src.write_bytes(b"Last_Name\n" + b"".join(b"L%d\n" % i for i in range(8000))
+                    + "M\xfcller\n".encode("latin-1"))
+    code, out = cli(corral, "import", "Leads", str(src))
+    assert code == 1 and "not valid UTF-8" in out and f"byte {src.stat().st_size - 6}" in out
+    code, out = cli(corral, "import", "Leads", str(src), "--dry-run")
+    assert code == 1 and "not valid UTF-8" in out
+    assert not (tmp_path / "late.csv.result.csv").exists()
+    assert counts(corral) == before
+    with corral.db.read() as tx:
+        assert tx.execute(sa.select(sa.func.count()).select_from(t.job_items)).scalar_one() == 0

@@ -642,7 +642,6 @@ def import_(database_url: str | None, module: str, file: str, mode: str,
     worker after a crash); rows go through the full write path."""
     from pathlib import Path
 
-    from corral.records.bulk_files import csv_text
     from corral.records.writes import WriteContext
 
     renames: dict[str, str] = {}
@@ -658,23 +657,18 @@ def import_(database_url: str | None, module: str, file: str, mode: str,
     try:
         if mode == "update" and find_by is None:
             find_by = "id"
-        plan = service.plan_import(module, Path(file).read_bytes(), mode=mode,
-                                   find_by=find_by, renames=renames, encoding=encoding)
-        if dry_run:
-            outcomes = service.dry_run(plan, principal)
-            rows = [[*row, *_dry_outcome(o)] for row, o in zip(plan.rows, outcomes, strict=True)]
-            out.write_text(csv_text([[*plan.header, "RECORD_ID", "STATUS", "ERRORS"], *rows]))
-            c = {s: sum(1 for r in rows if r[-2] == s) for s in ("ADDED", "UPDATED", "SKIPPED")}
-            click.echo(f"dry run: {len(rows)} rows: would add {c['ADDED']}, update "
-                       f"{c['UPDATED']}, skip {c['SKIPPED']}; nothing written. Result: {out}")
-            return
-        job_id = service.schedule(plan.module, plan.spec, plan.header, plan.rows,
-                                  WriteContext(principal, request_id="cli-import"),
-                                  {"file_name": Path(file).name, "source": "cli"},
-                                  max_rows=None)
-        click.echo(f"Bulk write job {job_id}: {len(plan.rows)} rows into {plan.module.api_name}",
+        with Path(file).open("rb") as stream:  # read as the rows are used, never whole
+            plan = service.plan_import(module, stream, mode=mode, find_by=find_by,
+                                       renames=renames, encoding=encoding)
+            if dry_run:
+                _dry_run_import(service.dry_run(plan, principal), plan.header, out)
+                return
+            job_id, total = service.schedule_import(
+                plan, WriteContext(principal, request_id="cli-import"),
+                {"file_name": Path(file).name, "source": "cli"})
+        click.echo(f"Bulk write job {job_id}: {total} rows into {plan.module.api_name}",
                    err=True)
-        c = _run_job(corral, job_id, len(plan.rows), service.counts, "import", ("failed",),
+        c = _run_job(corral, job_id, total, service.counts, "import", ("failed",),
                      show=sys.stdout.isatty())
         with out.open("wb") as f:
             for chunk in service.result_chunks(service.job(job_id)):
@@ -683,8 +677,29 @@ def import_(database_url: str | None, module: str, file: str, mode: str,
         _corral_error(err)
     finally:
         corral.close()
-    click.echo(f"imported {len(plan.rows)} rows: added {c.get('added', 0)}, updated "
+    click.echo(f"imported {total} rows: added {c.get('added', 0)}, updated "
                f"{c.get('updated', 0)}, skipped {c.get('failed', 0)}. Result: {out}")
+
+
+def _dry_run_import(pairs: Any, header: list[str], out: Any) -> None:
+    """Write a dry run's per-row outcomes as they come; a file that turns out unreadable
+    half-way leaves no result file."""
+    import csv
+
+    tally = {"ADDED": 0, "UPDATED": 0, "SKIPPED": 0}
+    try:
+        with out.open("w", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow([*header, "RECORD_ID", "STATUS", "ERRORS"])
+            for row, outcome in pairs:
+                cells = _dry_outcome(outcome)
+                tally[cells[1]] += 1
+                w.writerow([*row, *cells])
+    except CorralError:
+        out.unlink(missing_ok=True)
+        raise
+    click.echo(f"dry run: {sum(tally.values())} rows: would add {tally['ADDED']}, update "
+               f"{tally['UPDATED']}, skip {tally['SKIPPED']}; nothing written. Result: {out}")
 
 
 def _dry_outcome(o: Any) -> list[str]:

@@ -315,6 +315,33 @@ def test_bulk_read_set_is_fixed_when_the_job_starts(api: Api, corral: Corral) ->
         "http://127.0.0.1:9/read", "COMPLETED", job)
 
 
+def test_bulk_read_result_is_read_part_by_part_as_it_is_sent(
+        api: Api, corral: Corral, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One result part per runner chunk; the download asks the database for a few parts at a
+    # time as the client takes the bytes, so no result is ever held whole.
+    ids = api.insert("Leads", *[{"Last_Name": f"P{i}"} for i in range(5)])
+    job_id = read_job(api, {"module": {"api_name": "Leads"}, "fields": ["Last_Name"]})
+    corral.jobs.chunk = 1
+    finish(corral)
+    service = corral.bulk_read
+    reads: list[tuple[int, int]] = []
+    real = service.bulk.parts
+
+    def parts(tx: Any, job: int, after_seq: int, limit: int) -> Any:
+        reads.append((after_seq, limit))
+        return real(tx, job, after_seq, limit)
+
+    monkeypatch.setattr(service.bulk, "parts", parts)
+    chunks = service.result_chunks(service.job(job_id), parts_per_read=2)
+    assert next(chunks) == b"Id,Last_Name\n" and reads == []
+    assert next(chunks) == f"{ids[0]},P0\n".encode() and reads == [(-1, 2)]
+    rest = list(chunks)
+    assert reads == [(-1, 2), (1, 2), (3, 2), (4, 2)]
+    assert rest == [f"{ids[i]},P{i}\n".encode() for i in range(1, 5)]
+    _detail, rows = read_result(api, job_id)
+    assert [r["Id"] for r in rows] == ids
+
+
 @pytest.mark.parametrize(("body", "code"), [
     ({}, "MANDATORY_NOT_FOUND"),
     ({"query": {"module": {"api_name": "Nope"}}}, "MODULE_NOT_AVAILABLE"),

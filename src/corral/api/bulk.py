@@ -109,10 +109,9 @@ def create_write_job(call: Call) -> Response:
         principal.require_module_permission(module.api_name, action, "permission denied")
     callback = callback_of(body.get("callback"))
     service = call.corral.bulk_write
-    file_name, data = service.file_csv(res.get("file_id"))
     encoding = body.get("character_encoding")
-    header, rows = bf.parse_csv(bf.decode(data, encoding if isinstance(encoding, str)
-                                          else None))
+    file_name, header, rows = service.file_rows(
+        res.get("file_id"), encoding if isinstance(encoding, str) else None)
     spec = WriteSpec(op, mappings_of(module, res.get("field_mappings"), header),
                      find_by=res.get("find_by"),
                      ignore_empty=bool(res.get("ignore_empty", body.get("ignore_empty"))))

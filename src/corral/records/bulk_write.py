@@ -15,11 +15,12 @@ import); Corral does the same (`WriteContext.trigger=()`).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from corral.auth.service import Principal
 from corral.errors import (
@@ -217,7 +218,7 @@ class ImportPlan:
     module: Module
     spec: WriteSpec
     header: list[str]
-    rows: list[list[str]]
+    rows: Iterator[list[str]]  # read from the file as they are consumed, once
 
 
 class BulkWriter:
@@ -385,13 +386,15 @@ class BulkWriteService:
                                             self.clock()))
         return file_id
 
-    def file_csv(self, raw_file_id: Any) -> tuple[str, bytes]:
+    def file_rows(self, raw_file_id: Any, encoding: str | None,
+                  ) -> tuple[str, list[str], list[list[str]]]:
+        """The uploaded file's CSV: name, header and rows (read from the zip line by line)."""
         file_id = v.parse_record_id(raw_file_id)
         with self.db.read() as tx:
             f = self.bulk.file(tx, file_id) if file_id is not None else None
         if f is None:
             raise InvalidFileId(details={"api_name": "file_id"})
-        return bf.csv_of_zip(f.content)
+        return bf.rows_of_zip(f.content, encoding)
 
     def schedule(self, module: Module, spec: WriteSpec, header: list[str],
                  rows: list[list[str]], ctx: WriteContext, meta: dict[str, Any],
@@ -426,16 +429,18 @@ class BulkWriteService:
         except _Planned:
             pass
 
-    def plan_import(self, module_name: str, data: bytes, *, mode: str, find_by: str | None,
-                    renames: dict[str, str], encoding: str | None = None) -> ImportPlan:
-        """`corral import`: the file's rows and mapping, checked before anything is written.
+    def plan_import(self, module_name: str, stream: BinaryIO, *, mode: str,
+                    find_by: str | None, renames: dict[str, str],
+                    encoding: str | None = None) -> ImportPlan:
+        """`corral import`: the file's header and mapping, checked before anything is
+        written; its rows are read as the job is scheduled (or dry-run), never all at once.
         Columns are api_names (or `Lookup.Field`), renamed by `renames` (column -> api_name)."""
         self.records.registry.refresh()
         module = self.records.registry.get(module_name)
         if module is None:
             raise ModuleNotAvailable(f"Requested module '{module_name}' is not available.",
                                      {"api_name": "module"})
-        header, rows = bf.parse_csv(bf.decode(data, encoding))
+        header, rows = bf.read_csv(bf.text_lines(stream, encoding))
         unknown = [k for k in renames if k not in header]
         if unknown:
             raise InvalidData(f"--map names columns the file does not have: {unknown}")
@@ -450,20 +455,32 @@ class BulkWriteService:
         check_spec(module, spec)
         return ImportPlan(module, spec, header, rows)
 
+    def schedule_import(self, plan: ImportPlan, ctx: WriteContext, meta: dict[str, Any],
+                        batch: int = 5000) -> tuple[int, int]:
+        """Store the job and one item per row of the plan's file, read `batch` rows at a
+        time, in one transaction (a bad byte late in the file writes nothing); returns the
+        job id and its row count."""
+        job_id = self.db.new_id()
+        n = 0
+        with self.db.write() as tx:
+            while rows := list(itertools.islice(plan.rows, batch)):
+                self.jobs.add_row_items(tx, job_id, n, rows)
+                n += len(rows)
+            self.jobs.create(tx, Job(
+                id=job_id, kind="bulk_write", module_id=plan.module.id, status="SCHEDULED",
+                cvid=None, payload={**meta, **plan.spec.as_payload(), "header": plan.header},
+                total=n, created_by=ctx.user.id, created_time=self.clock(),
+                started_time=None, finished_time=None, request_id=ctx.request_id), [])
+        return job_id, n
+
     def dry_run(self, plan: ImportPlan, principal: Principal, chunk: int = 500,
-                on_chunk: Callable[[list[ItemOutcome]], None] | None = None,
-                ) -> list[ItemOutcome]:
-        """What an import would do, row by row, writing nothing."""
+                ) -> Iterator[tuple[list[str], ItemOutcome]]:
+        """What an import would do, row by row (as the rows are read), writing nothing."""
         ctx = WriteContext(principal, trigger=())
-        out: list[ItemOutcome] = []
-        for start in range(0, len(plan.rows), chunk):
+        while rows := list(itertools.islice(plan.rows, chunk)):
             with self.db.read() as tx:
-                part = self.writer.apply(tx, plan.module, plan.spec,
-                                         plan.rows[start:start + chunk], ctx, plan_only=True)
-            out += part
-            if on_chunk is not None:
-                on_chunk(part)
-        return out
+                part = self.writer.apply(tx, plan.module, plan.spec, rows, ctx, plan_only=True)
+            yield from zip(rows, part, strict=True)
 
     def counts(self, job_id: int) -> dict[str, int]:
         with self.db.read() as tx:

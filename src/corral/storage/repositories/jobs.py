@@ -16,6 +16,8 @@ import sqlalchemy as sa
 
 from corral.storage import tables as t
 from corral.storage.database import Tx
+from corral.storage.filters import Filter
+from corral.storage.repositories.record_search import compile_filter
 
 ACTIVE = ("SCHEDULED", "RUNNING")
 
@@ -72,6 +74,39 @@ class JobRepository:
                  "record_id": record_ids[i] if rows is None else 0,
                  "data": rows[i] if rows is not None else None}
                 for i in range(start, min(n, start + 5000))])
+
+    def add_row_items(self, tx: Tx, job_id: int, first_seq: int,
+                      rows: Sequence[Any]) -> None:
+        """Pending bulk write items numbered from `first_seq`, one per row (a file streamed
+        in batches: `corral import`)."""
+        if rows:
+            tx.execute(sa.insert(t.job_items), [
+                {"job_id": job_id, "seq": first_seq + i, "state": "pending", "error": None,
+                 "record_id": 0, "data": row} for i, row in enumerate(rows)])
+
+    def add_selected_items(self, tx: Tx, job_id: int, where: Filter, *, offset: int,
+                           limit: int) -> int:
+        """One pending item per record `where` selects, `limit` of them after `offset` in id
+        order, numbered from 0, written by the database itself (INSERT ... SELECT): a
+        200,000-record Bulk Read or a whole-module export never holds its ids in Python.
+        Returns how many items were written."""
+        ids = (sa.select(t.records.c.id.label("rid")).where(compile_filter(where))
+               .order_by(t.records.c.id).offset(offset).limit(limit).subquery())
+        sel = sa.select(sa.literal(job_id, sa.BigInteger),
+                        sa.func.row_number().over(order_by=ids.c.rid) - 1,
+                        sa.literal("pending"), ids.c.rid)
+        tx.execute(sa.insert(t.job_items).from_select(
+            ["job_id", "seq", "state", "record_id"], sel))
+        # Not the cursor's rowcount: psycopg reports -1 for INSERT ... SELECT through
+        # SQLAlchemy; the last seq is one primary-key lookup.
+        last = tx.execute(sa.select(sa.func.max(t.job_items.c.seq))
+                          .where(t.job_items.c.job_id == job_id)).scalar_one()
+        return 0 if last is None else int(last) + 1
+
+    def drop_items_from(self, tx: Tx, job_id: int, seq: int) -> None:
+        """Delete the job's items numbered `seq` and above."""
+        tx.execute(sa.delete(t.job_items).where(t.job_items.c.job_id == job_id,
+                                                t.job_items.c.seq >= seq))
 
     def get(self, tx: Tx, job_id: int, *, module_id: int | None = None) -> Job | None:
         q = sa.select(t.jobs).where(t.jobs.c.id == job_id)
