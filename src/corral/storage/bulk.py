@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,10 +31,34 @@ class _Plan:
     positional: bool
 
     def params(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
-        pairs = tuple(zip(self.names, self.processors, strict=True))
+        """The driver's parameters, built column by column (one comprehension per column is
+        several times cheaper than a generator per row)."""
+        columns = [_column(rows, n, p) for n, p in zip(self.names, self.processors, strict=True)]
         if self.positional:
-            return [tuple(row[n] if p is None else p(row[n]) for n, p in pairs) for row in rows]
-        return [{n: row[n] if p is None else p(row[n]) for n, p in pairs} for row in rows]
+            return list(zip(*columns, strict=True))
+        return [dict(zip(self.names, values, strict=True))
+                for values in zip(*columns, strict=True)]
+
+
+def _column(rows: Sequence[Mapping[str, Any]], name: str, proc: Processor) -> list[Any]:
+    values = [row[name] for row in rows]
+    if proc is None:
+        return values
+    if not isinstance(values[0], datetime):
+        return [proc(v) for v in values]
+    # Timestamps repeat within a batch (every row of it is stamped with the same `now`):
+    # SQLite's datetime processor formats each distinct one once.
+    done: dict[Any, Any] = {}
+    out = []
+    for v in values:
+        hit = done.get(v, _MISSING)
+        if hit is _MISSING:
+            hit = done[v] = proc(v)
+        out.append(hit)
+    return out
+
+
+_MISSING = object()
 
 
 _PLANS: dict[tuple[int, str, tuple[str, ...]], tuple[Dml, _Plan]] = {}
