@@ -71,17 +71,23 @@ _UPDATE_WITH_STATE = _UPDATE.values(converted=sa.bindparam("converted"),
                                     deleted_by=sa.bindparam("deleted_by"))
 
 
+# Built once: the write path loads records every batch, and building a statement (and its
+# cache key) costs more Python than running it.
+_LOAD_ANY_STATE = sa.select(t.records).where(
+    t.records.c.id.in_(sa.bindparam("ids", expanding=True)),
+    t.records.c.module_id == sa.bindparam("mid"))
+_LOAD_LIVE = _LOAD_ANY_STATE.where(t.records.c.deleted_time.is_(None))
+
+
 class RecordRepository:
     def load(self, tx: Tx, module_id: int, ids: Iterable[int], *,
              live_only: bool = True) -> dict[int, StoredRecord]:
         wanted = list(set(ids))
         if not wanted:
             return {}
-        q = sa.select(t.records).where(t.records.c.id.in_(wanted),
-                                       t.records.c.module_id == module_id)
-        if live_only:
-            q = q.where(t.records.c.deleted_time.is_(None))
-        return {r.id: record_from_row(r) for r in tx.execute(q)}
+        q = _LOAD_LIVE if live_only else _LOAD_ANY_STATE
+        return {r.id: record_from_row(r) for r in tx.execute(q, {"ids": wanted,
+                                                                 "mid": module_id})}
 
     def load_any(self, tx: Tx, ids: Iterable[int]) -> dict[int, StoredRecord]:
         """Records of any module, live or deleted (display names, owners)."""
