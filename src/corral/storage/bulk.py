@@ -29,19 +29,22 @@ class _Plan:
     names: tuple[str, ...]  # the row keys, in the statement's parameter order
     processors: tuple[Processor, ...]
     positional: bool
+    indices: tuple[int, ...]  # where each name sits in the row keys
 
-    def params(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+    def params(self, rows: Sequence[Any], *, by_position: bool = False) -> list[Any]:
         """The driver's parameters, built column by column (one comprehension per column is
-        several times cheaper than a generator per row)."""
-        columns = [_column(rows, n, p) for n, p in zip(self.names, self.processors, strict=True)]
+        several times cheaper than a generator per row). Rows are mappings by key, or with
+        `by_position` sequences in the order of the keys."""
+        at: tuple[str | int, ...] = self.indices if by_position else self.names
+        columns = [_column(rows, k, p) for k, p in zip(at, self.processors, strict=True)]
         if self.positional:
             return list(zip(*columns, strict=True))
         return [dict(zip(self.names, values, strict=True))
                 for values in zip(*columns, strict=True)]
 
 
-def _column(rows: Sequence[Mapping[str, Any]], name: str, proc: Processor) -> list[Any]:
-    values = [row[name] for row in rows]
+def _column(rows: Sequence[Any], at: str | int, proc: Processor) -> list[Any]:
+    values = [row[at] for row in rows]
     if proc is None:
         return values
     if not isinstance(values[0], datetime):
@@ -80,7 +83,8 @@ def _plan(dialect: Dialect, stmt: Dml, keys: tuple[str, ...]) -> _Plan:
     names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
     processors = tuple(compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect)
                        for n in names)
-    plan = _Plan(compiled.string, names, processors, compiled.positional)
+    plan = _Plan(compiled.string, names, processors, compiled.positional,
+                 tuple(keys.index(n) for n in names))
     _PLANS[cache_key] = (stmt, plan)
     return plan
 
@@ -92,3 +96,13 @@ def execute_many(tx: Connection, stmt: Dml, rows: Sequence[Mapping[str, Any]]) -
         return
     plan = _plan(tx.dialect, stmt, tuple(rows[0]))
     tx.exec_driver_sql(plan.sql, plan.params(rows))
+
+
+def execute_tuples(tx: Connection, stmt: Dml, keys: Sequence[str],
+                   rows: Sequence[Sequence[Any]]) -> None:
+    """`execute_many` of rows given as sequences (named tuples) whose first items are the
+    values of `keys`, in that order: no dictionary per row."""
+    if not rows:
+        return
+    plan = _plan(tx.dialect, stmt, tuple(keys))
+    tx.exec_driver_sql(plan.sql, plan.params(rows, by_position=True))
