@@ -45,7 +45,7 @@ class StoredRecord:
 
 def record_from_row(row: Any) -> StoredRecord:
     return StoredRecord(
-        id=row.id, module_id=row.module_id, data=dict(row.data or {}), owner_id=row.owner_id,
+        id=row.id, module_id=row.module_id, data=row.data or {}, owner_id=row.owner_id,
         created_by=row.created_by, modified_by=row.modified_by,
         created_time=row.created_time, modified_time=row.modified_time,
         converted=row.converted, approval_state=row.approval_state,
