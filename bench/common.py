@@ -615,3 +615,77 @@ def print_plain_ratio(label: str, http_rate: float, plain_rate: float) -> None:
     print(f"  throughput   {plain_rate:,.0f} records/s")
     print(f"ratio HTTP/plain sqlite3: {http_rate / plain_rate:.3f} "
           f"(plain sqlite3 is {plain_rate / http_rate:.1f}x faster)")
+
+
+# ----------------------------------------------------------------------------- memory, scaling
+def _descendants(pid: int) -> list[int]:
+    """pid and every process below it (the server and the workers it forks), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+def server_memory(server: Server) -> dict[int, tuple[int, int]] | None:
+    """{pid: (peak RSS, current RSS) in kB} of the server process and its children
+    (VmHWM / VmRSS of /proc/<pid>/status; Linux only, None elsewhere)."""
+    if server.proc is None or not Path("/proc").is_dir():
+        return None
+    out: dict[int, tuple[int, int]] = {}
+    for pid in _descendants(server.proc.pid):
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        vals = {k: int(v.split()[0]) for k, _, v in (ln.partition(":") for ln in
+                                                      status.splitlines())
+                if k in ("VmHWM", "VmRSS")}
+        if "VmHWM" in vals:
+            out[pid] = (vals["VmHWM"], vals.get("VmRSS", 0))
+    return out
+
+
+def print_memory(server: Server) -> None:
+    """The server's peak RSS so far (the high-water mark covers the whole run: preload,
+    warm-up and the timed part), per process when it runs several."""
+    mem = server_memory(server)
+    if not mem:
+        return
+    peak = max(h for h, _ in mem.values())
+    line = (f"  server RSS   peak {peak / 1024:,.0f} MB (largest VmHWM), now "
+            f"{sum(r for _, r in mem.values()) / 1024:,.0f} MB")
+    if len(mem) > 1:
+        line += (f" in {len(mem)} processes (peaks "
+                 + ", ".join(f"{h / 1024:,.0f}" for h, _ in mem.values()) + " MB)")
+    print(line)
+
+
+def preload_sizes(text: str) -> list[int]:
+    """--preload: one size or a comma-separated list ("10000,1000000"): one run per size."""
+    sizes = [int(p.replace("_", "")) for p in text.split(",") if p.strip()]
+    if not sizes or any(s < 0 for s in sizes):
+        raise argparse.ArgumentTypeError("a size or a comma-separated list of sizes")
+    return sizes
+
+
+def print_scaling(label: str, walls: dict[int, float]) -> None:
+    """Wall time of the same timed workload per preload size, and each against the first."""
+    if len(walls) < 2:
+        return
+    first = next(iter(walls))
+    print(f"{label}: wall time of the timed part by preload")
+    for size, wall in walls.items():
+        print(f"  preload {size:>9,}: {wall:.2f} s  ({wall / walls[first]:.2f}x preload "
+              f"{first:,})")
+    print(machine_line())

@@ -71,13 +71,23 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_common_args(ap, calls=200, clients=4)
-    ap.add_argument("--preload", type=int, default=0,
+    ap.add_argument("--preload", type=c.preload_sizes, default=[0],
                     help="Leads written directly before the run, then ANALYZE (default 0: "
-                         "an empty module, as a first import into a fresh server)")
+                         "an empty module, as a first import into a fresh server); a "
+                         "comma-separated list (10000,1000000) runs once per size, each on a "
+                         "fresh database, and prints the wall times and their ratio")
     ap.add_argument("--keyed", action="store_true",
                     help="send every call with its own Idempotency-Key (answer stored in the "
                          "write's transaction)")
     args = ap.parse_args(argv)
+    walls: dict[int, float] = {}
+    for preload in args.preload:
+        walls[preload] = run(args, preload)
+    c.print_scaling("HTTP insert", walls)
+
+
+def run(args: argparse.Namespace, preload: int) -> float:
+    """One benchmark run with `preload` Leads preloaded; the timed HTTP part's wall time."""
     size = max(1, min(100, args.batch))
     tag = f"r{time.time_ns() % 10**9}-"  # fresh emails even against a reused database
 
@@ -85,16 +95,16 @@ def main(argv: list[str] | None = None) -> None:
         print(c.machine_line())
         print(f"database: {db.label}")
         print(f"workload: {args.calls} calls x {size} Leads, {args.clients} clients"
-              + (f", {args.preload:,} Leads preloaded" if args.preload else ""))
+              + (f", {preload:,} Leads preloaded" if preload else ""))
         with c.Server(db.url, args.workers) as server:
             assert server.token is not None
             engine = c.make_engine(db.url, args.clients)
             try:
                 meta = c.read_meta(engine)
-                if args.preload:
-                    secs = c.preload(engine, meta, args.preload,
+                if preload:
+                    secs = c.preload(engine, meta, preload,
                                      lambda i: f"{tag}pre{i:08d}@example.com")
-                    print(f"preload: {args.preload:,} Leads in {secs:.1f} s (direct SQL, "
+                    print(f"preload: {preload:,} Leads in {secs:.1f} s (direct SQL, "
                           "then ANALYZE)")
                 path = "/crm/v2/Leads"
                 if args.warmup:
@@ -108,18 +118,20 @@ def main(argv: list[str] | None = None) -> None:
                                       if args.keyed else None)
                 title = "HTTP insert (corral serve" + (", Idempotency-Key)" if args.keyed else ")")
                 http_rate = c.report_http(title, load, args.calls * size)
+                c.print_memory(server)
                 plain = c.plain_sqlite3(
-                    [c.lead(i, f"{tag}pre{i:08d}@example.com") for i in range(args.preload)],
+                    [c.lead(i, f"{tag}pre{i:08d}@example.com") for i in range(preload)],
                     batches("plain-" + tag, args.calls, size))
                 c.print_plain_ratio("plain sqlite3 insert (executemany, one table)", http_rate,
                                     plain)
                 if args.skip_raw:
-                    return
+                    return load.elapsed
                 work = batches("raw-" + tag, args.calls, size)
                 elapsed, cpu, lat = raw_insert(engine, meta, work, args.clients)
                 raw_rate = c.report_raw("raw SQL insert (SQLAlchemy Core executemany)",
                                         elapsed, cpu, args.calls * size, lat)
                 c.print_ratio(http_rate, raw_rate)
+                return load.elapsed
             finally:
                 engine.dispose()
 

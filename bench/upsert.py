@@ -158,12 +158,22 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_common_args(ap, calls=200, clients=4)
-    ap.add_argument("--preload", type=int, default=100_000,
-                    help="Leads written before the run (default %(default)s)")
+    ap.add_argument("--preload", type=c.preload_sizes, default=[100_000],
+                    help="Leads written before the run (default 100000); a comma-separated "
+                         "list (10000,1000000) runs once per size, each on a fresh database, "
+                         "and prints the wall times and their ratio")
     ap.add_argument("--preload-chunk", type=int, default=5000,
                     help="records per preload transaction (default %(default)s)")
     ap.add_argument("--seed", type=int, default=1, help="random seed of the workload")
     args = ap.parse_args(argv)
+    walls: dict[int, float] = {}
+    for preload in args.preload:
+        walls[preload] = run(args, preload)
+    c.print_scaling("HTTP upsert", walls)
+
+
+def run(args: argparse.Namespace, preload: int) -> float:
+    """One benchmark run against `preload` preloaded Leads; the timed HTTP part's wall time."""
     size = max(1, min(100, args.batch))
     tag = f"r{time.time_ns() % 10**9}-"  # fresh 'new' emails even against a reused database
     rng = random.Random(args.seed)
@@ -171,21 +181,21 @@ def main(argv: list[str] | None = None) -> None:
     with c.bench_database(args) as db:
         print(c.machine_line())
         print(f"database: {db.label}")
-        print(f"workload: preload {args.preload:,} Leads; {args.calls} upsert calls x {size} "
+        print(f"workload: preload {preload:,} Leads; {args.calls} upsert calls x {size} "
               f"records (half existing, half new), {args.clients} clients")
         with c.Server(db.url, args.workers) as server:
             assert server.token is not None
             engine = c.make_engine(db.url, args.clients)
             try:
                 meta = c.read_meta(engine)
-                if args.preload:
-                    secs = c.preload(engine, meta, args.preload, preload_email,
+                if preload:
+                    secs = c.preload(engine, meta, preload, preload_email,
                                      chunk=args.preload_chunk)
-                    print(f"preload: {args.preload:,} Leads in {secs:.1f} s "
-                          f"({args.preload / secs:,.0f} records/s, direct SQL)")
+                    print(f"preload: {preload:,} Leads in {secs:.1f} s "
+                          f"({preload / secs:,.0f} records/s, direct SQL)")
                 n_match = size // 2
                 wanted = (args.warmup + 2 * args.calls) * n_match
-                matches = pick_matches(rng, args.preload, wanted)
+                matches = pick_matches(rng, preload, wanted)
                 w_end = args.warmup * n_match
                 h_end = w_end + args.calls * n_match
                 warm = workload(rng, matches[:w_end], args.warmup, size, tag + "w")
@@ -202,18 +212,20 @@ def main(argv: list[str] | None = None) -> None:
                                       args.clients)
                 http_rate = c.report_http("HTTP upsert (corral serve)", load,
                                           args.calls * size)
+                c.print_memory(server)
                 # The same logical records, the same batches, through plain sqlite3.
-                plain = c.plain_sqlite3([c.lead(i, preload_email(i)) for i in range(args.preload)],
+                plain = c.plain_sqlite3([c.lead(i, preload_email(i)) for i in range(preload)],
                                         http_work)
                 c.print_plain_ratio("plain sqlite3 upsert (executemany ON CONFLICT, one table)",
                                     http_rate, plain)
                 if args.skip_raw:
-                    return
+                    return load.elapsed
                 elapsed, cpu, lat, counts = raw_upsert(engine, meta, raw_work, args.clients)
                 raw_rate = c.report_raw("raw SQL upsert (SELECT by key + executemany)",
                                         elapsed, cpu, args.calls * size, lat)
                 print(f"  outcomes     {counts}")
                 c.print_ratio(http_rate, raw_rate)
+                return load.elapsed
             finally:
                 engine.dispose()
 

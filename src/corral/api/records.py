@@ -128,7 +128,11 @@ def check_field_permissions(principal: Principal, module: Module, items: list[An
 def results(call: Call, outcomes: list[Outcome], *, all_ok: int, upsert: bool = False,
             ) -> Response:
     principal = call.authenticate()
-    users = call.corral.query.users()
+    me = principal.user
+    named = {uid for o in outcomes if o.record is not None
+             for uid in (o.record.created_by, o.record.modified_by)}
+    # Mostly the caller alone (read at authentication, in this request): no query then.
+    users = {me.id: me, **call.corral.query.users_of(named - {me.id})}
     tz = call.corral.query.principal_tz(principal)
     data = [envelopes.write_result(o, users, tz, upsert=upsert) for o in outcomes]
     return json_response({"data": data}, envelopes.batch_status(outcomes, all_ok=all_ok))

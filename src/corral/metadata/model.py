@@ -49,6 +49,9 @@ _NO_MASS_UPDATE_TYPES = frozenset({"email", "lookup", "ownerlookup", "textarea",
 
 @dataclass(frozen=True)
 class Field:
+    """A field's definition. What follows from it (`column`, `system`, `case_insensitive` ...)
+    is computed once per Field: the write path asks for every value of every record."""
+
     id: int
     module_id: int
     api_name: str
@@ -67,20 +70,20 @@ class Field:
     # Lead conversion: (target module api_name, target field api_name) pairs.
     convert_mapping: tuple[tuple[str, str], ...] = ()
 
-    @property
+    @cached_property
     def json_type(self) -> str:
         return JSON_TYPES[self.data_type]
 
-    @property
+    @cached_property
     def column(self) -> str | None:
         return COLUMN_FIELDS.get(self.api_name)
 
-    @property
+    @cached_property
     def system(self) -> bool:
         """Audit fields the server maintains; writes to them are ignored, as Zoho does."""
         return self.api_name in COLUMN_FIELDS and self.api_name != "Owner"
 
-    @property
+    @cached_property
     def max_length(self) -> int | None:
         if self.length is not None:
             return self.length
@@ -96,11 +99,11 @@ class Field:
             return 110
         return UI_TYPES[self.data_type]
 
-    @property
+    @cached_property
     def unique_eligible(self) -> bool:
         return self.data_type in UNIQUE_ELIGIBLE and not self.read_only and self.column is None
 
-    @property
+    @cached_property
     def case_insensitive(self) -> bool:
         return self.data_type in {"text", "email", "website"}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -419,6 +419,12 @@ class RecordQuery:
     def users(self) -> dict[int, User]:
         with self.db.read() as tx:
             stored = self.auth_users.all_users(tx)
+        return {u.id: user_from_stored(u) for u in stored}
+
+    def users_of(self, ids: Collection[int]) -> dict[int, User]:
+        """Only the users with these ids (a write's answer names its records' writers)."""
+        with self.db.read() as tx:
+            stored = self.auth_users.users_by_ids(tx, ids)
         return {u.id: user_from_stored(u) for u in stored}
 
     def lookup_names(self, module: Module, recs: list[StoredRecord]) -> dict[int, str | None]:

@@ -72,10 +72,20 @@ class Lookups(Step):
             target = self.registry.get(mod_name)
             found[mod_name] = set() if target is None else repo.live_ids(tx, target.id, ids)
         batch.memo["valid_lookups"] = found
+        refs = [f.api_name for f in batch.module.fields
+                if f.data_type in ("lookup", "ownerlookup") and f.column is None]
+        # `check` looks only at the values the request gave: none of them names a record or
+        # a user in most batches, and then the step leaves the per-record loop.
+        batch.memo["lookup_values"] = any(
+            p.checked.values.get(name) for p in batch.plans if p.checked.error is None
+            for name in refs)
         _active_users(tx, batch)
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
+
+    def active(self, batch: Batch) -> bool:
+        return bool(batch.memo.get("lookup_values", True))
 
     def check(self, item: Item, batch: Batch) -> Decision | None:
         valid: dict[str, set[int]] = batch.memo["valid_lookups"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,12 +29,39 @@ class _Plan:
     names: tuple[str, ...]  # the row keys, in the statement's parameter order
     processors: tuple[Processor, ...]
     positional: bool
+    indices: tuple[int, ...]  # where each name sits in the row keys
 
-    def params(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
-        pairs = tuple(zip(self.names, self.processors, strict=True))
+    def params(self, rows: Sequence[Any], *, by_position: bool = False) -> list[Any]:
+        """The driver's parameters, built column by column (one comprehension per column is
+        several times cheaper than a generator per row). Rows are mappings by key, or with
+        `by_position` sequences in the order of the keys."""
+        at: tuple[str | int, ...] = self.indices if by_position else self.names
+        columns = [_column(rows, k, p) for k, p in zip(at, self.processors, strict=True)]
         if self.positional:
-            return [tuple(row[n] if p is None else p(row[n]) for n, p in pairs) for row in rows]
-        return [{n: row[n] if p is None else p(row[n]) for n, p in pairs} for row in rows]
+            return list(zip(*columns, strict=True))
+        return [dict(zip(self.names, values, strict=True))
+                for values in zip(*columns, strict=True)]
+
+
+def _column(rows: Sequence[Any], at: str | int, proc: Processor) -> list[Any]:
+    values = [row[at] for row in rows]
+    if proc is None:
+        return values
+    if not isinstance(values[0], datetime):
+        return [proc(v) for v in values]
+    # Timestamps repeat within a batch (every row of it is stamped with the same `now`):
+    # SQLite's datetime processor formats each distinct one once.
+    done: dict[Any, Any] = {}
+    out = []
+    for v in values:
+        hit = done.get(v, _MISSING)
+        if hit is _MISSING:
+            hit = done[v] = proc(v)
+        out.append(hit)
+    return out
+
+
+_MISSING = object()
 
 
 _PLANS: dict[tuple[int, str, tuple[str, ...]], tuple[Dml, _Plan]] = {}
@@ -55,7 +83,8 @@ def _plan(dialect: Dialect, stmt: Dml, keys: tuple[str, ...]) -> _Plan:
     names = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.binds)
     processors = tuple(compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect)
                        for n in names)
-    plan = _Plan(compiled.string, names, processors, compiled.positional)
+    plan = _Plan(compiled.string, names, processors, compiled.positional,
+                 tuple(keys.index(n) for n in names))
     _PLANS[cache_key] = (stmt, plan)
     return plan
 
@@ -67,3 +96,13 @@ def execute_many(tx: Connection, stmt: Dml, rows: Sequence[Mapping[str, Any]]) -
         return
     plan = _plan(tx.dialect, stmt, tuple(rows[0]))
     tx.exec_driver_sql(plan.sql, plan.params(rows))
+
+
+def execute_tuples(tx: Connection, stmt: Dml, keys: Sequence[str],
+                   rows: Sequence[Sequence[Any]]) -> None:
+    """`execute_many` of rows given as sequences (named tuples) whose first items are the
+    values of `keys`, in that order: no dictionary per row."""
+    if not rows:
+        return
+    plan = _plan(tx.dialect, stmt, tuple(keys))
+    tx.exec_driver_sql(plan.sql, plan.params(rows, by_position=True))

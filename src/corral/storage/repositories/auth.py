@@ -6,7 +6,7 @@ never sees a token in clear.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -116,6 +116,15 @@ def _users_select() -> sa.Select[Any]:
             .join(t.roles, t.roles.c.id == t.users.c.role_id))
 
 
+# Every request authenticates (token, then user) and most answers name users: built once.
+_FIND_USER = _users_select().where(t.users.c.id == sa.bindparam("uid"))
+_ALL_USERS = _users_select().order_by(t.users.c.id)
+_USERS_BY_IDS = (_users_select().where(t.users.c.id.in_(sa.bindparam("ids", expanding=True)))
+                 .order_by(t.users.c.id))
+_FIND_TOKEN = sa.select(t.oauth_tokens).where(t.oauth_tokens.c.token_hash == sa.bindparam("h"),
+                                              t.oauth_tokens.c.kind == sa.bindparam("kind"))
+
+
 def _user(row: Any) -> StoredUser:
     return StoredUser(
         id=row.id, zuid=row.zuid, email=row.email, first_name=row.first_name,
@@ -152,10 +161,16 @@ class AuthRepository:
     # --- users and profiles ----------------------------------------------------------------
     def all_users(self, tx: Tx) -> list[StoredUser]:
         """Every user (any status), in id order."""
-        return [_user(r) for r in tx.execute(_users_select().order_by(t.users.c.id))]
+        return [_user(r) for r in tx.execute(_ALL_USERS)]
+
+    def users_by_ids(self, tx: Tx, ids: Collection[int]) -> list[StoredUser]:
+        """The users with these ids (any status), in id order."""
+        if not ids:
+            return []
+        return [_user(r) for r in tx.execute(_USERS_BY_IDS, {"ids": sorted(ids)})]
 
     def find_user(self, tx: Tx, user_id: int) -> StoredUser | None:
-        row = tx.execute(_users_select().where(t.users.c.id == user_id)).first()
+        row = tx.execute(_FIND_USER, {"uid": user_id}).first()
         return None if row is None else _user(row)
 
     def user_ids(self, tx: Tx) -> set[int]:
@@ -245,8 +260,7 @@ class AuthRepository:
 
     def find_token(self, tx: Tx, token_hash: str, kind: str) -> StoredToken | None:
         """The token of that kind with that hash (expired or used ones included)."""
-        row = tx.execute(sa.select(t.oauth_tokens).where(
-            t.oauth_tokens.c.token_hash == token_hash, t.oauth_tokens.c.kind == kind)).first()
+        row = tx.execute(_FIND_TOKEN, {"h": token_hash, "kind": kind}).first()
         return None if row is None else _token(row)
 
     def use_grant(self, tx: Tx, token_hash: str) -> bool:

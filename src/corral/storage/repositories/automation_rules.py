@@ -30,6 +30,13 @@ def _rule(row: Any) -> StoredRule:
                       created_time=row.created_time)
 
 
+# Built once: the write path asks every batch.
+_ACTIVE_OF_MODULE = (sa.select(t.automation_rules)
+                     .where(t.automation_rules.c.module_id == sa.bindparam("mid"),
+                            t.automation_rules.c.active.is_(True))
+                     .order_by(t.automation_rules.c.id))
+
+
 class AutomationRuleRepository:
     def add_rule(self, tx: Tx, rule: StoredRule) -> None:
         tx.execute(sa.insert(t.automation_rules).values(
@@ -39,9 +46,7 @@ class AutomationRuleRepository:
 
     def active_rules_of_module(self, tx: Tx, module_id: int) -> list[StoredRule]:
         """Active rules of every kind, in id (creation) order: the order they run in."""
-        return [_rule(r) for r in tx.execute(sa.select(t.automation_rules).where(
-            t.automation_rules.c.module_id == module_id, t.automation_rules.c.active.is_(True))
-            .order_by(t.automation_rules.c.id))]
+        return [_rule(r) for r in tx.execute(_ACTIVE_OF_MODULE, {"mid": module_id})]
 
     def rules_of_kind(self, tx: Tx, module_id: int, kind: str) -> list[StoredRule]:
         """Rules of one kind, active or not, in id order."""

@@ -20,12 +20,16 @@ class BlueprintRow:
     definition: dict[str, Any]
 
 
+# Built once: the write path asks every batch.
+_ACTIVE = (sa.select(t.blueprints).where(t.blueprints.c.module_id == sa.bindparam("mid"),
+                                         t.blueprints.c.active.is_(True))
+           .order_by(t.blueprints.c.id))
+
+
 class BlueprintRepository:
     def active(self, tx: Tx, module_id: int) -> list[BlueprintRow]:
-        return [BlueprintRow(r.id, r.name, r.field_id, r.definition) for r in tx.execute(
-            sa.select(t.blueprints).where(t.blueprints.c.module_id == module_id,
-                                          t.blueprints.c.active.is_(True))
-            .order_by(t.blueprints.c.id))]
+        return [BlueprintRow(r.id, r.name, r.field_id, r.definition)
+                for r in tx.execute(_ACTIVE, {"mid": module_id})]
 
     def add(self, tx: Tx, *, id: int, module_id: int, field_id: int, name: str,
             definition: dict[str, Any], created_by: int, created_time: datetime) -> None:

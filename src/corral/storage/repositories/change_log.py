@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 
 from corral.storage import tables as t
-from corral.storage.bulk import execute_many
+from corral.storage.bulk import execute_tuples
 from corral.storage.database import Tx
 
 
@@ -35,6 +35,7 @@ class ChangeEntry(NamedTuple):
 
 
 _INSERT = sa.insert(t.change_log)
+_COLUMNS = ChangeEntry._fields[:12]  # every field but `id`, which the database assigns
 
 
 def _entry(r: Any) -> ChangeEntry:
@@ -46,13 +47,7 @@ def _entry(r: Any) -> ChangeEntry:
 
 class ChangeLogRepository:
     def append(self, tx: Tx, entries: Sequence[ChangeEntry]) -> None:
-        if entries:
-            execute_many(tx, _INSERT, [
-                {"record_id": e.record_id, "module_id": e.module_id, "operation": e.operation,
-                 "field": e.field, "old_value": e.old_value, "new_value": e.new_value,
-                 "user_id": e.user_id, "at": e.at, "request_id": e.request_id,
-                 "job_id": e.job_id, "automation": e.automation, "source": e.source}
-                for e in entries])
+        execute_tuples(tx, _INSERT, _COLUMNS, entries)
 
     def of_record(self, tx: Tx, record_id: int) -> list[ChangeEntry]:
         rows = tx.execute(sa.select(t.change_log).where(t.change_log.c.record_id == record_id)

@@ -20,6 +20,15 @@ _INSERT = sa.insert(t.record_keys)
 _DELETE = sa.delete(t.record_keys).where(t.record_keys.c.record_id == sa.bindparam("r"),
                                          t.record_keys.c.field_id == sa.bindparam("f"),
                                          t.record_keys.c.value == sa.bindparam("v"))
+# Built once (the write path asks every batch): statement building costs more than the query.
+_HOLDERS = (sa.select(t.record_keys.c.value, t.record_keys.c.record_id)
+            .where(t.record_keys.c.field_id == sa.bindparam("fid"),
+                   t.record_keys.c.converted.is_(False),
+                   t.record_keys.c.value.in_(sa.bindparam("values", expanding=True))))
+_HOLDERS_CONVERTED = (sa.select(t.record_keys.c.value, t.record_keys.c.record_id)
+                      .where(t.record_keys.c.field_id == sa.bindparam("fid"),
+                             t.record_keys.c.converted.is_(True),
+                             t.record_keys.c.value.in_(sa.bindparam("values", expanding=True))))
 
 
 class KeyRow(NamedTuple):
@@ -37,15 +46,12 @@ class KeyRepository:
         Converted Leads hold keys only for the converted_records preference.
         """
         out: dict[tuple[int, str], set[int]] = {}
+        q = _HOLDERS_CONVERTED if converted else _HOLDERS
         for fid, keys in candidates.items():
             ordered = sorted(keys)
             for chunk in (ordered[i:i + CHUNK] for i in range(0, len(ordered), CHUNK)):
-                for row in tx.execute(
-                        sa.select(t.record_keys.c.value, t.record_keys.c.record_id)
-                        .where(t.record_keys.c.field_id == fid,
-                               t.record_keys.c.converted.is_(converted),
-                               t.record_keys.c.value.in_(chunk))):
-                    out.setdefault((fid, row.value), set()).add(row.record_id)
+                for value, record_id in tx.execute(q, {"fid": fid, "values": chunk}):
+                    out.setdefault((fid, value), set()).add(record_id)
         return out
 
     def apply(self, tx: Tx, removed: Iterable[tuple[int, int, str]],

@@ -129,12 +129,14 @@ def _view_values(v: ViewDefinition) -> dict[str, Any]:
             "modified_time": v.modified_time}
 
 
+# Read on every request (the registry's cache check): built once.
+_VERSION = sa.select(t.counters.c.value).where(t.counters.c.name == META_COUNTER)
+
 class MetadataRepository:
     # --- version -----------------------------------------------------------------------------
     def version(self, tx: Tx) -> int:
         """The metadata version (0 before the seed created the counter)."""
-        row = tx.execute(sa.select(t.counters.c.value)
-                         .where(t.counters.c.name == META_COUNTER)).first()
+        row = tx.execute(_VERSION).first()
         return int(row[0]) if row else 0
 
     def bump_version(self, tx: Tx) -> None:

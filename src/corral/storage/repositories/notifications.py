@@ -42,12 +42,17 @@ def _channel(row: Any) -> Channel:
                    created_time=row.created_time)
 
 
+# Built once: the write path asks every batch.
+_ACTIVE_FOR_MODULE = (sa.select(t.notification_channels)
+                      .where(t.notification_channels.c.module_id == sa.bindparam("mid"),
+                             t.notification_channels.c.channel_expiry > sa.bindparam(
+                                 "now", type_=t.notification_channels.c.channel_expiry.type))
+                      .order_by(t.notification_channels.c.id))
+
 class NotificationRepository:
     def active_for_module(self, tx: Tx, module_id: int, now: datetime) -> list[Channel]:
-        c = t.notification_channels.c
-        return [_channel(r) for r in tx.execute(
-            sa.select(t.notification_channels).where(c.module_id == module_id,
-                                                     c.channel_expiry > now).order_by(c.id))]
+        return [_channel(r) for r in tx.execute(_ACTIVE_FOR_MODULE, {"mid": module_id,
+                                                                      "now": now})]
 
     def active_related(self, tx: Tx, module_ids: Sequence[int], now: datetime,
                        ) -> list[Channel]:

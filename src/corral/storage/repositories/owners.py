@@ -18,10 +18,12 @@ class OwnerName:
     zuid: str
 
 
+_ACTIVE_IDS = sa.select(t.users.c.id).where(t.users.c.status == "active")  # built once
+
+
 class OwnerRepository:
     def active_ids(self, tx: Tx) -> set[int]:
-        return {r[0] for r in tx.execute(
-            sa.select(t.users.c.id).where(t.users.c.status == "active"))}
+        return {r[0] for r in tx.execute(_ACTIVE_IDS)}
 
     def names(self, tx: Tx, ids: Collection[int]) -> dict[int, OwnerName]:
         if not ids:

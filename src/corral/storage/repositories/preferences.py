@@ -22,10 +22,14 @@ class StoredPreference:
     modified_time: datetime
 
 
+# Read by every write batch of a module: built once.
+_FIND = sa.select(t.dup_check_preferences).where(
+    t.dup_check_preferences.c.module_id == sa.bindparam("mid"))
+
+
 class PreferenceRepository:
     def find_preference(self, tx: Tx, module_id: int) -> StoredPreference | None:
-        row = tx.execute(sa.select(t.dup_check_preferences).where(
-            t.dup_check_preferences.c.module_id == module_id)).first()
+        row = tx.execute(_FIND, {"mid": module_id}).first()
         if row is None:
             return None
         return StoredPreference(module_id=row.module_id, type=row.type, config=row.config,

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
 
 from corral.storage import tables as t
-from corral.storage.bulk import execute_many
+from corral.storage.bulk import execute_tuples
 from corral.storage.database import Tx
 
 
@@ -44,21 +45,24 @@ class StoredRecord:
 
 def record_from_row(row: Any) -> StoredRecord:
     return StoredRecord(
-        id=row.id, module_id=row.module_id, data=dict(row.data or {}), owner_id=row.owner_id,
+        id=row.id, module_id=row.module_id, data=row.data or {}, owner_id=row.owner_id,
         created_by=row.created_by, modified_by=row.modified_by,
         created_time=row.created_time, modified_time=row.modified_time,
         converted=row.converted, approval_state=row.approval_state,
         deleted_time=row.deleted_time, deleted_by=row.deleted_by)
 
 
-def _row_values(rec: StoredRecord) -> dict[str, Any]:
-    return {"id": rec.id, "module_id": rec.module_id, "data": rec.data,
-            "owner_id": rec.owner_id, "created_by": rec.created_by,
-            "modified_by": rec.modified_by, "created_time": rec.created_time,
-            "modified_time": rec.modified_time, "deleted_time": rec.deleted_time,
-            "deleted_by": rec.deleted_by, "converted": rec.converted,
-            "approval_state": rec.approval_state}
-
+# Rows of the hot executemany statements as tuples (attrgetter: one C call per record).
+_ROW_COLUMNS = ("id", "module_id", "data", "owner_id", "created_by", "modified_by",
+                "created_time", "modified_time", "deleted_time", "deleted_by", "converted",
+                "approval_state")
+_row_tuple = attrgetter(*_ROW_COLUMNS)
+_UPDATE_ATTRS = ("id", "data", "owner_id", "modified_by", "modified_time", "approval_state")
+_UPDATE_KEYS = ("rid", *_UPDATE_ATTRS[1:])  # the statement's parameter names
+_update_tuple = attrgetter(*_UPDATE_ATTRS)
+_STATE_ATTRS = ("converted", "deleted_time", "deleted_by")
+_UPDATE_STATE_KEYS = (*_UPDATE_KEYS, *_STATE_ATTRS)
+_update_state_tuple = attrgetter(*_UPDATE_ATTRS, *_STATE_ATTRS)
 
 _INSERT = sa.insert(t.records)
 _UPDATE = (sa.update(t.records).where(t.records.c.id == sa.bindparam("rid"))
@@ -71,17 +75,23 @@ _UPDATE_WITH_STATE = _UPDATE.values(converted=sa.bindparam("converted"),
                                     deleted_by=sa.bindparam("deleted_by"))
 
 
+# Built once: the write path loads records every batch, and building a statement (and its
+# cache key) costs more Python than running it.
+_LOAD_ANY_STATE = sa.select(t.records).where(
+    t.records.c.id.in_(sa.bindparam("ids", expanding=True)),
+    t.records.c.module_id == sa.bindparam("mid"))
+_LOAD_LIVE = _LOAD_ANY_STATE.where(t.records.c.deleted_time.is_(None))
+
+
 class RecordRepository:
     def load(self, tx: Tx, module_id: int, ids: Iterable[int], *,
              live_only: bool = True) -> dict[int, StoredRecord]:
         wanted = list(set(ids))
         if not wanted:
             return {}
-        q = sa.select(t.records).where(t.records.c.id.in_(wanted),
-                                       t.records.c.module_id == module_id)
-        if live_only:
-            q = q.where(t.records.c.deleted_time.is_(None))
-        return {r.id: record_from_row(r) for r in tx.execute(q)}
+        q = _LOAD_LIVE if live_only else _LOAD_ANY_STATE
+        return {r.id: record_from_row(r) for r in tx.execute(q, {"ids": wanted,
+                                                                 "mid": module_id})}
 
     def load_any(self, tx: Tx, ids: Iterable[int]) -> dict[int, StoredRecord]:
         """Records of any module, live or deleted (display names, owners)."""
@@ -101,26 +111,17 @@ class RecordRepository:
                                             t.records.c.deleted_time.is_(None)))}
 
     def insert_many(self, tx: Tx, recs: Sequence[StoredRecord]) -> None:
-        if recs:
-            execute_many(tx, _INSERT, [_row_values(r) for r in recs])
+        execute_tuples(tx, _INSERT, _ROW_COLUMNS, [_row_tuple(r) for r in recs])
 
     def update_many(self, tx: Tx, recs: Sequence[StoredRecord], *,
                     with_state: bool = False) -> None:
         """Write the data, owner, modification and approval columns of the given records (one
         executemany); `with_state` also the deleted and converted columns."""
-        if not recs:
-            return
         if with_state:
-            execute_many(tx, _UPDATE_WITH_STATE, [
-                {"rid": r.id, "data": r.data, "owner_id": r.owner_id,
-                 "modified_by": r.modified_by, "modified_time": r.modified_time,
-                 "approval_state": r.approval_state, "converted": r.converted,
-                 "deleted_time": r.deleted_time, "deleted_by": r.deleted_by} for r in recs])
-            return
-        execute_many(tx, _UPDATE, [
-            {"rid": r.id, "data": r.data, "owner_id": r.owner_id, "modified_by": r.modified_by,
-             "modified_time": r.modified_time, "approval_state": r.approval_state}
-            for r in recs])
+            execute_tuples(tx, _UPDATE_WITH_STATE, _UPDATE_STATE_KEYS,
+                           [_update_state_tuple(r) for r in recs])
+        else:
+            execute_tuples(tx, _UPDATE, _UPDATE_KEYS, [_update_tuple(r) for r in recs])
 
     def earliest_by_key(self, tx: Tx, field_id: int, key: str) -> StoredRecord | None:
         """The earliest created live, unconverted record holding `key` in the field."""
