@@ -314,7 +314,7 @@ def test_cli_import_killed_mid_job_is_finished_by_a_worker(e2e_database_url: str
                 p.wait(timeout=30)
 
 
-EXPORT_ROWS = 12_000
+EXPORT_ROWS = 24_000
 
 
 def test_cli_export_killed_mid_job_is_finished_by_a_worker(e2e_database_url: str,
@@ -333,23 +333,26 @@ def test_cli_export_killed_mid_job_is_finished_by_a_worker(e2e_database_url: str
     _secs, ids = bc.preload_rows(engine, bc.read_meta(engine), EXPORT_ROWS,
                                  lambda i: bc.lead(i, f"e{i}@x.com"))
     out = (tmp_path / "export.out").open("wb")
-    proc = subprocess.Popen(corral_cmd("export", "Leads", "--fields", "Email", "-o",
+    proc = subprocess.Popen(corral_cmd("export", "Leads", "-o",
                                        str(tmp_path / "export.csv"), "--database-url", url),
                             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             env=child_env())
     worker: subprocess.Popen[bytes] | None = None
     try:
         deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, (tmp_path / "export.out").read_text()
-            with engine.connect() as conn:
+        # One connection polled every few ms (a new one per look was slow enough, on a loaded
+        # machine, to miss the whole export); each look ends its transaction to see new parts.
+        with engine.connect() as conn:
+            while True:
+                assert proc.poll() is None, (tmp_path / "export.out").read_text()
                 parts = conn.execute(sa.select(sa.func.count()).select_from(
                     t.bulk_result_parts)).scalar_one()
-            if parts:
-                break
-            assert time.monotonic() < deadline, (tmp_path / "export.out").read_text()
-            time.sleep(0.02)
-        os.kill(proc.pid, signal.SIGKILL)
+                conn.rollback()
+                if parts:
+                    break
+                assert time.monotonic() < deadline, (tmp_path / "export.out").read_text()
+                time.sleep(0.002)
+            os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         with engine.connect() as conn:
             job_id = conn.execute(sa.select(t.jobs.c.id).where(
