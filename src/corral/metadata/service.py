@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from corral.errors import DuplicateData, InvalidData, NotAllowed
 from corral.metadata import seed as seed_mod
+from corral.metadata.field_indexes import FieldIndexes
 from corral.metadata.model import DATA_TYPES, Field, Module
 from corral.metadata.registry import Registry
 from corral.storage.database import Database, Tx
 from corral.storage.errors import UniqueViolation
+from corral.storage.repositories.field_indexes import IndexChanges
 from corral.storage.repositories.metadata import MetadataRepository, Org
 
 # The write path's key maintainer (RecordService.rebuild_keys), given by corral.services: keys
 # of a field are rebuilt when its unique flag changes. Metadata never imports records.
 KeyRebuild = Callable[[Tx, Module, Field, bool], None]
+
+# How often the background loop lets SQLite re-check its planner statistics.
+STATISTICS_EVERY = timedelta(minutes=10)
 
 API_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
 
@@ -37,9 +42,45 @@ class MetadataService:
         self.clock = clock
         self.rebuild_keys = rebuild_keys
         self._repo = MetadataRepository()
+        self.indexes = FieldIndexes()
+        self._statistics_at: datetime | None = None
 
     def _fresh(self) -> None:
         self.registry.refresh()
+
+    # ------------------------------------------------------------------ search indexes
+    def sync_indexes(self, module_names: list[str] | None = None) -> IndexChanges:
+        """Bring the per-field search indexes in line with the fields: of the named modules,
+        or of every module (dropping those of modules that are gone). Cheap when nothing is
+        missing (one look at the index names): run at every start to repair a crash between
+        a field change and its index."""
+        with self.db.write() as tx:
+            self.db.lock_global(tx)
+            modules = (self.registry.modules() if module_names is None
+                       else [self.registry.require(n) for n in module_names])
+            changes = self.indexes.sync(tx, modules, every_module=module_names is None)
+        if changes.created:
+            self.db.reload_statistics()  # the sync analysed them
+        return changes
+
+    def analyze(self) -> None:
+        """Take the planner's statistics of the records now (after a large load)."""
+        with self.db.write() as tx:
+            self.indexes.analyze(tx)
+        self.db.reload_statistics()
+
+    def refresh_statistics(self) -> bool:
+        """A background step: every STATISTICS_EVERY, let the database re-analyse tables that
+        grew (SQLite; PostgreSQL's autovacuum does it). Never reports work done."""
+        now = self.clock()
+        if self._statistics_at is not None and now - self._statistics_at < STATISTICS_EVERY:
+            return False
+        self._statistics_at = now
+        with self.db.write() as tx:
+            changed = self.indexes.optimize(tx)
+        if changed:
+            self.db.reload_statistics()
+        return False
 
     def org(self) -> Org | None:
         """The organisation (None before the seed)."""
@@ -103,6 +144,7 @@ class MetadataService:
         except UniqueViolation:  # a concurrent request added the same api_name
             raise duplicate from None
         self._fresh()
+        self.sync_indexes([module.api_name])
         created = self.registry.require(module.api_name).field(api_name)
         assert created is not None
         return created
@@ -161,4 +203,5 @@ class MetadataService:
         except UniqueViolation:  # a concurrent request added the same api_name
             raise duplicate from None
         self._fresh()
+        self.sync_indexes([api_name])
         return self.registry.require(api_name)

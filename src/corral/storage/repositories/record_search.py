@@ -13,10 +13,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement, ColumnElement
+from sqlalchemy.sql.expression import Executable
 
 from corral.storage import tables as t
 from corral.storage.database import Tx
+from corral.storage.field_values import folded, json_value, literal_int
 from corral.storage.filters import (
     Aggregate,
     Always,
@@ -88,17 +92,7 @@ def _operand(operand: Operand, table: sa.FromClause = t.records) -> ColumnElemen
         return (sa.select(t.users.c[operand.name])
                 .where(t.users.c.id == _record_id(operand.via, table))
                 .correlate(table).scalar_subquery())
-    elem = table.c.data[operand.key]
-    value: ColumnElement[Any]
-    if operand.kind == "float":
-        value = elem.as_float()
-    elif operand.kind == "bigint":  # up to 18 digits: compare exactly, not as floats
-        value = sa.cast(elem.as_string(), sa.BigInteger)
-    elif operand.kind == "boolean":
-        value = elem.as_boolean()
-    else:
-        value = elem.as_string()
-    return value
+    return json_value(table, operand.key, operand.kind)
 
 
 def _record_id(via: Column | JsonField | Related, table: sa.FromClause) -> ColumnElement[Any]:
@@ -114,6 +108,8 @@ def _condition(c: Cond) -> ColumnElement[bool]:
     values = list(c.values)
     first = values[0] if values else None
     match c.op:
+        case Op.EQ if c.operand == _MODULE_ID and type(first) is int:
+            return x == literal_int(first)  # what the field indexes' WHERE says
         case Op.EQ:
             return x.is_(first) if isinstance(first, bool) else x == first
         case Op.NE:
@@ -136,11 +132,11 @@ def _condition(c: Cond) -> ColumnElement[bool]:
         case Op.STARTS_WITH:
             return x.startswith(first, autoescape=True)
         case Op.I_EQ:
-            return sa.func.lower(x) == _lower(str(first))
+            return folded(x) == _lower(str(first))
         case Op.I_IN:
-            return sa.func.lower(x).in_([_lower(str(v)) for v in values])
+            return folded(x).in_([_lower(str(v)) for v in values])
         case Op.I_STARTS_WITH:
-            return x.istartswith(first, autoescape=True)
+            return sa.and_(*_prefix_range(x, str(first)), x.istartswith(first, autoescape=True))
         case Op.I_CONTAINS:
             return x.icontains(first, autoescape=True)
         case Op.I_ENDS_WITH:
@@ -156,6 +152,20 @@ def _condition(c: Cond) -> ColumnElement[bool]:
         case Op.IS_NOT_NULL:
             return x.is_not(None)
     raise TypeError(f"unknown operator {c.op!r}")
+
+
+_MODULE_ID = Column("module_id")
+
+
+def _prefix_range(x: ColumnElement[Any], prefix: str) -> list[ColumnElement[bool]]:
+    """`folded(x)` within the range of strings that start with the lower-cased `prefix`: the
+    field index narrows to it (LIKE cannot use an index on an expression), the LIKE beside it
+    decides. ASCII prefixes only, which every database lower-cases as Python does; the range
+    is in code-point order, the order of `folded` on both databases."""
+    if not prefix or not prefix.isascii():
+        return []
+    low = prefix.lower()
+    return [folded(x) >= low, folded(x) < low[:-1] + chr(ord(low[-1]) + 1)]
 
 
 def _lower(value: str) -> ColumnElement[str]:
@@ -228,6 +238,42 @@ def _grouped(sel: Selection) -> sa.Select[Any]:
                       *[g.asc().nulls_first() for g in groups]))
 
 
+def _page(where: Filter, sort_by: SortColumn, sort_order: SortOrder) -> sa.Select[Any]:
+    col = t.records.c[sort_by]
+    order = ([col.desc(), t.records.c.id.desc()] if sort_order == "desc"
+             else [col.asc(), t.records.c.id.asc()])
+    return sa.select(t.records).where(compile_filter(where)).order_by(*order)
+
+
+def _counted(where: Filter) -> sa.Select[Any]:
+    return sa.select(sa.func.count()).select_from(t.records).where(compile_filter(where))
+
+
+class _Explain(Executable, ClauseElement):
+    """`EXPLAIN [QUERY PLAN] <query>`, with the query's parameters bound as it runs them."""
+
+    inherit_cache = False
+
+    def __init__(self, query: sa.Select[Any]) -> None:
+        self.query = query
+
+
+@compiles(_Explain, "sqlite")
+def _explain_sqlite(element: _Explain, compiler: SQLCompiler, **kw: Any) -> str:
+    return "EXPLAIN QUERY PLAN " + compiler.process(element.query, **kw)
+
+
+@compiles(_Explain, "postgresql")
+def _explain_pg(element: _Explain, compiler: SQLCompiler, **kw: Any) -> str:
+    return "EXPLAIN " + compiler.process(element.query, **kw)
+
+
+def _plan(tx: Tx, query: sa.Select[Any]) -> str:
+    rows = tx.execute(_Explain(query)).all()
+    # SQLite: (id, parent, notused, detail); PostgreSQL: one line of text per row.
+    return "\n".join(str(r[-1]) for r in rows)
+
+
 class RecordSearch:
     """Records selected by a filter. Pages report whether more records follow."""
 
@@ -235,12 +281,22 @@ class RecordSearch:
               sort_order: SortOrder = "desc", offset: int, limit: int,
               ) -> tuple[list[StoredRecord], bool]:
         """One page in `sort_by` order, ties broken by id in the same direction."""
-        col = t.records.c[sort_by]
-        order = ([col.desc(), t.records.c.id.desc()] if sort_order == "desc"
-                 else [col.asc(), t.records.c.id.asc()])
-        rows = tx.execute(sa.select(t.records).where(compile_filter(where)).order_by(*order)
-                          .offset(offset).limit(limit + 1)).all()
+        rows = tx.execute(_page(where, sort_by, sort_order).offset(offset)
+                          .limit(limit + 1)).all()
         return [record_from_row(r) for r in rows[:limit]], len(rows) > limit
+
+    def explain(self, tx: Tx, where: Filter, *, sort_by: SortColumn = "id",
+                sort_order: SortOrder = "desc", count: bool = False, limit: int = 200) -> str:
+        """The database's plan for `fetch` (or `count`) of `where`, as text: which indexes
+        the query uses (tests check that searches use the field indexes)."""
+        query = (_counted(where) if count
+                 else _page(where, sort_by, sort_order).limit(limit + 1))
+        return _plan(tx, query)
+
+    def explain_select(self, tx: Tx, sel: Selection) -> str:
+        """The database's plan for `select` (COQL), as text."""
+        query = _grouped(sel) if sel.grouped else _ungrouped(sel)
+        return _plan(tx, query.offset(sel.offset).limit(sel.limit + 1))
 
     def select(self, tx: Tx, sel: Selection) -> SelectedRows:
         """One page of a selection's rows (COQL): its outputs in its order."""
@@ -249,8 +305,7 @@ class RecordSearch:
         return SelectedRows(tuple(tuple(r) for r in rows[:sel.limit]), len(rows) > sel.limit)
 
     def count(self, tx: Tx, where: Filter) -> int:
-        return int(tx.execute(sa.select(sa.func.count()).select_from(t.records)
-                              .where(compile_filter(where))).scalar_one())
+        return int(tx.execute(_counted(where)).scalar_one())
 
     def count_by_module(self, tx: Tx, where: Filter) -> dict[int, int]:
         """Selected records per module, in one grouped query (not one count per module)."""

@@ -1,0 +1,132 @@
+"""Per-field expression indexes on `records`: one partial B-tree index per (module, field),
+`ix_rf_<module id>_<field id>_<digest>` over the field's value as queries read it
+(`storage/field_values.py`), `WHERE module_id = <module id> AND <value> IS NOT NULL`.
+
+The database maintains them in every write's transaction; this repository only creates and
+drops them as fields come and go. The name's digest covers the api name and the index kind,
+so a field whose type (and so its kind) changes gets a new index and loses the old one.
+Which fields get which kind is decided above storage (`metadata/field_indexes.py`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from corral.storage import tables as t
+from corral.storage.database import Tx
+from corral.storage.field_values import IDENTIFIER, IndexKind, indexed_value, literal_int
+
+PREFIX = "ix_rf_"
+# Part of every index's name: changing how indexes are built (their expression or WHERE)
+# means a new FORM, and the next start replaces every index.
+FORM = 1
+_NAME = re.compile(r"^ix_rf_([0-9]+)_([0-9]+)_[0-9a-f]{8}$")
+# SQLite reads at most this many index entries per index for its statistics: enough for the
+# planner to tell a selective field index from the module index, fast at a million rows.
+ANALYSIS_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class WantedIndex:
+    """A field that should have an index of `kind` (its api name must be an identifier)."""
+
+    field_id: int
+    api_name: str
+    kind: IndexKind
+
+
+@dataclass(frozen=True)
+class IndexChanges:
+    created: tuple[str, ...]
+    dropped: tuple[str, ...]
+
+    @property
+    def any(self) -> bool:
+        return bool(self.created or self.dropped)
+
+
+def index_name(module_id: int, wanted: WantedIndex) -> str:
+    digest = hashlib.sha1(f"{wanted.api_name}\0{wanted.kind}\0{FORM}".encode()).hexdigest()[:8]
+    return f"{PREFIX}{int(module_id)}_{int(wanted.field_id)}_{digest}"
+
+
+class FieldIndexRepository:
+    def names(self, tx: Tx) -> dict[str, int]:
+        """Every field index that exists -> its module id."""
+        if tx.dialect.name == "sqlite":
+            query = sa.text("SELECT name FROM sqlite_master WHERE type = 'index'"
+                            " AND tbl_name = 'records'")
+        else:
+            query = sa.text("SELECT indexname FROM pg_indexes WHERE tablename = 'records'"
+                            " AND schemaname = current_schema()")
+        found: dict[str, int] = {}
+        for (name,) in tx.execute(query):
+            m = _NAME.match(name)
+            if m:
+                found[name] = int(m.group(1))
+        return found
+
+    def sync(self, tx: Tx, wanted: Mapping[int, Sequence[WantedIndex]], *,
+             every_module: bool = False) -> IndexChanges:
+        """Create the indexes of `wanted` (module id -> its fields) that are missing and drop
+        those of these modules that are not wanted; with `every_module`, also drop the indexes
+        of modules not in `wanted`. Updates the planner's statistics when anything changed."""
+        existing = self.names(tx)
+        want = {index_name(m, w): (m, w) for m, ws in wanted.items() for w in ws
+                if IDENTIFIER.match(w.api_name)}
+        dropped = tuple(sorted(n for n, m in existing.items()
+                               if n not in want and (every_module or m in wanted)))
+        created = tuple(sorted(n for n in want if n not in existing))
+        for name in dropped:  # names matched _NAME: digits and hex only
+            tx.execute(sa.text(f"DROP INDEX IF EXISTS {name}"))
+        for name in created:
+            module_id, w = want[name]
+            tx.execute(sa.schema.CreateIndex(_index(name, module_id, w)))
+        changes = IndexChanges(created, dropped)
+        if created:
+            self.analyze(tx)
+        return changes
+
+    def drop_all(self, tx: Tx) -> None:
+        for name in self.names(tx):
+            tx.execute(sa.text(f"DROP INDEX IF EXISTS {name}"))
+
+    def analyze(self, tx: Tx) -> None:
+        """Refresh the planner's statistics of `records` (SQLite samples each index). SQLite
+        connections keep the statistics they read when they opened: see
+        `Database.reload_statistics`."""
+        if tx.dialect.name == "sqlite":
+            tx.exec_driver_sql(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
+        tx.exec_driver_sql("ANALYZE records")
+
+    def optimize(self, tx: Tx) -> bool:
+        """SQLite: re-analyse the tables whose size changed much since their statistics were
+        taken (cheap when nothing did); whether the statistics changed. PostgreSQL's
+        autovacuum does this on its own."""
+        if tx.dialect.name != "sqlite":
+            return False
+        before = _statistics(tx)
+        tx.exec_driver_sql(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
+        tx.exec_driver_sql("PRAGMA optimize=0x10002")
+        return _statistics(tx) != before
+
+
+def _statistics(tx: Tx) -> list[tuple[str, str]]:
+    return [(str(i), str(s)) for i, s in tx.exec_driver_sql(
+        "SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'records' ORDER BY idx")]
+
+
+def _index(name: str, module_id: int, wanted: WantedIndex) -> sa.Index:
+    """The index over a private copy of `records`, so the shared table object gains none."""
+    table = t.records.to_metadata(sa.MetaData())
+    value = indexed_value(table, wanted.api_name, wanted.kind)
+    # Without the records that lack the field: a sparse field's index stays small, and its
+    # statistics describe the values searched for, not a crowd of NULLs (which would make
+    # the planner think an equality unselective). Any comparison implies IS NOT NULL.
+    where = sa.and_(table.c.module_id == literal_int(module_id), value.is_not(None))
+    return sa.Index(name, value, sqlite_where=where, postgresql_where=where)
