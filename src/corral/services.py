@@ -193,7 +193,7 @@ class Corral:
 
     def worker(self) -> Worker:
         return Worker([self.jobs.run_once, self.webhooks.deliver_once,
-                       self.metadata.refresh_statistics],
+                       self.metadata.maintain_indexes],
                       self.settings.worker_poll_seconds)
 
     def close(self) -> None:

@@ -6,9 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from corral.services import Corral
 from tests.api.test_bulk import bulk, file_id
 from tests.conftest import Api
+
+
+@pytest.fixture(autouse=True)
+def indexed(corral: Corral) -> None:
+    """Index the modules used here at once (normally from 5,000 records on)."""
+    corral.metadata.index_min_records = 0
+    corral.metadata.sync_indexes(["Leads", "Contacts", "Accounts"])
 
 
 def search(api: Api, module: str, **params: str) -> set[str]:

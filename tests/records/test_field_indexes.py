@@ -48,6 +48,7 @@ def row(i: int, accounts: list[str]) -> dict[str, Any]:
 
 @pytest.fixture
 def loaded(corral: Corral) -> Loaded:
+    corral.metadata.index_min_records = N  # Contacts gets its indexes once loaded
     principal = corral.auth.authenticate(f"Zoho-oauthtoken {make_token(corral)}")
     ctx = WriteContext(principal)
     accounts = [str(o.record.id) for o in corral.records.insert(  # type: ignore[union-attr]
@@ -67,6 +68,7 @@ def loaded(corral: Corral) -> Loaded:
             contacts, [row(i, accounts) for i in range(start, start + 200)], ctx)
         assert all(o.error is None for o in outcomes)
         ids += [o.record.id for o in outcomes]  # type: ignore[union-attr]
+    assert corral.metadata.sync_indexes().created  # as the background loop would
     corral.metadata.analyze()
     return Loaded(corral, contacts, accounts, ids, principal)
 
@@ -219,17 +221,26 @@ def index_names(corral: Corral) -> dict[str, int]:
         return FieldIndexRepository().names(tx)
 
 
-def test_every_indexable_field_has_its_index(corral: Corral) -> None:
-    names = index_names(corral)
-    for module in corral.registry.modules():
-        ours = {n for n, m in names.items() if m == module.id}
-        assert len(ours) == len(wanted_indexes(module)), module.api_name
-        for w in wanted_indexes(module):
-            assert any(n.startswith(f"ix_rf_{module.id}_{w.field_id}_") for n in ours)
+def test_only_modules_past_the_threshold_have_indexes(loaded: Loaded) -> None:
+    names = index_names(loaded.corral)
+    assert set(names.values()) == {loaded.module.id}
+    ours = set(names)
+    assert len(ours) == len(wanted_indexes(loaded.module))
+    for w in wanted_indexes(loaded.module):
+        assert any(n.startswith(f"ix_rf_{loaded.module.id}_{w.field_id}_") for n in ours)
+    # A module keeps its indexes when it shrinks below the threshold.
+    loaded.corral.metadata.index_min_records = 10 * N
+    assert not loaded.corral.metadata.sync_indexes().any
+
+
+def indexed_leads(corral: Corral) -> Module:
+    corral.metadata.index_min_records = 0
+    corral.metadata.sync_indexes(["Leads"])
+    return corral.registry.require("Leads")
 
 
 def test_adding_a_field_creates_its_index_and_long_text_gets_none(corral: Corral) -> None:
-    leads = corral.registry.require("Leads")
+    leads = indexed_leads(corral)
     short = corral.metadata.add_field(leads, {"label": "Code", "type": "text", "length": 40})
     long = corral.metadata.add_field(leads, {"label": "Notes X", "type": "text",
                                              "length": 2000})
@@ -240,7 +251,7 @@ def test_adding_a_field_creates_its_index_and_long_text_gets_none(corral: Corral
 
 
 def test_sync_replaces_a_changed_kind_and_drops_a_removed_field(corral: Corral) -> None:
-    leads = corral.registry.require("Leads")
+    leads = indexed_leads(corral)
     email = leads.field("Email")
     assert email is not None and index_kind(email) == "itext"
     before = {n for n, m in index_names(corral).items() if m == leads.id}
@@ -256,17 +267,21 @@ def test_sync_replaces_a_changed_kind_and_drops_a_removed_field(corral: Corral) 
     after = {n for n, m in index_names(corral).items() if m == leads.id}
     assert after == (before - set(result.dropped)) | set(result.created)
     # At the next start the repair puts the real fields' indexes back.
+    corral.metadata.index_min_records = 5000
     corral.seed()
     assert {n for n, m in index_names(corral).items() if m == leads.id} == before
 
 
-def test_migration_creates_the_indexes_of_a_0012_database(corral: Corral) -> None:
+def test_migration_creates_the_indexes_of_a_0012_database(loaded: Loaded) -> None:
     from alembic import command
 
     from corral.storage.migrate import alembic_config
 
+    corral = loaded.corral
     before = index_names(corral)
+    assert before
     cfg = alembic_config()
+    cfg.attributes["index_min_records"] = N
     with corral.db.write() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0012_revert")
@@ -275,3 +290,12 @@ def test_migration_creates_the_indexes_of_a_0012_database(corral: Corral) -> Non
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
     assert index_names(corral) == before
+
+
+def test_statistics_refresh_from_the_background_loop(loaded: Loaded) -> None:
+    c = loaded.corral
+    assert c.metadata.maintain_indexes() is False  # never counts as work done
+    assert c.metadata.maintain_indexes() is False  # and checks at most every minute
+    filt = where(loaded, "(Score:between:10,20)")
+    assert index_of(loaded.module, "Score") in plan(loaded, filt)
+    assert found(loaded, filt) == set(range(10, 21))

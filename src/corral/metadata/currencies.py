@@ -31,7 +31,7 @@ from corral.errors import (
     NotAllowed,
 )
 from corral.metadata import seed as seed_mod
-from corral.metadata.field_indexes import FieldIndexes
+from corral.metadata.field_indexes import INDEX_MIN_RECORDS, FieldIndexes
 from corral.metadata.registry import Registry
 from corral.metadata.users import parse_id
 from corral.storage.database import Database, Tx
@@ -188,7 +188,8 @@ class CurrencyService:
             self._meta.bump_version(tx)
         self.registry.refresh()
         with self.db.write() as tx:  # the new fields' search indexes
-            FieldIndexes().sync(tx, [self.registry.require(m.api_name) for m in modules])
+            FieldIndexes().sync(tx, [self.registry.require(m.api_name) for m in modules],
+                                min_records=INDEX_MIN_RECORDS)
         self.db.reload_statistics()
         return currency_id
 

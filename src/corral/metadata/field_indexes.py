@@ -28,6 +28,9 @@ FLOATS = frozenset({"integer", "double", "currency", "percent", "decimal"})
 # Characters; at most 4 bytes each (lower() grows none of the 4-byte ones), so an entry stays
 # well under PostgreSQL's 2,704-byte B-tree limit.
 MAX_INDEXED_LENGTH = 500
+# Live records from which a module's fields get indexes (see `FieldIndexes`): a scan of
+# fewer takes milliseconds.
+INDEX_MIN_RECORDS = 5000
 
 
 def index_kind(f: Field) -> IndexKind | None:
@@ -55,16 +58,35 @@ def wanted_indexes(module: Module) -> list[WantedIndex]:
 
 
 class FieldIndexes:
-    """Brings the field indexes of modules in line with their fields."""
+    """Brings the field indexes of modules in line with their fields.
+
+    Only modules with at least `min_records` live records get them (and keep them once they
+    have them): every index on `records` costs every INSERT into it something, whichever module
+    the row belongs to (SQLite opens a cursor on each index for each row, partial or not), so
+    indexes for all ~20 fields of all ~17 modules would make every write several times slower,
+    while a search of a small module is fast without them."""
 
     def __init__(self) -> None:
         self._repo = FieldIndexRepository()
 
-    def sync(self, tx: Tx, modules: Iterable[Module], *, every_module: bool = False,
-             ) -> IndexChanges:
+    def _wanted(self, tx: Tx, modules: Iterable[Module], min_records: int,
+                ) -> dict[int, list[WantedIndex]]:
+        indexed = set(self._repo.names(tx).values())
+        sizes = self._repo.module_sizes(tx) if min_records > 0 else {}
+        return {m.id: wanted_indexes(m) if m.id in indexed or sizes.get(m.id, 0) >= min_records
+                else [] for m in modules}
+
+    def differences(self, tx: Tx, modules: Iterable[Module], *, min_records: int,
+                    every_module: bool = False) -> IndexChanges:
+        """What `sync` would change (a read)."""
+        return self._repo.differences(tx, self._wanted(tx, modules, min_records),
+                                      every_module=every_module)
+
+    def sync(self, tx: Tx, modules: Iterable[Module], *, min_records: int = 0,
+             every_module: bool = False) -> IndexChanges:
         """Create missing and drop stale indexes of `modules` (with `every_module`, `modules`
         are all there are: indexes of any other module are dropped too)."""
-        return self._repo.sync(tx, {m.id: wanted_indexes(m) for m in modules},
+        return self._repo.sync(tx, self._wanted(tx, modules, min_records),
                                every_module=every_module)
 
     def optimize(self, tx: Tx) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 
 from corral.errors import DuplicateData, InvalidData, NotAllowed
 from corral.metadata import seed as seed_mod
-from corral.metadata.field_indexes import FieldIndexes
+from corral.metadata.field_indexes import INDEX_MIN_RECORDS, FieldIndexes
 from corral.metadata.model import DATA_TYPES, Field, Module
 from corral.metadata.registry import Registry
 from corral.storage.database import Database, Tx
@@ -21,8 +21,10 @@ from corral.storage.repositories.metadata import MetadataRepository, Org
 # of a field are rebuilt when its unique flag changes. Metadata never imports records.
 KeyRebuild = Callable[[Tx, Module, Field, bool], None]
 
-# How often the background loop lets SQLite re-check its planner statistics.
+# How often the background loop lets SQLite re-check its planner statistics, and looks for
+# modules that grew past INDEX_MIN_RECORDS live records (their fields then get search indexes).
 STATISTICS_EVERY = timedelta(minutes=10)
+INDEX_CHECK_EVERY = timedelta(minutes=1)
 
 API_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
 
@@ -44,6 +46,8 @@ class MetadataService:
         self._repo = MetadataRepository()
         self.indexes = FieldIndexes()
         self._statistics_at: datetime | None = None
+        self._checked_at: datetime | None = None
+        self.index_min_records = INDEX_MIN_RECORDS
 
     def _fresh(self) -> None:
         self.registry.refresh()
@@ -51,14 +55,25 @@ class MetadataService:
     # ------------------------------------------------------------------ search indexes
     def sync_indexes(self, module_names: list[str] | None = None) -> IndexChanges:
         """Bring the per-field search indexes in line with the fields: of the named modules,
-        or of every module (dropping those of modules that are gone). Cheap when nothing is
-        missing (one look at the index names): run at every start to repair a crash between
-        a field change and its index."""
+        or of every module (dropping those of modules that are gone). Modules get them once
+        they hold `index_min_records` live records (see `FieldIndexes`). Cheap when nothing
+        is to change (a look at the index names and a count per module, in a read): run at
+        every start, to repair a crash between a field change and its index, and from the
+        background loop, for modules that grew."""
+        def modules() -> list[Module]:
+            return (self.registry.modules() if module_names is None
+                    else [self.registry.require(n) for n in module_names])
+
+        every = module_names is None
+        with self.db.read() as tx:
+            pending = self.indexes.differences(tx, modules(), every_module=every,
+                                               min_records=self.index_min_records)
+        if not pending.any:
+            return pending
         with self.db.write() as tx:
             self.db.lock_global(tx)
-            modules = (self.registry.modules() if module_names is None
-                       else [self.registry.require(n) for n in module_names])
-            changes = self.indexes.sync(tx, modules, every_module=module_names is None)
+            changes = self.indexes.sync(tx, modules(), every_module=every,
+                                        min_records=self.index_min_records)
         if changes.created:
             self.db.reload_statistics()  # the sync analysed them
         return changes
@@ -69,17 +84,20 @@ class MetadataService:
             self.indexes.analyze(tx)
         self.db.reload_statistics()
 
-    def refresh_statistics(self) -> bool:
-        """A background step: every STATISTICS_EVERY, let the database re-analyse tables that
-        grew (SQLite; PostgreSQL's autovacuum does it). Never reports work done."""
+    def maintain_indexes(self) -> bool:
+        """A background step: every INDEX_CHECK_EVERY, index the modules that grew past the
+        threshold; every STATISTICS_EVERY, let SQLite re-analyse what grew (PostgreSQL's
+        autovacuum does it). Never reports work done (it is not the loop's work to hurry)."""
         now = self.clock()
-        if self._statistics_at is not None and now - self._statistics_at < STATISTICS_EVERY:
-            return False
-        self._statistics_at = now
-        with self.db.write() as tx:
-            changed = self.indexes.optimize(tx)
-        if changed:
-            self.db.reload_statistics()
+        if self._checked_at is None or now - self._checked_at >= INDEX_CHECK_EVERY:
+            self._checked_at = now
+            self.sync_indexes()
+        if self._statistics_at is None or now - self._statistics_at >= STATISTICS_EVERY:
+            self._statistics_at = now
+            with self.db.write() as tx:
+                changed = self.indexes.optimize(tx)
+            if changed:
+                self.db.reload_statistics()
         return False
 
     def org(self) -> Org | None:

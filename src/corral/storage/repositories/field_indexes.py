@@ -71,24 +71,35 @@ class FieldIndexRepository:
                 found[name] = int(m.group(1))
         return found
 
+    def module_sizes(self, tx: Tx) -> dict[int, int]:
+        """Live records per module (one pass over the module index)."""
+        col = t.records.c.module_id
+        return {int(m): int(n) for m, n in tx.execute(
+            sa.select(col, sa.func.count()).where(t.records.c.deleted_time.is_(None))
+            .group_by(col))}
+
+    def differences(self, tx: Tx, wanted: Mapping[int, Sequence[WantedIndex]], *,
+                    every_module: bool = False) -> IndexChanges:
+        """What `sync` would create and drop (a read: nothing changes)."""
+        existing = self.names(tx)
+        want = _named(wanted)
+        dropped = tuple(sorted(n for n, m in existing.items()
+                               if n not in want and (every_module or m in wanted)))
+        return IndexChanges(tuple(sorted(n for n in want if n not in existing)), dropped)
+
     def sync(self, tx: Tx, wanted: Mapping[int, Sequence[WantedIndex]], *,
              every_module: bool = False) -> IndexChanges:
         """Create the indexes of `wanted` (module id -> its fields) that are missing and drop
         those of these modules that are not wanted; with `every_module`, also drop the indexes
-        of modules not in `wanted`. Updates the planner's statistics when anything changed."""
-        existing = self.names(tx)
-        want = {index_name(m, w): (m, w) for m, ws in wanted.items() for w in ws
-                if IDENTIFIER.match(w.api_name)}
-        dropped = tuple(sorted(n for n, m in existing.items()
-                               if n not in want and (every_module or m in wanted)))
-        created = tuple(sorted(n for n in want if n not in existing))
-        for name in dropped:  # names matched _NAME: digits and hex only
+        of modules not in `wanted`. Updates the planner's statistics when it created any."""
+        changes = self.differences(tx, wanted, every_module=every_module)
+        want = _named(wanted)
+        for name in changes.dropped:  # names matched _NAME: digits and hex only
             tx.execute(sa.text(f"DROP INDEX IF EXISTS {name}"))
-        for name in created:
+        for name in changes.created:
             module_id, w = want[name]
             tx.execute(sa.schema.CreateIndex(_index(name, module_id, w)))
-        changes = IndexChanges(created, dropped)
-        if created:
+        if changes.created:
             self.analyze(tx)
         return changes
 
@@ -119,6 +130,12 @@ class FieldIndexRepository:
 def _statistics(tx: Tx) -> list[tuple[str, str]]:
     return [(str(i), str(s)) for i, s in tx.exec_driver_sql(
         "SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'records' ORDER BY idx")]
+
+
+def _named(wanted: Mapping[int, Sequence[WantedIndex]],
+           ) -> dict[str, tuple[int, WantedIndex]]:
+    return {index_name(m, w): (m, w) for m, ws in wanted.items() for w in ws
+            if IDENTIFIER.match(w.api_name)}
 
 
 def _index(name: str, module_id: int, wanted: WantedIndex) -> sa.Index:

@@ -22,6 +22,7 @@ down_revision = '0012_revert'
 branch_labels = None
 depends_on = None
 
+_MIN_RECORDS = 5000
 _COLUMN_FIELDS = {"Owner", "Created_By", "Modified_By", "Created_Time", "Modified_Time"}
 _DEFAULT_LENGTHS = {"text": 255, "email": 100, "phone": 30, "website": 255, "picklist": 120}
 _KINDS: dict[str, Any] = {
@@ -43,14 +44,19 @@ def _wanted(row: Any) -> WantedIndex | None:
 
 def upgrade() -> None:
     conn = op.get_bind()
+    repo = FieldIndexRepository()
+    # Only modules holding this many live records get indexes (metadata/field_indexes.py says
+    # why); a test may lower it through the Alembic config's attributes.
+    least = int(op.get_context().config.attributes.get("index_min_records", _MIN_RECORDS))
+    sizes = repo.module_sizes(conn)
     wanted: dict[int, list[WantedIndex]] = {}
     for row in conn.execute(sa.text(
             "SELECT id, module_id, api_name, data_type, length FROM fields")):
         w = _wanted(row)
         wanted.setdefault(int(row.module_id), [])
-        if w is not None:
+        if w is not None and sizes.get(int(row.module_id), 0) >= least:
             wanted[int(row.module_id)].append(w)
-    FieldIndexRepository().sync(conn, wanted, every_module=True)
+    repo.sync(conn, wanted, every_module=True)
 
 
 def downgrade() -> None:
