@@ -1,6 +1,7 @@
 """Per-field expression indexes on `records`: one partial B-tree index per (module, field),
 `ix_rf_<module id>_<field id>_<digest>` over the field's value as queries read it
-(`storage/field_values.py`), `WHERE module_id = <module id> AND <value> IS NOT NULL`.
+(`storage/field_values.py`), `WHERE module_id = <module id>` (on SQLite also `AND <value> IS
+NOT NULL`, see `_index`).
 
 The database maintains them in every write's transaction; this repository only creates and
 drops them as fields come and go. The name's digest covers the api name and the index kind,
@@ -24,7 +25,7 @@ from corral.storage.field_values import IDENTIFIER, IndexKind, indexed_value, li
 PREFIX = "ix_rf_"
 # Part of every index's name: changing how indexes are built (their expression or WHERE)
 # means a new FORM, and the next start replaces every index.
-FORM = 1
+FORM = 2
 _NAME = re.compile(r"^ix_rf_([0-9]+)_([0-9]+)_[0-9a-f]{8}$")
 
 
@@ -138,8 +139,12 @@ def _index(name: str, module_id: int, wanted: WantedIndex) -> sa.Index:
     """The index over a private copy of `records`, so the shared table object gains none."""
     table = t.records.to_metadata(sa.MetaData())
     value = indexed_value(table, wanted.api_name, wanted.kind)
-    # Without the records that lack the field: a sparse field's index stays small, and its
-    # statistics describe the values searched for, not a crowd of NULLs (which would make
-    # the planner think an equality unselective). Any comparison implies IS NOT NULL.
-    where = sa.and_(table.c.module_id == literal_int(module_id), value.is_not(None))
-    return sa.Index(name, value, sqlite_where=where, postgresql_where=where)
+    in_module = table.c.module_id == literal_int(module_id)
+    # SQLite: without the records that lack the field, or its statistics (rows per distinct
+    # key, NULL counted as a key) make an equality on a sparse field look unselective; any
+    # comparison implies IS NOT NULL. PostgreSQL: with them, for the opposite reason: its
+    # statistics of an index expression come from the rows the predicate admits, so an
+    # all-NULL field's index would have none and get a default estimate (0.5% of the rows)
+    # instead of "NULL nearly everywhere".
+    return sa.Index(name, value, sqlite_where=sa.and_(in_module, value.is_not(None)),
+                    postgresql_where=in_module)
