@@ -106,8 +106,14 @@ class Database:
             self.write_engine = _sqlite_engine(self.url, immediate=True)
             self.read_engine = _sqlite_engine(self.url, immediate=False)
         elif self.dialect == "postgresql":
-            self.write_engine = sa.create_engine(self.url, pool_size=10, max_overflow=20,
-                                                 pool_pre_ping=True, **_JSON)
+            # Custom plans always: psycopg prepares a statement run 5 times, and PostgreSQL
+            # may then plan it once for any parameter value. For a search such a generic plan
+            # cannot use the value's statistics (an email matches one record) and may walk
+            # the primary key instead of the field indexes (measured: email= at 10,000 Leads
+            # went from ~5 ms to ~150 ms after ten calls). Planning costs well under 1 ms.
+            self.write_engine = sa.create_engine(
+                self.url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                connect_args={"options": "-c plan_cache_mode=force_custom_plan"}, **_JSON)
             self.read_engine = self.write_engine
         else:
             raise ValueError(f"unsupported database: {self.dialect}")
