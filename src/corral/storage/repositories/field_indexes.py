@@ -25,7 +25,7 @@ from corral.storage.field_values import IDENTIFIER, IndexKind, indexed_value, li
 PREFIX = "ix_rf_"
 # Part of every index's name: changing how indexes are built (their expression or WHERE)
 # means a new FORM, and the next start replaces every index.
-FORM = 2
+FORM = 3
 _NAME = re.compile(r"^ix_rf_([0-9]+)_([0-9]+)_[0-9a-f]{8}$")
 
 
@@ -146,5 +146,6 @@ def _index(name: str, module_id: int, wanted: WantedIndex) -> sa.Index:
     # statistics of an index expression come from the rows the predicate admits, so an
     # all-NULL field's index would have none and get a default estimate (0.5% of the rows)
     # instead of "NULL nearly everywhere".
-    return sa.Index(name, value, sqlite_where=sa.and_(in_module, value.is_not(None)),
-                    postgresql_where=in_module)
+    ops = {"v": "text_pattern_ops"} if wanted.kind == "itext" else {}  # see prefix_range
+    return sa.Index(name, value.label("v"), sqlite_where=sa.and_(in_module, value.is_not(None)),
+                    postgresql_where=in_module, postgresql_ops=ops)

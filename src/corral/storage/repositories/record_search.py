@@ -20,7 +20,7 @@ from sqlalchemy.sql.expression import Executable
 
 from corral.storage import tables as t
 from corral.storage.database import Tx
-from corral.storage.field_values import folded, json_value, literal_int
+from corral.storage.field_values import folded, json_value, literal_int, prefix_range
 from corral.storage.filters import (
     Aggregate,
     Always,
@@ -161,11 +161,11 @@ def _prefix_range(x: ColumnElement[Any], prefix: str) -> list[ColumnElement[bool
     """`folded(x)` within the range of strings that start with the lower-cased `prefix`: the
     field index narrows to it (LIKE cannot use an index on an expression), the LIKE beside it
     decides. ASCII prefixes only, which every database lower-cases as Python does; the range
-    is in code-point order, the order of `folded` on both databases."""
+    is in code-point order (`prefix_range`), as the field index serves it."""
     if not prefix or not prefix.isascii():
         return []
     low = prefix.lower()
-    return [folded(x) >= low, folded(x) < low[:-1] + chr(ord(low[-1]) + 1)]
+    return prefix_range(folded(x), low, low[:-1] + chr(ord(low[-1]) + 1))
 
 
 def _lower(value: str) -> ColumnElement[str]:
