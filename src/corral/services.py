@@ -185,7 +185,7 @@ class Corral:
         """Seed on first start; returns a new all-scopes admin token when it seeded."""
         admin_id = seed(self.db, self.clock())
         self.registry.refresh()
-        self.metadata.sync_indexes()  # creates them after the seed; repairs any missing
+        self.metadata.sync_indexes()  # search indexes of large modules; repairs what is missing
         if admin_id is None:
             return None
         return self.auth.create_access_token(admin_id, list(ALL_SCOPES),

@@ -32,7 +32,6 @@ IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # How an index reads a field: its text ignoring case, its raw text (lookup ids, ISO dates and
 # datetimes), a float, an exact 64-bit integer, a boolean.
 IndexKind = Literal["itext", "text", "float", "bigint", "boolean"]
-INDEX_KINDS: frozenset[str] = frozenset({"itext", "text", "float", "bigint", "boolean"})
 
 
 def literal_int(value: int) -> ColumnElement[int]:
