@@ -185,13 +185,15 @@ class Corral:
         """Seed on first start; returns a new all-scopes admin token when it seeded."""
         admin_id = seed(self.db, self.clock())
         self.registry.refresh()
+        self.metadata.sync_indexes()  # search indexes of large modules; repairs what is missing
         if admin_id is None:
             return None
         return self.auth.create_access_token(admin_id, list(ALL_SCOPES),
                                              expires_in=FIRST_TOKEN_TTL)
 
     def worker(self) -> Worker:
-        return Worker([self.jobs.run_once, self.webhooks.deliver_once],
+        return Worker([self.jobs.run_once, self.webhooks.deliver_once,
+                       self.metadata.maintain_indexes],
                       self.settings.worker_poll_seconds)
 
     def close(self) -> None:

@@ -31,6 +31,7 @@ from corral.errors import (
     NotAllowed,
 )
 from corral.metadata import seed as seed_mod
+from corral.metadata.field_indexes import INDEX_MIN_RECORDS, FieldIndexes
 from corral.metadata.registry import Registry
 from corral.metadata.text_index import sync_text_indexes
 from corral.metadata.users import parse_id
@@ -188,6 +189,10 @@ class CurrencyService:
             sync_text_indexes(tx, [m.id for m in modules])
             self._meta.bump_version(tx)
         self.registry.refresh()
+        with self.db.write() as tx:  # the new fields' search indexes
+            FieldIndexes().sync(tx, [self.registry.require(m.api_name) for m in modules],
+                                min_records=INDEX_MIN_RECORDS)
+        self.db.reload_statistics()
         return currency_id
 
     @staticmethod

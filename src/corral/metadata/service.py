@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from corral.errors import DuplicateData, InvalidData, NotAllowed
 from corral.metadata import seed as seed_mod
+from corral.metadata.field_indexes import INDEX_MIN_RECORDS, FieldIndexes
 from corral.metadata.model import DATA_TYPES, Field, Module
 from corral.metadata.registry import Registry
 from corral.metadata.text_index import sync_text_indexes
 from corral.storage.database import Database, Tx
 from corral.storage.errors import UniqueViolation
+from corral.storage.repositories.field_indexes import IndexChanges
 from corral.storage.repositories.metadata import MetadataRepository, Org
 
 # The write path's key maintainer (RecordService.rebuild_keys), given by corral.services: keys
 # of a field are rebuilt when its unique flag changes. Metadata never imports records.
 KeyRebuild = Callable[[Tx, Module, Field, bool], None]
+
+# How often the background loop lets SQLite re-check its planner statistics, and looks for
+# modules that grew past INDEX_MIN_RECORDS live records (their fields then get search indexes).
+STATISTICS_EVERY = timedelta(minutes=10)
+INDEX_CHECK_EVERY = timedelta(minutes=1)
 
 API_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
 
@@ -38,9 +45,61 @@ class MetadataService:
         self.clock = clock
         self.rebuild_keys = rebuild_keys
         self._repo = MetadataRepository()
+        self.indexes = FieldIndexes()
+        self._statistics_at: datetime | None = None
+        self._checked_at: datetime | None = None
+        self.index_min_records = INDEX_MIN_RECORDS
 
     def _fresh(self) -> None:
         self.registry.refresh()
+
+    # ------------------------------------------------------------------ search indexes
+    def sync_indexes(self, module_names: list[str] | None = None) -> IndexChanges:
+        """Bring the per-field search indexes in line with the fields: of the named modules,
+        or of every module (dropping those of modules that are gone). Modules get them once
+        they hold `index_min_records` live records (see `FieldIndexes`). Cheap when nothing
+        is to change (a look at the index names and a count per module, in a read): run at
+        every start, to repair a crash between a field change and its index, and from the
+        background loop, for modules that grew."""
+        def modules() -> list[Module]:
+            return (self.registry.modules() if module_names is None
+                    else [self.registry.require(n) for n in module_names])
+
+        every = module_names is None
+        with self.db.read() as tx:
+            pending = self.indexes.differences(tx, modules(), every_module=every,
+                                               min_records=self.index_min_records)
+        if not pending.any:
+            return pending
+        with self.db.write() as tx:
+            self.db.lock_global(tx)
+            changes = self.indexes.sync(tx, modules(), every_module=every,
+                                        min_records=self.index_min_records)
+        if changes.created:
+            self.db.reload_statistics()  # the sync analysed them
+        return changes
+
+    def analyze(self) -> None:
+        """Take the planner's statistics of the records now (after a large load)."""
+        with self.db.write() as tx:
+            self.indexes.analyze(tx)
+        self.db.reload_statistics()
+
+    def maintain_indexes(self) -> bool:
+        """A background step: every INDEX_CHECK_EVERY, index the modules that grew past the
+        threshold; every STATISTICS_EVERY, let SQLite re-analyse what grew (PostgreSQL's
+        autovacuum does it). Never reports work done (it is not the loop's work to hurry)."""
+        now = self.clock()
+        if self._checked_at is None or now - self._checked_at >= INDEX_CHECK_EVERY:
+            self._checked_at = now
+            self.sync_indexes()
+        if self._statistics_at is None or now - self._statistics_at >= STATISTICS_EVERY:
+            self._statistics_at = now
+            with self.db.write() as tx:
+                changed = self.indexes.optimize(tx)
+            if changed:
+                self.db.reload_statistics()
+        return False
 
     def org(self) -> Org | None:
         """The organisation (None before the seed)."""
@@ -105,6 +164,7 @@ class MetadataService:
         except UniqueViolation:  # a concurrent request added the same api_name
             raise duplicate from None
         self._fresh()
+        self.sync_indexes([module.api_name])
         created = self.registry.require(module.api_name).field(api_name)
         assert created is not None
         return created
@@ -164,4 +224,5 @@ class MetadataService:
         except UniqueViolation:  # a concurrent request added the same api_name
             raise duplicate from None
         self._fresh()
+        self.sync_indexes([api_name])
         return self.registry.require(api_name)

@@ -116,7 +116,7 @@ class RecordQuery:
         """The records `criteria` select; an `InvalidQuery` names the field or value at fault."""
         if isinstance(criteria, cr.Group):
             parts = tuple(self.compile(module, c, tz=tz, mode=mode) for c in criteria.items)
-            return And(parts) if criteria.operator == "and" else Or(parts)
+            return And(parts) if criteria.operator == "and" else _any_in_module(module, parts)
         return self._condition(module, criteria, tz=tz, mode=mode)
 
     def _condition(self, module: Module, c: cr.Condition, *, tz: ZoneInfo,
@@ -292,8 +292,9 @@ class RecordQuery:
         if len(email or phone or word or "") > MAX_LIKE_VALUE:
             raise _bad("value too long", maximum_length=MAX_LIKE_VALUE)
         if email is not None:
-            return Or(tuple(Cond(JsonField(f.api_name), Op.I_EQ, (email.strip(),))
-                            for f in module.fields if f.data_type == "email"))
+            return _any_in_module(module, tuple(
+                Cond(JsonField(f.api_name), Op.I_EQ, (email.strip(),))
+                for f in module.fields if f.data_type == "email"))
         if phone is not None:
             return _contains_any(module, [f for f in module.fields if f.data_type == "phone"],
                                  phone.strip())
@@ -448,6 +449,14 @@ class RecordQuery:
 
     def principal_tz(self, principal: Principal) -> ZoneInfo:
         return ZoneInfo(principal.user.time_zone)
+
+
+def _any_in_module(module: Module, parts: tuple[Filter, ...]) -> Filter:
+    """Or(parts), each part repeating the module condition: SQLite uses a field's partial
+    index (`WHERE module_id = ...`) for a branch of an OR only when the branch itself says
+    which module (the condition outside the OR is not enough)."""
+    in_module = Cond(Column("module_id"), Op.EQ, (module.id,))
+    return Or(tuple(And((in_module, p)) for p in parts))
 
 
 def _keyset(column_name: SortColumn, key: str | int, record_id: int, *,

@@ -13,10 +13,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement, ColumnElement
+from sqlalchemy.sql.expression import Executable
 
 from corral.storage import tables as t
 from corral.storage.database import Tx
+from corral.storage.field_values import folded, json_value, literal_int, prefix_range
 from corral.storage.filters import (
     Aggregate,
     Always,
@@ -40,7 +44,7 @@ from corral.storage.filters import (
     UserAttr,
 )
 from corral.storage.repositories.records import StoredRecord, record_from_row
-from corral.storage.repositories.text_index import plan_for_values, text_match_sql
+from corral.storage.repositories.text_index import text_match_sql
 
 SortColumn = Literal["id", "created_time", "modified_time"]
 SortOrder = Literal["asc", "desc"]
@@ -92,17 +96,7 @@ def _operand(operand: Operand, table: sa.FromClause = t.records) -> ColumnElemen
         return (sa.select(t.users.c[operand.name])
                 .where(t.users.c.id == _record_id(operand.via, table))
                 .correlate(table).scalar_subquery())
-    elem = table.c.data[operand.key]
-    value: ColumnElement[Any]
-    if operand.kind == "float":
-        value = elem.as_float()
-    elif operand.kind == "bigint":  # up to 18 digits: compare exactly, not as floats
-        value = sa.cast(elem.as_string(), sa.BigInteger)
-    elif operand.kind == "boolean":
-        value = elem.as_boolean()
-    else:
-        value = elem.as_string()
-    return value
+    return json_value(table, operand.key, operand.kind)
 
 
 def _record_id(via: Column | JsonField | Related, table: sa.FromClause) -> ColumnElement[Any]:
@@ -118,6 +112,8 @@ def _condition(c: Cond) -> ColumnElement[bool]:
     values = list(c.values)
     first = values[0] if values else None
     match c.op:
+        case Op.EQ if c.operand == _MODULE_ID and type(first) is int:
+            return x == literal_int(first)  # what the field indexes' WHERE says
         case Op.EQ:
             return x.is_(first) if isinstance(first, bool) else x == first
         case Op.NE:
@@ -140,11 +136,11 @@ def _condition(c: Cond) -> ColumnElement[bool]:
         case Op.STARTS_WITH:
             return x.startswith(first, autoescape=True)
         case Op.I_EQ:
-            return sa.func.lower(x) == _lower(str(first))
+            return folded(x) == _lower(str(first))
         case Op.I_IN:
-            return sa.func.lower(x).in_([_lower(str(v)) for v in values])
+            return folded(x).in_([_lower(str(v)) for v in values])
         case Op.I_STARTS_WITH:
-            return x.istartswith(first, autoescape=True)
+            return sa.and_(*_prefix_range(x, str(first)), x.istartswith(first, autoescape=True))
         case Op.I_CONTAINS:
             return x.icontains(first, autoescape=True)
         case Op.I_ENDS_WITH:
@@ -160,6 +156,20 @@ def _condition(c: Cond) -> ColumnElement[bool]:
         case Op.IS_NOT_NULL:
             return x.is_not(None)
     raise TypeError(f"unknown operator {c.op!r}")
+
+
+_MODULE_ID = Column("module_id")
+
+
+def _prefix_range(x: ColumnElement[Any], prefix: str) -> list[ColumnElement[bool]]:
+    """`folded(x)` within the range of strings that start with the lower-cased `prefix`: the
+    field index narrows to it (LIKE cannot use an index on an expression), the LIKE beside it
+    decides. ASCII prefixes only, which every database lower-cases as Python does; the range
+    is in code-point order (`prefix_range`), as the field index serves it."""
+    if not prefix or not prefix.isascii():
+        return []
+    low = prefix.lower()
+    return prefix_range(folded(x), low, low[:-1] + chr(ord(low[-1]) + 1))
 
 
 def _lower(value: str) -> ColumnElement[str]:
@@ -232,6 +242,42 @@ def _grouped(sel: Selection) -> sa.Select[Any]:
                       *[g.asc().nulls_first() for g in groups]))
 
 
+def _page(where: Filter, sort_by: SortColumn, sort_order: SortOrder) -> sa.Select[Any]:
+    col = t.records.c[sort_by]
+    order = ([col.desc(), t.records.c.id.desc()] if sort_order == "desc"
+             else [col.asc(), t.records.c.id.asc()])
+    return sa.select(t.records).where(compile_filter(where)).order_by(*order)
+
+
+def _counted(where: Filter) -> sa.Select[Any]:
+    return sa.select(sa.func.count()).select_from(t.records).where(compile_filter(where))
+
+
+class _Explain(Executable, ClauseElement):
+    """`EXPLAIN [QUERY PLAN] <query>`, with the query's parameters bound as it runs them."""
+
+    inherit_cache = False
+
+    def __init__(self, query: sa.Select[Any]) -> None:
+        self.query = query
+
+
+@compiles(_Explain, "sqlite")
+def _explain_sqlite(element: _Explain, compiler: SQLCompiler, **kw: Any) -> str:
+    return "EXPLAIN QUERY PLAN " + compiler.process(element.query, **kw)
+
+
+@compiles(_Explain, "postgresql")
+def _explain_pg(element: _Explain, compiler: SQLCompiler, **kw: Any) -> str:
+    return "EXPLAIN " + compiler.process(element.query, **kw)
+
+
+def _plan(tx: Tx, query: sa.Select[Any]) -> str:
+    rows = tx.execute(_Explain(query)).all()
+    # SQLite: (id, parent, notused, detail); PostgreSQL: one line of text per row.
+    return "\n".join(str(r[-1]) for r in rows)
+
+
 class RecordSearch:
     """Records selected by a filter. Pages report whether more records follow."""
 
@@ -239,67 +285,61 @@ class RecordSearch:
               sort_order: SortOrder = "desc", offset: int, limit: int,
               ) -> tuple[list[StoredRecord], bool]:
         """One page in `sort_by` order, ties broken by id in the same direction."""
-        col = t.records.c[sort_by]
-        order = ([col.desc(), t.records.c.id.desc()] if sort_order == "desc"
-                 else [col.asc(), t.records.c.id.asc()])
-        plan_for_values(tx, where)
-        rows = tx.execute(sa.select(t.records).where(compile_filter(where)).order_by(*order)
-                          .offset(offset).limit(limit + 1)).all()
+        rows = tx.execute(_page(where, sort_by, sort_order).offset(offset)
+                          .limit(limit + 1)).all()
         return [record_from_row(r) for r in rows[:limit]], len(rows) > limit
+
+    def explain(self, tx: Tx, where: Filter, *, sort_by: SortColumn = "id",
+                sort_order: SortOrder = "desc", count: bool = False, limit: int = 200,
+                prefer_indexes: bool = False) -> str:
+        """The database's plan for `fetch` (or `count`) of `where`, as text: which indexes
+        the query uses (tests check that searches use the field and text indexes).
+
+        `prefer_indexes` (PostgreSQL): plan as on a large table. A test table has a few hundred
+        rows, for which the planner rightly prefers a module's B-tree or a sequential scan to
+        any other index; so, inside a savepoint rolled back at once, sequential scans and
+        ordered index walks (the primary key read backwards for a page) are turned off and the
+        per-module B-trees (`ix_records_module_*`) set aside, leaving the bitmap scans of the
+        search indexes."""
+        query = (_counted(where) if count
+                 else _page(where, sort_by, sort_order).limit(limit + 1))
+        if not prefer_indexes or tx.dialect.name != "postgresql":
+            return _plan(tx, query)
+        with tx.begin_nested() as savepoint:
+            tx.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            tx.exec_driver_sql("SET LOCAL enable_indexscan = off")
+            for index in t.records.indexes:
+                if index.name and index.name.startswith("ix_records_module_"):
+                    tx.exec_driver_sql(f"DROP INDEX {index.name}")
+            plan = _plan(tx, query)
+            savepoint.rollback()
+        return plan
+
+    def explain_select(self, tx: Tx, sel: Selection) -> str:
+        """The database's plan for `select` (COQL), as text."""
+        query = _grouped(sel) if sel.grouped else _ungrouped(sel)
+        return _plan(tx, query.offset(sel.offset).limit(sel.limit + 1))
 
     def select(self, tx: Tx, sel: Selection) -> SelectedRows:
         """One page of a selection's rows (COQL): its outputs in its order."""
         query = _grouped(sel) if sel.grouped else _ungrouped(sel)
-        plan_for_values(tx, sel.where)
         rows = tx.execute(query.offset(sel.offset).limit(sel.limit + 1)).all()
         return SelectedRows(tuple(tuple(r) for r in rows[:sel.limit]), len(rows) > sel.limit)
 
     def count(self, tx: Tx, where: Filter) -> int:
-        plan_for_values(tx, where)
-        return int(tx.execute(sa.select(sa.func.count()).select_from(t.records)
-                              .where(compile_filter(where))).scalar_one())
+        return int(tx.execute(_counted(where)).scalar_one())
 
     def count_by_module(self, tx: Tx, where: Filter) -> dict[int, int]:
         """Selected records per module, in one grouped query (not one count per module)."""
         col = t.records.c.module_id
-        plan_for_values(tx, where)
         return {int(m): int(n) for m, n in tx.execute(
             sa.select(col, sa.func.count()).where(compile_filter(where)).group_by(col))}
 
     def ids(self, tx: Tx, where: Filter, *, limit: int, offset: int = 0) -> list[int]:
         """Ids of the selected records in id order, at most `limit` of them after `offset`."""
-        plan_for_values(tx, where)
         return [int(r[0]) for r in tx.execute(
             sa.select(t.records.c.id).where(compile_filter(where))
             .order_by(t.records.c.id).offset(offset).limit(limit))]
-
-    def explain(self, tx: Tx, where: Filter, *, count: bool = False,
-                prefer_indexes: bool = False) -> str:
-        """The database's plan for listing (or `count`ing) the selected records, one line per
-        step (EXPLAIN QUERY PLAN / EXPLAIN), for tests that check which index serves a query.
-
-        `prefer_indexes` (PostgreSQL): plan as on a large table. A test table has a few hundred
-        rows, for which the planner rightly prefers a module's B-tree or a sequential scan to
-        any other index; so, inside a savepoint rolled back at once, sequential scans are
-        turned off and the per-module B-trees (`ix_records_module_*`) set aside."""
-        query = (sa.select(sa.func.count()).select_from(t.records) if count
-                 else sa.select(t.records.c.id)).where(compile_filter(where))
-        compiled = query.compile(dialect=tx.dialect)
-        if tx.dialect.name == "sqlite":
-            params: Any = tuple(compiled.params[k] for k in compiled.positiontup or ())
-            rows = tx.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params).all()
-            return "\n".join(str(r[-1]) for r in rows)
-        if not prefer_indexes:
-            rows = tx.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).all()
-            return "\n".join(str(r[0]) for r in rows)
-        with tx.begin_nested() as savepoint:
-            tx.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            for index in t.records.indexes:
-                if index.name and index.name.startswith("ix_records_module_"):
-                    tx.exec_driver_sql(f"DROP INDEX {index.name}")
-            rows = tx.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).all()
-            savepoint.rollback()
-        return "\n".join(str(r[0]) for r in rows)
 
     def deleted(self, tx: Tx, module_id: int, *, offset: int, limit: int,
                 ) -> tuple[list[StoredRecord], bool]:

@@ -40,7 +40,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from corral.storage import tables as t
 from corral.storage.database import Tx
-from corral.storage.filters import And, Filter, IndexedText, Not, Or, TextMatch
+from corral.storage.filters import IndexedText, TextMatch
 
 log = logging.getLogger(__name__)
 
@@ -227,18 +227,3 @@ def text_match_sql(node: TextMatch) -> ColumnElement[bool]:
     return _TextMatchClause(node.module_id, fields, index, node.text)
 
 
-def _has_text_match(node: Filter) -> bool:
-    if isinstance(node, TextMatch):
-        return True
-    if isinstance(node, (And, Or)):
-        return any(_has_text_match(p) for p in node.parts)
-    return isinstance(node, Not) and _has_text_match(node.part)
-
-
-def plan_for_values(tx: Tx, where: Filter) -> None:
-    """PostgreSQL: plan a query that looks text up for its own values. psycopg prepares a
-    statement run five times, and PostgreSQL may then keep a generic plan, made without the
-    search text; on a small table that plan scans (it rates `data ->> 'F'` as cheap while it
-    parses the JSON every time), costing ~0.5 s at 10,000 Leads against ~5 ms per value."""
-    if tx.dialect.name == "postgresql" and _has_text_match(where):
-        tx.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
