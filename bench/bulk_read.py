@@ -51,40 +51,9 @@ def preload_email(i: int) -> str:
 
 
 # ----------------------------------------------------------------------------- memory
-def _kib(pid: int, key: str) -> int:
-    """A `VmRSS:`/`VmHWM:` line of /proc/<pid>/status in KiB (0 when the process is gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(key):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-def _descendants(pid: int) -> list[int]:
-    out: list[int] = []
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            tasks = os.listdir(f"/proc/{p}/task")
-        except OSError:
-            continue
-        for task in tasks:
-            try:
-                kids = Path(f"/proc/{p}/task/{task}/children").read_text().split()
-            except OSError:
-                continue
-            for k in kids:
-                out.append(int(k))
-                todo.append(int(k))
-    return out
-
-
 def tree_rss_kib(pid: int) -> int:
     """VmRSS of the process and all its descendants (e.g. `serve --workers N`)."""
-    return sum(_kib(p, "VmRSS:") for p in [pid, *_descendants(pid)])
+    return sum(c.status_kib(p, "VmRSS:") for p in c.process_tree(pid))
 
 
 class RssSampler:
@@ -101,10 +70,10 @@ class RssSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            pids = [self.pid, *_descendants(self.pid)]
-            rss = sum(_kib(p, "VmRSS:") for p in pids)
+            pids = c.process_tree(self.pid)
+            rss = sum(c.status_kib(p, "VmRSS:") for p in pids)
             self.peak_kib = max(self.peak_kib, rss)
-            hwm = sum(_kib(p, "VmHWM:") for p in pids)
+            hwm = sum(c.status_kib(p, "VmHWM:") for p in pids)
             if hwm:
                 self.hwm_kib = hwm
             self._stop.wait(self.interval)
@@ -319,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
                     size = download(server, job_id, tmp / "result.zip")
                     secs_dl = time.perf_counter() - t0
                 pid = server.proc.pid  # type: ignore[union-attr]
-                hwm = sum(_kib(p, "VmHWM:") for p in [pid, *_descendants(pid)])
+                hwm = sum(c.status_kib(p, "VmHWM:") for p in c.process_tree(pid))
             header, rows = csv_rows_in_zip(tmp / "result.zip")
             print(f"Bulk Read (corral serve): {rows:,} rows, {len(header)} columns")
             print(f"  to COMPLETED  {secs_job:8.1f} s  ({rows / secs_job:,.0f} rows/s)")

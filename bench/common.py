@@ -618,8 +618,8 @@ def print_plain_ratio(label: str, http_rate: float, plain_rate: float) -> None:
 
 
 # ----------------------------------------------------------------------------- memory, scaling
-def _descendants(pid: int) -> list[int]:
-    """pid and every process below it (the server and the workers it forks), from /proc."""
+def process_tree(pid: int) -> list[int]:
+    """pid and every process below it (the server and the workers it starts), from /proc."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -637,13 +637,24 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
+def status_kib(pid: int, key: str) -> int:
+    """A `VmRSS:`/`VmHWM:` line of /proc/<pid>/status in KiB (0 when the process is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def server_memory(server: Server) -> dict[int, tuple[int, int]] | None:
     """{pid: (peak RSS, current RSS) in kB} of the server process and its children
     (VmHWM / VmRSS of /proc/<pid>/status; Linux only, None elsewhere)."""
     if server.proc is None or not Path("/proc").is_dir():
         return None
     out: dict[int, tuple[int, int]] = {}
-    for pid in _descendants(server.proc.pid):
+    for pid in process_tree(server.proc.pid):
         try:
             status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
