@@ -340,9 +340,10 @@ def test_cli_export_killed_mid_job_is_finished_by_a_worker(e2e_database_url: str
     worker: subprocess.Popen[bytes] | None = None
     try:
         deadline = time.monotonic() + 180
-        # One connection polled every few ms (a new one per look was slow enough, on a loaded
-        # machine, to miss the whole export); each look ends its transaction to see new parts.
-        with engine.connect() as conn:
+        # A plain reader polled every few ms: the bench engine begins every transaction with
+        # SQLite's BEGIN IMMEDIATE, and a look that waits for the write lock loses it to the
+        # exporter chunk after chunk until the export is done.
+        with sa.create_engine(url).connect() as conn:
             while True:
                 assert proc.poll() is None, (tmp_path / "export.out").read_text()
                 parts = conn.execute(sa.select(sa.func.count()).select_from(

@@ -174,8 +174,9 @@ class Emulator:
         expired on the emulator's clock are not due yet (advance the clock first)."""
         ran: dict[str, int] = {}
         for step in self.corral.worker().steps:
-            name = STEP_NAMES.get(getattr(step, "__qualname__", ""),
-                                  getattr(step, "__qualname__", repr(step)))
+            name = STEP_NAMES.get(getattr(step, "__qualname__", ""))
+            if name is None:  # upkeep (search indexes, statistics), not pending work
+                continue
             count = 0
             while count < MAX_RUN and step():
                 count += 1

@@ -135,6 +135,11 @@ class FieldIndexRepository:
 
 
 def _statistics(tx: Tx) -> list[tuple[str, str]]:
+    """The statistics of `records` (none before the first ANALYZE, which creates the table,
+    or after a snapshot restore that brought none)."""
+    if tx.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first() \
+            is None:
+        return []
     return [(str(i), str(s)) for i, s in tx.exec_driver_sql(
         "SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'records' ORDER BY idx")]
 
