@@ -68,7 +68,12 @@ def kinds(cvid: str) -> list[Kind]:
 
     coql = "select Last_Name, Email from Leads where {} limit 200"
     return [
+        # Contains searches match inside values: "lead00001234" is inside one zero-padded
+        # Email at every size, while "Last1234" is inside Last1234, Last12340-9, Last123400-99
+        # ... (1, 11, 111 matches as the module grows): that kind measures a growing result.
         Kind("criteria equals (search: contains)", "GET",
+             f"/crm/v8/Leads/search?criteria={crit('(Email:equals:lead00001234)')}"),
+        Kind("criteria equals, growing matches", "GET",
              f"/crm/v8/Leads/search?criteria={crit('(Last_Name:equals:Last1234)')}"),
         Kind("criteria starts_with", "GET",
              f"/crm/v8/Leads/search?criteria={crit('(Email:starts_with:lead0000123)')}"),
@@ -80,7 +85,8 @@ def kinds(cvid: str) -> list[Kind]:
             f"(Visit_At:between:{visit(2000)},{visit(2010)})")),
         Kind("email=", "GET", f"/crm/v8/Leads/search?email={crit(email(777))}"),
         Kind("phone=", "GET", "/crm/v8/Leads/search?phone=0000777"),
-        Kind("word=", "GET", "/crm/v8/Leads/search?word=Last777"),
+        Kind("word=", "GET", "/crm/v8/Leads/search?word=lead00000777"),
+        Kind("word=, growing matches", "GET", "/crm/v8/Leads/search?word=Last777"),
         Kind("actions/count criteria", "GET", "/crm/v8/Leads/actions/count?criteria="
              + crit("(No_of_Employees:between:3000,3050)")),
         Kind("custom view, sort Modified_Time", "GET",
