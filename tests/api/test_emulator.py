@@ -555,24 +555,11 @@ def test_worker_refuses_bad_bodies(control: Control, body: Any) -> None:
 
 def test_jobs_run_delivers_webhooks_and_the_journal_shows_them_out(
         corral: Corral, control: Control) -> None:
-    import http.server
-    import threading
+    from tests.api.test_automation import Receiver
 
-    got: list[bytes] = []
-
-    class Hook(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            got.append(self.rfile.read(int(self.headers["Content-Length"])))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hook = Receiver()
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        url = hook.url
         admin = corral.auth.principal_for_user(corral.auth.user_by_email(None).id)
         assert admin is not None
         corral.automation.create_rule(corral.registry.require("Leads"), "workflow", {
@@ -582,13 +569,13 @@ def test_jobs_run_delivers_webhooks_and_the_journal_shows_them_out(
         control.insert_lead("Hooked")
         r = control.call("POST", "/__corral/jobs/run")
         assert r.json()["ran"] == {"job_chunks": 0, "webhook_deliveries": 1}
-        assert len(got) == 1 and b"Hooked" in got[0]
+        assert len(hook.bodies) == 1 and "Hooked" in json.dumps(hook.bodies[0])
         calls = control.call("GET", "/__corral/journal").json()["calls"]
         out = [c for c in calls if c["direction"] == "out"]
         assert [(c["method"], c["path"], c["status"]) for c in out] == [("POST", url, 200)]
         assert "Hooked" in out[0]["request_body"]
     finally:
-        server.shutdown()
+        hook.close()
 
 
 def test_a_notification_callback_appears_in_the_journal_as_out(control: Control) -> None:

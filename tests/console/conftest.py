@@ -51,9 +51,13 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    tmp = tmp_path_factory.mktemp("console")
+    yield from serve_site(tmp_path_factory.mktemp("console"))
+
+
+def serve_site(tmp: Path, extra_args: tuple[str, ...] = ()) -> Iterator[Site]:
+    """A `corral serve` on a fresh SQLite file in `tmp`, and a Corral on the same file."""
     url = f"sqlite:///{tmp / 'corral.db'}"
-    server = Server(url, tmp).start()
+    server = Server(url, tmp, extra_args=extra_args).start()
     try:
         token = server.admin_token()
         assert token, server.output()

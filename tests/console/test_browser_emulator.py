@@ -8,30 +8,15 @@ from typing import Any
 
 import pytest
 
-from corral.config import Settings
-from corral.services import Corral
-from tests.console.conftest import Site, shot
+from tests.console.conftest import Site, serve_site, shot
 from tests.console.test_browser import sign_in
-from tests.e2e.helpers import Server
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    tmp = tmp_path_factory.mktemp("console-emulator")
-    url = f"sqlite:///{tmp / 'corral.db'}"
-    server = Server(url, tmp, extra_args=("--emulator",)).start()
-    try:
-        token = server.admin_token()
-        assert token, server.output()
-        corral = Corral.open(Settings(database_url=url, run_worker=False), prepare=False)
-        try:
-            yield Site(server, token, corral)
-        finally:
-            corral.close()
-    finally:
-        server.stop()
+    yield from serve_site(tmp_path_factory.mktemp("console-emulator"), ("--emulator",))
 
 
 def test_journal_fault_and_clock(browser: Any, site: Site) -> None:

@@ -4,11 +4,8 @@ every form, values escaped; absent without the emulator."""
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -74,21 +71,11 @@ def test_journal_shows_calls_with_filters_and_bodies(client: TestClient, token: 
 
 def test_webhook_deliveries_are_listed_out(corral: Corral, client: TestClient, token: str,
                                            api: Api, emulator: Emulator) -> None:
-    got: list[bytes] = []
+    from tests.api.test_automation import Receiver
 
-    class Hook(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            got.append(self.rfile.read(int(self.headers["Content-Length"])))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    hook = Receiver()
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        url = hook.url
         admin = corral.auth.principal_for_user(corral.auth.user_by_email(None).id)
         assert admin is not None
         corral.automation.create_rule(corral.registry.require("Leads"), "workflow", {
@@ -96,9 +83,9 @@ def test_webhook_deliveries_are_listed_out(corral: Corral, client: TestClient, t
             "actions": [{"type": "webhook", "url": url, "fields": []}]}, admin, "$")
         api.insert("Leads", {"Last_Name": "<b>Hooked</b>"})
         emulator.run_jobs()
-        assert len(got) == 1
+        assert len(hook.bodies) == 1
     finally:
-        server.shutdown()
+        hook.close()
     sign_in(client, token)
     out = client.get("/console/emulator/journal", params={"direction": "out"}).text
     assert "Deliveries out" in out and url in out and out.count('class="call"') == 1

@@ -9,16 +9,15 @@ tell two tokens apart.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
 from corral.emulator.state import SharedState
 from corral.storage.database import Tx
+from corral.storage.repositories.emulator import JournalEntry
 
 # `1000.<hex>.<hex>` tokens and `1000.<HEX>` grant codes / client ids, as auth/tokens.py makes
 # (grant codes travel as `code`, a name Zoho also uses for every result's status code, so they
@@ -47,20 +46,8 @@ def clip(raw: bytes, limit: int) -> str | None:
     return text[:limit]
 
 
-@dataclass(frozen=True)
-class Call:
-    id: int
-    time: datetime
-    direction: str  # in | out
-    method: str
-    path: str
-    query: str
-    status: int | None
-    code: str | None
-    credits: int
-    duration_ms: float
-    request_body: str | None
-    response_body: str | None
+# One journalled call, as the journal's table holds it (direction: in | out).
+Call = JournalEntry
 
 
 class Journal:
@@ -107,8 +94,7 @@ class Journal:
             for row in rows:
                 if path and not fnmatchcase(row.path, path):
                     continue
-                out.append(Call(**{f.name: getattr(row, f.name)
-                                   for f in dataclasses.fields(Call)}))
+                out.append(row)
                 if len(out) >= limit:
                     break
             if len(rows) < batch:
