@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,6 +59,10 @@ def _key_hash(field_id: int, value: str) -> int:
 
 
 STATISTICS_RELOAD_SECONDS = 600
+# Write connections leave the WAL to `_Checkpointer`; SQLite's own checkpoint after a commit
+# (at 1,000 pages by default) only comes back past this many pages, as a safety net.
+WAL_AUTOCHECKPOINT_PAGES = 20_000
+CHECKPOINT_PAUSE_SECONDS = 0.2  # at most ~5 checkpoints a second: each copies many commits
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
@@ -76,6 +81,8 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=60000")
         cur.execute("PRAGMA foreign_keys=ON")
+        if immediate:
+            cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -83,6 +90,63 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+class _Checkpointer:
+    """Copies the SQLite WAL back into the database file on a thread of its own, outside the
+    write lock.
+
+    SQLite checkpoints from the connection that commits, inside its COMMIT: measured at ~5 ms
+    of a ~30 ms upsert transaction on average (up to ~50 ms when many pages are copied), all
+    of it while this process's writer lock is held. A PASSIVE checkpoint never blocks writers
+    or readers, so it runs here instead, woken by commits and at most every
+    CHECKPOINT_PAUSE_SECONDS; `pause()` keeps it out of whole-file operations."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.lock = threading.Lock()  # held while a checkpoint runs
+        self._wake = threading.Event()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def poke(self) -> None:
+        """A write transaction committed: checkpoint soon."""
+        if self._thread is None or not self._thread.is_alive():
+            with self._start_lock:
+                if self._thread is None or not self._thread.is_alive():
+                    self._stopped = False
+                    self._thread = threading.Thread(target=self._run, daemon=True,
+                                                    name="corral-wal-checkpoint")
+                    self._thread.start()
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._wake.set()
+
+    def checkpoint(self) -> None:
+        with self.lock:
+            raw = self.engine.raw_connection()
+            try:
+                cur = raw.cursor()
+                cur.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                cur.fetchall()
+                cur.close()
+            finally:
+                raw.close()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            if self._stopped:
+                return
+            self._wake.clear()
+            try:
+                self.checkpoint()
+            except DBAPIError:  # busy or gone (a restore): the next commit wakes us again
+                pass
+            time.sleep(CHECKPOINT_PAUSE_SECONDS)
 
 
 @dataclass
@@ -122,6 +186,7 @@ class Database:
         self._id_next = 0
         self._id_end = 0
         self._local = threading.local()
+        self._checkpointer = _Checkpointer(self.read_engine) if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -221,6 +286,9 @@ class Database:
                 # still wait on BEGIN IMMEDIATE.
                 with self._sqlite_writer, self.write_engine.begin() as conn:
                     yield conn
+                # Committed and the lock released: copying the WAL back is done elsewhere.
+                assert self._checkpointer is not None
+                self._checkpointer.poke()
             else:
                 with self.write_engine.begin() as conn:
                     yield conn
@@ -318,8 +386,10 @@ class Database:
 
     @contextmanager
     def sqlite_writer(self) -> Iterator[None]:
-        """Hold this process's SQLite writer lock (whole-file operations: snapshot restore)."""
-        with self._sqlite_writer:
+        """Hold this process's SQLite writer lock (whole-file operations: snapshot restore),
+        with no checkpoint of this process running meanwhile."""
+        assert self._checkpointer is not None
+        with self._sqlite_writer, self._checkpointer.lock:
             yield
 
     def _reserve_block(self, size: int) -> int:
@@ -341,6 +411,8 @@ class Database:
             self.read_engine.dispose(close=False)
 
     def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()  # a later write starts it again
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
