@@ -10,8 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from corral.errors import InvalidData
+from corral.records.dedup import check_order
+from corral.records.pipeline import prepare
 from corral.records.service import Retry
-from corral.records.writes import Batch, Decision, Item, Step, WriteContext
+from corral.records.writes import Batch, Decision, Item, Planned, Step, WriteContext
 from corral.services import Corral, write_steps
 from corral.storage import tables as t
 
@@ -232,3 +234,52 @@ def test_a_plan_copy_keeps_every_field() -> None:
                    op="delete", approval_state="approved")
     assert all(getattr(plan, f.name) not in (None, 0) for f in dataclasses.fields(Planned))
     assert plan.copy() == plan and plan.copy() is not plan
+
+
+def test_a_batch_prepared_before_the_lock_is_decided_on_the_state_under_it(
+        corral: Corral) -> None:
+    """`prepare` (keys, before the write transaction) decides nothing: a Lead inserted by
+    someone else after it, with the same Email in another case, is the one the upsert
+    updates — no duplicate."""
+    module = leads(corral)
+    c = ctx(corral)
+    records = corral.records
+    plans = [Planned(0, records.check(module, {"Last_Name": "Late", "Email": "Race@Example.com",
+                                               "City": "Austin"}, 0, c.principal))]
+    prepared = prepare(module, plans)
+    (first,) = records.insert(module, [{"Last_Name": "First", "Email": "race@example.com"}], c)
+    assert first.record is not None
+    (out,) = records.in_write_transaction(lambda tx: records.pipeline.run(
+        tx, module, plans, c, ids=[corral.db.new_id()], match_order=check_order(module, None),
+        prepared=prepared))
+    assert out.action == "update" and out.record is not None
+    assert out.record.id == first.record.id and out.duplicate_field == "Email"
+    with corral.db.read() as conn:
+        emails = conn.execute(sa.select(t.records.c.id).where(
+            t.records.c.module_id == module.id)).all()
+    assert len(emails) == 1
+
+
+class _ForwardEmail(Step):
+    """Rewrites the Email the request gave (as a workflow field update would)."""
+
+    name = "forward_email"
+
+    def check(self, item: Item, batch: Batch) -> Decision | None:
+        if item.values.get("Email") == "old@z.com":
+            return Decision(set_values={"Email": "New@Z.com"})
+        return None
+
+
+def test_a_key_a_step_changed_is_kept_from_the_new_value(corral: Corral) -> None:
+    """The key `prepare` made of the request's Email is not used once a step changed it."""
+    module = leads(corral)
+    corral.records.use_steps([*write_steps(corral.registry), _ForwardEmail()])
+    c = ctx(corral)
+    (ins,) = corral.records.insert(module, [{"Last_Name": "A", "Email": "old@z.com"}], c)
+    assert ins.record is not None and ins.record.data["Email"] == "New@Z.com"
+    (by_new,) = corral.records.upsert(module, [{"Last_Name": "B", "Email": "new@z.com"}], c)
+    assert by_new.action == "update" and by_new.record is not None
+    assert by_new.record.id == ins.record.id
+    (by_old,) = corral.records.upsert(module, [{"Last_Name": "C", "Email": "OLD@z.com"}], c)
+    assert by_old.action == "insert"  # nothing holds the value the step replaced

@@ -1,4 +1,5 @@
-"""The one record-write pipeline: resolve → compose → registered steps → stage → flush → effects.
+"""The one record-write pipeline: prepare → resolve → compose → registered steps → stage → flush
+→ effects.
 
 Every change to a record (insert, update, upsert, delete, mass update, lead conversion,
 approval decisions, automation's follow-up writes) runs through `WritePipeline.run` inside one
@@ -6,12 +7,16 @@ transaction. The pipeline owns only what every write needs — finding the targe
 building its new state, moving keys in the batch's view, staging rows — and runs the ordered
 list of steps registered in `corral.services` for everything else. All checks of a record run
 before anything is written; a record that fails leaves no trace while the others commit.
+
+`prepare` works out what no database state decides (each plan's normalised keys) before the
+write transaction, so outside the write lock; `run` decides everything else on the state it
+reads under the lock, whatever happened in between.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import count
 from zoneinfo import ZoneInfo
@@ -40,6 +45,31 @@ from corral.storage.repositories.owners import OwnerRepository
 from corral.storage.repositories.records import RecordRepository, StoredRecord
 
 Checker = Callable[[Module, object, int, WriteContext], v.Checked]
+KEYED_OPS = frozenset({"insert", "update"})  # ops whose keys come from the request's values
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a batch needs that no database state decides, worked out before its transaction:
+    plan index -> field id -> normalised key, of the key fields the plan's values give."""
+
+    keys: dict[int, dict[int, str]]
+
+
+def prepare(module: Module, plans: Sequence[Planned]) -> Prepared:
+    """The batch's pre-lock work (pure): normalised keys of the inserts' and updates' values."""
+    fields = module.key_fields
+    keys: dict[int, dict[int, str]] = {}
+    for p in plans:
+        if p.checked.error is None and p.operation in KEYED_OPS:
+            values = p.checked.values
+            mine: dict[int, str] = {}
+            for f in fields:
+                key = normalise(f, values.get(f.api_name))
+                if key is not None:
+                    mine[f.id] = key
+            keys[p.index] = mine
+    return Prepared(keys)
 
 
 class WritePipeline:
@@ -57,22 +87,26 @@ class WritePipeline:
 
     def run(self, tx: Tx, module: Module, plans: Sequence[Planned], ctx: WriteContext, *,
             ids: list[int], match_order: Sequence[Field] | None = None,
-            plan_only: bool = False) -> list[Outcome]:
+            plan_only: bool = False, prepared: Prepared | None = None) -> list[Outcome]:
         """Apply the plans in input order; one outcome per plan. With `plan_only`, run every
-        check and return what would happen, writing nothing and consuming no id."""
+        check and return what would happen, writing nothing and consuming no id. `prepared`:
+        `prepare(module, plans)` done before the transaction (else done here)."""
+        if prepared is None:
+            prepared = prepare(module, plans)
         work = [p.copy() for p in plans]  # the pipeline sets target and duplicate_field
         batch = Batch(module=module, ctx=ctx, now=self.clock(), tz=ZoneInfo(ctx.user.time_zone),
                       plans=work)
         outcomes = {p.index: Outcome(p.index, error=p.checked.error)
                     for p in work if p.checked.error is not None}
         live = [p for p in work if p.checked.error is None]
-        self._prefetch(tx, batch, live)
+        self._prefetch(tx, batch, live, prepared)
         checks = self._checks(batch)
         fresh_ids: Iterator[int] = iter(ids) if not plan_only else (-n for n in count(1))
         staged = Staged(module, ctx, batch.now)
         accepted: list[Item] = []
         for p in live:
-            item_or_error = self._resolve(p, batch, match_order, fresh_ids)
+            given = prepared.keys.get(p.index)
+            item_or_error = self._resolve(p, batch, match_order, fresh_ids, given)
             if isinstance(item_or_error, CorralError):
                 outcomes[p.index] = Outcome(p.index, error=item_or_error)
                 continue
@@ -81,7 +115,7 @@ class WritePipeline:
             if err is not None:
                 outcomes[p.index] = Outcome(p.index, error=err)
                 continue
-            outcomes[p.index] = staged.add(item, self._accept(item, batch), batch)
+            outcomes[p.index] = staged.add(item, self._accept(item, batch, given), batch)
             accepted.append(item)
         if not plan_only:
             staged.flush(tx, self.records, self.keys)
@@ -89,7 +123,7 @@ class WritePipeline:
         return [outcomes[p.index] for p in work]
 
     # ------------------------------------------------------------------ prefetch
-    def _prefetch(self, tx: Tx, batch: Batch, live: list[Planned]) -> None:
+    def _prefetch(self, tx: Tx, batch: Batch, live: list[Planned], prepared: Prepared) -> None:
         """Who holds each candidate key (one query per key field), the records the batch
         touches, and whatever each step loads for itself."""
         module = batch.module
@@ -99,15 +133,20 @@ class WritePipeline:
             p.target for p in live if p.target is not None and p.operation == "unconvert"})
         candidates: dict[int, set[str]] = {}
         for p in live:
-            if p.operation in ("insert", "update", "restore", "unconvert"):
-                values = (p.checked.values if p.operation in ("insert", "update")
-                          else binned[p.target].data if p.target in binned
+            if p.operation in KEYED_OPS:
+                given = prepared.keys.get(p.index)
+                if given is None:  # a plan `prepared` was not made from
+                    given = prepare(module, [p]).keys.get(p.index, {})
+                for fid, key in given.items():
+                    candidates.setdefault(fid, set()).add(key)
+            elif p.operation in ("restore", "unconvert"):
+                values = (binned[p.target].data if p.target in binned
                           else {**unconverted[p.target].data, **p.checked.values}
                           if p.target in unconverted else {})
                 for f in module.key_fields:
-                    key = normalise(f, values.get(f.api_name))
-                    if key is not None:
-                        candidates.setdefault(f.id, set()).add(key)
+                    norm = normalise(f, values.get(f.api_name))
+                    if norm is not None:
+                        candidates.setdefault(f.id, set()).add(norm)
         self.db.lock_keys(tx, [(fid, k) for fid, ks in candidates.items() for k in ks])
         batch.holders = self.keys.holders(tx, candidates)
         batch.memo["candidates"] = candidates
@@ -139,12 +178,13 @@ class WritePipeline:
 
     # ------------------------------------------------------------------ one record
     def _resolve(self, p: Planned, batch: Batch, match_order: Sequence[Field] | None,
-                 fresh_ids: Iterator[int]) -> Item | CorralError:
+                 fresh_ids: Iterator[int], given: dict[int, str] | None) -> Item | CorralError:
         """The record the plan writes (its upsert match or target) and its new state."""
         if match_order is not None:
             p.target, p.duplicate_field = None, None
             for f in match_order:
-                key = normalise(f, p.checked.values.get(f.api_name))
+                key = (given.get(f.id) if given is not None
+                       else normalise(f, p.checked.values.get(f.api_name)))
                 found = batch.holders.get((f.id, key)) if key is not None else None
                 if found:
                     p.target = batch.earliest(found)[0]
@@ -193,7 +233,9 @@ class WritePipeline:
         owner = values.pop("Owner", None)
         if owner is not None:
             new.owner_id = int(owner)
-        for name, value in values.items():
+        if not p.checked.append:
+            new.data.update(values)
+        for name, value in values.items() if p.checked.append else ():
             if name in p.checked.append and isinstance(value, list):
                 value = list(dict.fromkeys([*(new.data.get(name) or []), *value]))
             new.data[name] = value
@@ -225,11 +267,27 @@ class WritePipeline:
         return duplicate_error(clashes, item.index, owner_of, self.owners.names(tx, firsts))
 
     @staticmethod
-    def _accept(item: Item, batch: Batch) -> dict[int, str]:
+    def _new_keys(item: Item, batch: Batch, given: dict[int, str] | None) -> dict[int, str]:
+        """The record's keys as it now stands: a value still the one the request gave keeps
+        the key `prepare` made of it; one a step or the stored record gave is normalised."""
+        data, values = item.new.data, item.values
+        out: dict[int, str] = {}
+        for f in batch.module.key_fields:
+            value = data.get(f.api_name)
+            if given is not None and f.api_name in values and values[f.api_name] is value:
+                key = given.get(f.id)
+            else:
+                key = normalise(f, value)
+            if key is not None:
+                out[f.id] = key
+        return out
+
+    @classmethod
+    def _accept(cls, item: Item, batch: Batch, given: dict[int, str] | None) -> dict[int, str]:
         """Move the record's keys in the batch's view, so later records see it; its keys."""
         new = item.new
         old_keys = batch.keys.get(new.id, {})
-        new_keys = {} if item.op == "delete" else batch.keys_of(new)
+        new_keys = {} if item.op == "delete" else cls._new_keys(item, batch, given)
         for fid, key in old_keys.items():
             if new_keys.get(fid) != key:
                 batch.holders.get((fid, key), set()).discard(new.id)
@@ -249,6 +307,8 @@ class WritePipeline:
         """Outbox rows and follow-up writes the steps asked for, in this transaction."""
         follow = FollowUp()
         for step in self.steps:
+            if type(step).effects is Step.effects:
+                continue  # a check only
             mine = [i for i in accepted if i.op in step.ops]
             result = step.effects(mine, batch) if mine else None
             if result is not None:

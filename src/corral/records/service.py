@@ -24,7 +24,7 @@ from corral.records import plans as recorded_plans
 from corral.records import validate as v
 from corral.records.dedup import check_order
 from corral.records.keys import normalise
-from corral.records.pipeline import WritePipeline
+from corral.records.pipeline import WritePipeline, prepare
 from corral.records.writes import Outcome, Planned, Step, WriteContext
 from corral.storage.database import Database, Tx
 from corral.storage.errors import StorageConflict
@@ -96,8 +96,10 @@ class RecordService:
                                          match_order=match_order, plan_only=True)
         inserts = sum(1 for p in plans if p.target is None and p.op is None)
         fresh = self.db.new_ids(inserts) if inserts else []
+        prepared = prepare(module, plans)  # before the write lock: it reads no state
         return self.in_write_transaction(lambda tx: self.pipeline.run(
-            tx, module, plans, ctx, ids=list(fresh), match_order=match_order), ctx)
+            tx, module, plans, ctx, ids=list(fresh), match_order=match_order,
+            prepared=prepared), ctx)
 
     def in_request_transaction(self, *, dry: bool = False) -> AbstractContextManager[Tx]:
         """One transaction for everything a request writes (see `Database.ambient`): what the

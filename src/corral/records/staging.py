@@ -31,6 +31,8 @@ class Staged:
         self.converted: list[int] = []
         self.unconverted: list[int] = []  # their converted keys are replaced by live ones
         self.log: list[ChangeEntry] = []
+        # What every change-log entry of the batch repeats, read once.
+        self._by = (ctx.user.id, ctx.request_id, ctx.job_id, ctx.source or "api")
 
     def add(self, item: Item, new_keys: dict[int, str], batch: Batch) -> Outcome:
         new, old, op = item.new, item.old, item.op
@@ -61,11 +63,11 @@ class Staged:
 
     def _entry(self, rid: int, operation: str, name: str | None, old: Any, new: Any,
                automation: str | None = None) -> ChangeEntry:
-        ctx = self.ctx
+        user_id, request_id, job_id, source = self._by
         return ChangeEntry(record_id=rid, module_id=self.module.id, operation=operation,
-                           field=name, old_value=old, new_value=new, user_id=ctx.user.id,
-                           at=self.now, request_id=ctx.request_id, job_id=ctx.job_id,
-                           automation=automation, source=ctx.source or "api")
+                           field=name, old_value=old, new_value=new, user_id=user_id,
+                           at=self.now, request_id=request_id, job_id=job_id,
+                           automation=automation, source=source)
 
     def _entries(self, item: Item, changes: dict[str, Change]) -> list[ChangeEntry]:
         new, old, op = item.new, item.old, item.op
@@ -104,6 +106,8 @@ class Staged:
             if rid in self.deleted or rid in self.converted:
                 continue  # released / marked below
             orig = self.orig_keys.get(rid, {})
+            if final == orig:
+                continue  # most updates leave every key as it was
             removed += [(rid, fid, key) for fid, key in orig.items() if final.get(fid) != key]
             added += [KeyRow(fid, key, rid, fid in unique)
                       for fid, key in final.items() if orig.get(fid) != key]
