@@ -469,8 +469,12 @@ class Database:
     def dispose(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.stop()  # a later write starts it again
-            with self._sqlite_writer:
-                self._file_writer.close()  # (unless held: a restore disposes inside it)
+            # The lock file stays open while a write runs (or a restore disposes inside one).
+            if self._sqlite_writer.acquire(blocking=False):
+                try:
+                    self._file_writer.close()
+                finally:
+                    self._sqlite_writer.release()
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
