@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -106,7 +107,8 @@ class _Checkpointer:
     of a ~30 ms upsert transaction on average (up to ~50 ms when many pages are copied), all
     of it while this process's writer lock is held. A PASSIVE checkpoint never blocks writers
     or readers, so it runs here instead, woken by commits and at most every
-    CHECKPOINT_PAUSE_SECONDS; `pause()` keeps it out of whole-file operations."""
+    CHECKPOINT_PAUSE_SECONDS; its `lock` keeps it out of whole-file operations
+    (`Database.sqlite_writer`)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -150,8 +152,8 @@ class _Checkpointer:
             self._wake.clear()
             try:
                 self.checkpoint()
-            except DBAPIError:  # busy or gone (a restore): the next commit wakes us again
-                pass
+            except (DBAPIError, sqlite3.Error):
+                pass  # busy (another process checkpoints) or gone: the next commit wakes us
             time.sleep(CHECKPOINT_PAUSE_SECONDS)
 
 
