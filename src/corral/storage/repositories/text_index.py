@@ -237,42 +237,55 @@ def _sqlite_query(name: str, columns: str, module_id: int, text: str) -> str:
 
     The text's whole phrase reads the posting list of every one of its trigrams, and a trigram
     that most records hold (`lea` in every `lead000…` email) has a list as long as the
-    module: the cost grows with the table. So each distinct trigram is probed first, reading
-    at most PROBE_ROWS of its newest postings: a trigram's density is how many ids apart they
-    lie, the module's is the same for its newest live records. The trigrams held by more than
-    COMMON_SHARE of the module's records are dropped (the rarest one is always kept), and the
-    query is the AND of the phrases that the kept trigrams' maximal runs in the text spell:
-    each is a substring of the text, so a record containing the text matches all of them (the
-    same or more records than the whole phrase; the exact condition decides). FTS5 evaluates
-    an AND and a phrase by seeking, so the cost follows the rarest trigrams. Every
-    probe reads at most PROBE_ROWS postings, whatever the module's size. Quotes in the text
-    are doubled inside each phrase, so FTS5 operators in it are matched as characters."""
-    def density(rows: str, few: str) -> str:  # few: when fewer than PROBE_ROWS
-        return (f"SELECT CASE WHEN count(*) < {PROBE_ROWS} THEN {few} "
-                f"ELSE {PROBE_ROWS - 1}.0 / (max(rid) - min(rid) + 1) END FROM ({rows})")
-
+    module: the cost grows with the table. So each distinct trigram is probed first: from
+    three places in the module's ids (its first live record, a third and two thirds of the
+    way to its last), at most PROBE_ROWS postings each; how many ids they span gives the
+    trigram's density there, the median of the three its density (ids are allocated in
+    time, so a trigram can cluster: `st7` of `Last7…` is in every record for a while). The
+    module's density is the same for its newest live records. The trigrams held by more
+    than COMMON_SHARE of the module's records are dropped (the rarest one is always kept),
+    and the query is the AND of the phrases that the kept trigrams' maximal runs in the text
+    spell: each is a substring of the text, so a record containing the text matches all of
+    them (the same or more records than the whole phrase; the exact condition decides).
+    FTS5 evaluates a phrase and an AND by seeking, so the cost follows the rarest trigrams;
+    every probe reads at most PROBE_ROWS postings, whatever the module's size. Quotes in the
+    text are doubled inside each phrase, so FTS5 operators in it are matched as characters."""
     def phrase(value: str) -> str:
         return f"'\"' || replace({value}, '\"', '\"\"') || '\"'"
 
-    live = (f"SELECT id AS rid FROM {t.records.name} WHERE module_id = {module_id} "
-            f"AND deleted_time IS NULL ORDER BY id DESC LIMIT {PROBE_ROWS}")
-    postings = (f"SELECT rowid AS rid FROM {name} WHERE {name} MATCH "
-                f"'{{{columns}}} : ' || {phrase('p.tri')} ORDER BY rowid DESC "
-                f"LIMIT {PROBE_ROWS}")
+    live = (f"FROM {t.records.name} WHERE module_id = {module_id} AND deleted_time IS NULL "
+            f"ORDER BY id")
+
+    def sample(start: str) -> str:  # the trigram's density from id `start` on (the span
+        # counts from `start`: a trigram first found far away is rare there)
+        return (f"(SELECT CASE WHEN count(*) < {PROBE_ROWS} "
+                f"THEN count(*) / (b.hi - ({start}) + 1.0) "
+                f"ELSE {PROBE_ROWS}.0 / (max(rid) - ({start}) + 1) END "
+                f"FROM (SELECT rowid AS rid FROM {name} WHERE {name} MATCH "
+                f"'{{{columns}}} : ' || {phrase('p.tri')} AND rowid >= ({start}) "
+                f"ORDER BY rowid LIMIT {PROBE_ROWS}))")
+
     return (
         "(WITH RECURSIVE s(t) AS (SELECT " + text + "), "
         "g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g, s WHERE i < length(s.t) - 2), "
         "pos(i, tri) AS (SELECT i, substr(s.t, i, 3) FROM g, s), "
-        f"m(d) AS ({density(live, '1e9')}), "  # a small module: keep every trigram
-        f"r(tri, d) AS (SELECT p.tri, ({density(postings, 'count(*) * 1e-12')}) "
-        "FROM (SELECT DISTINCT tri FROM pos) AS p), "
+        f"b(lo, hi) AS (SELECT (SELECT id {live} LIMIT 1), (SELECT id {live} DESC LIMIT 1)), "
+        # The module's density; a small module keeps every trigram.
+        f"m(d) AS (SELECT CASE WHEN count(*) < {PROBE_ROWS} THEN 1e9 "
+        f"ELSE {PROBE_ROWS - 1}.0 / (max(id) - min(id) + 1) END "
+        f"FROM (SELECT id {live} DESC LIMIT {PROBE_ROWS})), "
+        f"x(tri, d1, d2, d3) AS MATERIALIZED (SELECT p.tri, {sample('b.lo')}, "
+        f"{sample('b.lo + (b.hi - b.lo) / 3')}, {sample('b.lo + 2 * (b.hi - b.lo) / 3')} "
+        "FROM (SELECT DISTINCT tri FROM pos) AS p, b), "
+        "r(tri, d) AS MATERIALIZED (SELECT tri, "  # the median of the three
+        "coalesce(max(min(d1, d2), min(max(d1, d2), d3)), 0) FROM x), "
         "k(i) AS (SELECT pos.i FROM pos JOIN r ON r.tri = pos.tri "
         f"WHERE r.d <= {COMMON_SHARE} * (SELECT d FROM m) OR r.d = (SELECT min(d) FROM r)), "
-        "runs(a, b) AS (SELECT min(i), max(i) FROM "
+        "runs(a, z) AS (SELECT min(i), max(i) FROM "
         "(SELECT i, i - row_number() OVER (ORDER BY i) AS run FROM k) GROUP BY run) "
-        f"SELECT '{{{columns}}} : (' || "
-        f"group_concat({phrase('substr(s.t, a, b - a + 3)')}, ' AND ') || ')' "
-        "FROM runs, s)")
+        f"SELECT coalesce('{{{columns}}} : (' || "
+        f"group_concat({phrase('substr(s.t, a, z - a + 3)')}, ' AND ') || ')', "
+        f"'{{{columns}}} : ' || {phrase('s.t')}) FROM runs, s)")
 
 
 @compiles(_TextMatchClause, "sqlite")
