@@ -259,11 +259,12 @@ def test_index_follows_bulk_write(api: Api, corral: Corral) -> None:
 # More than the probes' sample (PROBE_ROWS), sharing trigrams as zero-padded bench values do:
 # every one holds "com", "omm", ..., "dge", "get", " 00"; the digits are rarer.
 COMMON = [f"Common Gadget {i:05d}" for i in range(150)]
+LONG = "A very long company name that goes on and on, Common Gadget 00042 Holdings Ltd"
 
 
 @pytest.fixture
 def common(api: Api) -> dict[str, str]:
-    values = COMMON + COMPANIES
+    values = COMMON + COMPANIES + [LONG]
     ids: list[str] = []
     for start in range(0, len(values), 100):
         ids += api.insert("Leads", *[{"Last_Name": f"C{i}", "Company": c}
@@ -275,6 +276,7 @@ def common(api: Api) -> dict[str, str]:
     "Common Gadget 00042", "gadget 0012", "00042", "0004", "00149", "Common", "mmon Gad",
     "Gadget 0", "ommon gadget 00", "Gadget 00150", "dget 001", "Common Gadget", "co",
     "ab", "widget", '"hi"', "NOT me", "本語テ", "Straße", "a/b", "00042 x", "x 00042",
+    LONG, LONG[40:], LONG.upper(), LONG[:-1] + "X",
 ])
 def test_values_with_common_trigrams_select_what_the_scan_selects(
         api: Api, common: dict[str, str], text: str) -> None:

@@ -227,6 +227,9 @@ class _TextMatchClause(ColumnElement[bool]):
 
 # Trigrams sampled per probe when choosing which to look up (see _sqlite_query).
 PROBE_ROWS = 64
+# Trigram positions probed and looked up: a longer text is narrowed by its first ones (a
+# substring still), so the probes stay bounded.
+MAX_PROBED = 32
 # A trigram is looked up when at most this share of the module's newest records hold it.
 COMMON_SHARE = 0.5
 
@@ -237,9 +240,10 @@ def _sqlite_query(name: str, columns: str, module_id: int, text: str) -> str:
 
     The text's whole phrase reads the posting list of every one of its trigrams, and a trigram
     that most records hold (`lea` in every `lead000…` email) has a list as long as the
-    module: the cost grows with the table. So each distinct trigram is probed first: from
-    three places in the module's ids (its first live record, a third and two thirds of the
-    way to its last), at most PROBE_ROWS postings each; how many ids they span gives the
+    module: the cost grows with the table. So each distinct trigram (of the first MAX_PROBED
+    positions) is probed first: from three places in the module's ids (its first live
+    record, a third and two thirds of the way to its last), at most PROBE_ROWS postings
+    each; how many ids they span gives the
     trigram's density there, the median of the three its density (ids are allocated in
     time, so a trigram can cluster: `st7` of `Last7…` is in every record for a while). The
     module's density is the same for its newest live records. The trigrams held by more
@@ -267,7 +271,8 @@ def _sqlite_query(name: str, columns: str, module_id: int, text: str) -> str:
 
     return (
         "(WITH RECURSIVE s(t) AS (SELECT " + text + "), "
-        "g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g, s WHERE i < length(s.t) - 2), "
+        "g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g, s "
+        f"WHERE i < min(length(s.t) - 2, {MAX_PROBED})), "
         "pos(i, tri) AS (SELECT i, substr(s.t, i, 3) FROM g, s), "
         f"b(lo, hi) AS (SELECT (SELECT id {live} LIMIT 1), (SELECT id {live} DESC LIMIT 1)), "
         # The module's density; a small module keeps every trigram.
