@@ -3,6 +3,7 @@ and `actions/count` with the same criteria, answered from the text index (issue 
 
     python bench/text_search.py                    # fresh SQLite file, 10k and 100k Leads
     python bench/text_search.py --pg --sizes 10000,100000,1000000
+    python bench/text_search.py --upkeep           # the triggers' cost per record (sqlite3)
 
 The Leads are written directly (as `bench/common.preload_rows`; the database's triggers keep the
 index as they would for the service), each with a Company `Co<i:07d> Ltd` and a Mobile
@@ -12,6 +13,13 @@ printed with the ratio to the smallest size. The baselines, same process, same r
 `sqlite3` with one table `leads(id, data JSON)` and an FTS5 trigram table over Company (the
 physical limit of an indexed lookup), and the same table scanned with LIKE (what Corral did).
 Prints figures only.
+
+`--upkeep` times the SQLite triggers that keep the index, in plain `sqlite3` (no Corral in the
+loop): a `records` table shaped like Corral's, Leads-like JSON (7 of 24 indexed text fields
+filled), 100-row executemany transactions, µs per record for insert, an update that changes
+no indexed value and one that changes one, without an index, with the triggers before issue
+15's TEXT2 part (re-index on every update of `data`) and with today's (`_sqlite_ddl`), the
+three interleaved, best of --rounds.
 """
 
 from __future__ import annotations
@@ -84,6 +92,67 @@ class Plain:
             "ORDER BY id DESC LIMIT 200", (f"%{i:07d}%",)).fetchall()
 
 
+UPKEEP_KEYS = [
+    "Last_Name", "First_Name", "Email", "Company", "Phone", "Lead_Status", "Full_Name", "Mobile",
+    "Fax", "Website", "Designation", "Street", "City", "State", "Zip_Code", "Country",
+    "Description", "Salutation", "Lead_Source", "Industry", "Rating", "Secondary_Email",
+    "Skype_ID", "Twitter"]
+
+
+def upkeep_lead(i: int, **changes: Any) -> str:
+    return json.dumps({
+        "Last_Name": f"Last{i}", "First_Name": f"First{i}", "Email": f"lead{i:08d}@example.com",
+        "Company": c.COMPANIES[i % 8], "Phone": f"+1 555 {i:07d}",
+        "Lead_Status": c.LEAD_STATUSES[i % 8], "Full_Name": f"First{i} Last{i}",
+        "No_of_Employees": i, "Visit_At": "2024-01-01T00:00:00+00:00", "Annual_Revenue": 1000.5,
+        "Owner": {"id": "1"}, "$approved": True, "$editable": True, "Tag": [], **changes})
+
+
+def upkeep(rounds: int, n: int = 20000) -> None:
+    from corral.storage.filters import IndexedText
+    from corral.storage.repositories.text_index import _sqlite_ddl
+
+    fields = [IndexedText(100 + i, k) for i, k in enumerate(UPKEEP_KEYS)]
+    after = _sqlite_ddl(7, fields)
+    # Before: the same update trigger without the WHEN on the indexed values.
+    before = [*after[:3], after[3].split(" AND (old.module_id IS NOT")[0] + " BEGIN"
+              + after[3].split(" BEGIN", 1)[1]]
+    steps = {
+        "insert": ("INSERT INTO records(id, module_id, data) VALUES (?, 7, ?)",
+                   lambda i: (i + 1, upkeep_lead(i))),
+        "update, no indexed value changed": (
+            "UPDATE records SET data = ? WHERE id = ?",
+            lambda i: (upkeep_lead(i, No_of_Employees=i + 1), i + 1)),
+        "update, one indexed value changed": (
+            "UPDATE records SET data = ? WHERE id = ?",
+            lambda i: (upkeep_lead(i, No_of_Employees=i + 2, Company=f"Co{i}"), i + 1)),
+    }
+    best: dict[tuple[str, str], float] = {}
+    for _ in range(rounds):
+        for label, ddl in (("no text index", []), ("before", before), ("after", after)):
+            con = sqlite3.connect(":memory:", isolation_level=None)
+            con.execute("CREATE TABLE records (id INTEGER PRIMARY KEY, module_id INTEGER NOT "
+                        "NULL, deleted_time TEXT, data TEXT NOT NULL)")
+            for statement in ddl:
+                con.execute(statement)
+            for step, (sql, row) in steps.items():
+                rows = [row(i) for i in range(n)]
+                t0 = time.perf_counter()
+                for start in range(0, n, 100):
+                    con.execute("BEGIN")
+                    con.executemany(sql, rows[start:start + 100])
+                    con.execute("COMMIT")
+                us = (time.perf_counter() - t0) / n * 1e6
+                best[label, step] = min(best.get((label, step), us), us)
+            con.close()
+    print(c.machine_line())
+    print(f"µs per record, best of {rounds} interleaved rounds of {n:,} records")
+    print(f"{'':36}" + "".join(f"{label:>16}" for label in ("no text index", "before", "after")))
+    for step in steps:
+        print(f"{step:36}" + "".join(f"{best[label, step]:16.1f}"
+                                     for label in ("no text index", "before", "after")))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -94,7 +163,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--scan-queries", type=int, default=20,
                     help="queries of the scanning baseline per size (it is slow)")
+    ap.add_argument("--upkeep", action="store_true",
+                    help="time the index triggers in plain sqlite3 instead (see above)")
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args(argv)
+    if args.upkeep:
+        upkeep(args.rounds)
+        return
     sizes = [int(x) for x in args.sizes.split(",")]
 
     from starlette.testclient import TestClient

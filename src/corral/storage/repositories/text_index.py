@@ -5,8 +5,14 @@ SQLite: one FTS5 table per module, `fts_m<module id>`, with the `trigram` tokeni
 per indexed field (`f<field id>`), rowid = the record id. It is contentless (`content=''`): the
 values live in `records.data` only, and triggers on `records` keep the index in the writing
 transaction (SQLite 3.40 has no `contentless_delete`, so the delete trigger hands FTS5 the old
-values, read from `old.data` exactly as the insert read them). Deleted records stay indexed
-(the search's own condition drops them), so a restore needs no index work.
+values, read from `old.data` exactly as the insert read them). The update trigger does nothing
+unless an indexed value (or the module) changed: most updates leave the text alone, and it
+compares the values in one `json_extract` per 100 fields instead of re-tokenising them (a
+contentless table can only re-index a whole row, so an update that changes one text field
+still re-indexes all of the record's). Deleted records stay indexed (the search's own
+condition drops them), so a restore needs no index work. A search looks up only the text's
+trigrams that are not in most of the module's records (`_sqlite_query`), so its cost does not
+grow with the module; text of fewer than three characters is not narrowed (scanned).
 
 PostgreSQL: one pg_trgm GIN index per module, partial (`WHERE module_id = <id>`), on the
 lower-cased concatenation of its text fields (`lower(coalesce(data ->> 'A', '') || ' ' || ...)`):
@@ -46,6 +52,8 @@ log = logging.getLogger(__name__)
 
 # Keys rendered as literal JSON paths in DDL and queries: nothing else is indexed.
 KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
+# Indexed paths per json_extract call in the update trigger's comparison.
+TRIGGER_PATHS = 100
 # Trigram indexes find values of three characters or more; shorter text is not narrowed.
 MIN_INDEXED_LENGTH = 3
 
@@ -96,6 +104,14 @@ class TextIndexRepository:
             return _sync_sqlite(tx, int(module_id), wanted)
         return _sync_postgresql(tx, int(module_id), wanted)
 
+    def fts_query(self, tx: Tx, module_id: int, fields: Sequence[IndexedText],
+                  text: str) -> str:
+        """SQLite only: the FTS5 query a `TextMatch` of `text` in `fields` runs now (which
+        trigrams it kept), for tests and benchmarks."""
+        columns = " ".join(_column(f.field_id) for f in _checked(fields))
+        query = _sqlite_query(fts_table(module_id), columns, int(module_id), ":text")
+        return str(tx.execute(sa.text(f"SELECT {query}"), {"text": text}).scalar_one())
+
     def has_trigram(self, tx: Tx) -> bool:
         """PostgreSQL only: whether pg_trgm is installed (indexes are built only then)."""
         return tx.execute(sa.text(
@@ -103,11 +119,21 @@ class TextIndexRepository:
 
 
 def _sqlite_ddl(module_id: int, fields: list[IndexedText]) -> list[str]:
+    """The table, then its insert, delete and update triggers."""
     name = fts_table(module_id)
     cols = ", ".join(_column(f.field_id) for f in fields)
 
     def values(row: str) -> str:
         return ", ".join(f"json_extract({row}.data, '$.{f.key}')" for f in fields)
+
+    # The indexed values compared in a few calls (one JSON parse each; a function takes at
+    # most 127 arguments on older SQLite builds).
+    groups = [fields[i:i + TRIGGER_PATHS] for i in range(0, len(fields), TRIGGER_PATHS)]
+
+    def texts(row: str, group: list[IndexedText]) -> str:
+        return f"json_extract({row}.data, " + ", ".join(f"'$.{f.key}'" for f in group) + ")"
+
+    changed = " OR ".join(f"{texts('old', g)} IS NOT {texts('new', g)}" for g in groups)
 
     return [
         f"CREATE VIRTUAL TABLE {name} USING fts5({cols}, content='', "
@@ -117,8 +143,11 @@ def _sqlite_ddl(module_id: int, fields: list[IndexedText]) -> list[str]:
         f"CREATE TRIGGER {name}_ad AFTER DELETE ON records WHEN old.module_id = {module_id} "
         f"BEGIN INSERT INTO {name}({name}, rowid, {cols}) "
         f"VALUES ('delete', old.id, {values('old')}); END",
+        # Only when an indexed value (or the module) changed: most updates leave the text
+        # fields alone, and re-tokenising them (old and new) cost more than the comparison.
         f"CREATE TRIGGER {name}_au AFTER UPDATE OF data, module_id ON records "
-        f"WHEN old.module_id = {module_id} OR new.module_id = {module_id} "
+        f"WHEN (old.module_id = {module_id} OR new.module_id = {module_id}) "
+        f"AND (old.module_id IS NOT new.module_id OR {changed}) "
         f"BEGIN INSERT INTO {name}({name}, rowid, {cols}) "
         f"SELECT 'delete', old.id, {values('old')} WHERE old.module_id = {module_id}; "
         f"INSERT INTO {name}(rowid, {cols}) "
@@ -137,6 +166,12 @@ def _sync_sqlite(tx: Tx, module_id: int, fields: list[IndexedText]) -> bool:
         return False
     for suffix in ("_ai", "_ad", "_au"):
         tx.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}{suffix}")
+    if wanted and have[:1] == wanted[:1]:
+        # The same table (same fields): only the triggers changed (e.g. a newer Corral's);
+        # the index holds the right values already, no rebuild.
+        for statement in wanted[1:]:
+            tx.exec_driver_sql(statement)
+        return True
     tx.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
     for statement in wanted:
         tx.exec_driver_sql(statement)
@@ -190,17 +225,82 @@ class _TextMatchClause(ColumnElement[bool]):
         self.text = sa.bindparam("text_match", text, type_=sa.String, unique=True)
 
 
+# Trigrams sampled per probe when choosing which to look up (see _sqlite_query).
+PROBE_ROWS = 64
+# Trigram positions probed and looked up: a longer text is narrowed by its first ones (a
+# substring still), so the probes stay bounded.
+MAX_PROBED = 32
+# A trigram is looked up when at most this share of the module's newest records hold it.
+COMMON_SHARE = 0.5
+
+
+def _sqlite_query(name: str, columns: str, module_id: int, text: str) -> str:
+    """The FTS5 query that narrows to the records containing `text` (`text` is SQL: the bound
+    value), built by SQLite itself from the text and the index, in the same statement.
+
+    The text's whole phrase reads the posting list of every one of its trigrams, and a trigram
+    that most records hold (`lea` in every `lead000…` email) has a list as long as the
+    module: the cost grows with the table. So each distinct trigram (of the first MAX_PROBED
+    positions) is probed first: from three places in the module's ids (its first live
+    record, a third and two thirds of the way to its last), at most PROBE_ROWS postings
+    each; how many ids they span gives the
+    trigram's density there, the median of the three its density (ids are allocated in
+    time, so a trigram can cluster: `st7` of `Last7…` is in every record for a while). The
+    module's density is the same for its newest live records. The trigrams held by more
+    than COMMON_SHARE of the module's records are dropped (the rarest one is always kept),
+    and the query is the AND of the phrases that the kept trigrams' maximal runs in the text
+    spell: each is a substring of the text, so a record containing the text matches all of
+    them (the same or more records than the whole phrase; the exact condition decides).
+    FTS5 evaluates a phrase and an AND by seeking, so the cost follows the rarest trigrams;
+    every probe reads at most PROBE_ROWS postings, whatever the module's size. Quotes in the
+    text are doubled inside each phrase, so FTS5 operators in it are matched as characters."""
+    def phrase(value: str) -> str:
+        return f"'\"' || replace({value}, '\"', '\"\"') || '\"'"
+
+    live = (f"FROM {t.records.name} WHERE module_id = {module_id} AND deleted_time IS NULL "
+            f"ORDER BY id")
+
+    def sample(start: str) -> str:  # the trigram's density from id `start` on (the span
+        # counts from `start`: a trigram first found far away is rare there)
+        return (f"(SELECT CASE WHEN count(*) < {PROBE_ROWS} "
+                f"THEN count(*) / (b.hi - ({start}) + 1.0) "
+                f"ELSE {PROBE_ROWS}.0 / (max(rid) - ({start}) + 1) END "
+                f"FROM (SELECT rowid AS rid FROM {name} WHERE {name} MATCH "
+                f"'{{{columns}}} : ' || {phrase('p.tri')} AND rowid >= ({start}) "
+                f"ORDER BY rowid LIMIT {PROBE_ROWS}))")
+
+    return (
+        "(WITH RECURSIVE s(t) AS (SELECT " + text + "), "
+        "g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g, s "
+        f"WHERE i < min(length(s.t) - 2, {MAX_PROBED})), "
+        "pos(i, tri) AS (SELECT i, substr(s.t, i, 3) FROM g, s), "
+        f"b(lo, hi) AS (SELECT (SELECT id {live} LIMIT 1), (SELECT id {live} DESC LIMIT 1)), "
+        # The module's density; a small module keeps every trigram.
+        f"m(d) AS (SELECT CASE WHEN count(*) < {PROBE_ROWS} THEN 1e9 "
+        f"ELSE {PROBE_ROWS - 1}.0 / (max(id) - min(id) + 1) END "
+        f"FROM (SELECT id {live} DESC LIMIT {PROBE_ROWS})), "
+        f"x(tri, d1, d2, d3) AS MATERIALIZED (SELECT p.tri, {sample('b.lo')}, "
+        f"{sample('b.lo + (b.hi - b.lo) / 3')}, {sample('b.lo + 2 * (b.hi - b.lo) / 3')} "
+        "FROM (SELECT DISTINCT tri FROM pos) AS p, b), "
+        "r(tri, d) AS MATERIALIZED (SELECT tri, "  # the median of the three
+        "coalesce(max(min(d1, d2), min(max(d1, d2), d3)), 0) FROM x), "
+        "k(i) AS (SELECT pos.i FROM pos JOIN r ON r.tri = pos.tri "
+        f"WHERE r.d <= {COMMON_SHARE} * (SELECT d FROM m) OR r.d = (SELECT min(d) FROM r)), "
+        "runs(a, z) AS (SELECT min(i), max(i) FROM "
+        "(SELECT i, i - row_number() OVER (ORDER BY i) AS run FROM k) GROUP BY run) "
+        f"SELECT coalesce('{{{columns}}} : (' || "
+        f"group_concat({phrase('substr(s.t, a, z - a + 3)')}, ' AND ') || ')', "
+        f"'{{{columns}}} : ' || {phrase('s.t')}) FROM runs, s)")
+
+
 @compiles(_TextMatchClause, "sqlite")
 def _sqlite_match(element: _TextMatchClause, compiler: SQLCompiler, **kw: Any) -> str:
-    # An FTS5 query: `{f1 f2} : "text"`, the text one phrase (its double quotes doubled), so
-    # operators, parentheses, stars and quotes in it are matched as characters.
     name = fts_table(element.module_id)
     columns = " ".join(_column(f.field_id) for f in element.fields)
-    phrase = (sa.literal("{" + columns + "} : \"", sa.String)
-              + sa.func.replace(element.text, '"', '""') + '"')
+    query = _sqlite_query(name, columns, element.module_id,
+                          compiler.process(element.text, **kw))
     return (f"{compiler.process(t.records.c.id, **kw)} IN (SELECT rowid FROM {name} "
-            f"WHERE {name} MATCH "
-            f"{compiler.process(phrase, **kw)})")
+            f"WHERE {name} MATCH {query})")
 
 
 @compiles(_TextMatchClause)  # also what str() of a statement shows
