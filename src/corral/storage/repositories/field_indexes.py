@@ -1,11 +1,13 @@
 """Per-field expression indexes on `records`: one partial B-tree index per (module, field),
 `ix_rf_<module id>_<field id>_<digest>` over the field's value as queries read it
-(`storage/field_values.py`), `WHERE module_id = <module id>` (on SQLite also `AND <value> IS
-NOT NULL`, see `_index`).
+(`storage/field_values.py`), `WHERE module_id = <module id> AND <value> IS NOT NULL`: a record
+that lacks the field costs the index nothing but that predicate (see `_index`).
 
 The database maintains them in every write's transaction; this repository only creates and
 drops them as fields come and go. The name's digest covers the api name and the index kind,
-so a field whose type (and so its kind) changes gets a new index and loses the old one.
+so a field whose type (and so its kind) changes gets a new index and loses the old one; it
+also covers the dialect's FORM, so a database built with an older definition gets the new
+one at the next `sync` (at start, or from the background loop).
 Which fields get which kind is decided above storage (`metadata/field_indexes.py`).
 """
 
@@ -23,9 +25,10 @@ from corral.storage.database import Tx
 from corral.storage.field_values import IDENTIFIER, IndexKind, indexed_value, literal_int
 
 PREFIX = "ix_rf_"
-# Part of every index's name: changing how indexes are built (their expression or WHERE)
-# means a new FORM, and the next start replaces every index.
-FORM = 4
+# Part of every index's name: changing how a dialect's indexes are built (their expression or
+# WHERE) means a new FORM for it, and the next `sync` replaces its every index. PostgreSQL 5:
+# `IS NOT NULL` in the WHERE (4 stored an entry for every record of the module).
+FORMS = {"sqlite": 4, "postgresql": 5}
 _NAME = re.compile(r"^ix_rf_([0-9]+)_([0-9]+)_[0-9a-f]{8}$")
 
 
@@ -48,8 +51,9 @@ class IndexChanges:
         return bool(self.created or self.dropped)
 
 
-def index_name(module_id: int, wanted: WantedIndex) -> str:
-    digest = hashlib.sha1(f"{wanted.api_name}\0{wanted.kind}\0{FORM}".encode()).hexdigest()[:8]
+def index_name(module_id: int, wanted: WantedIndex, dialect: str) -> str:
+    form = FORMS[dialect]
+    digest = hashlib.sha1(f"{wanted.api_name}\0{wanted.kind}\0{form}".encode()).hexdigest()[:8]
     return f"{PREFIX}{int(module_id)}_{int(wanted.field_id)}_{digest}"
 
 
@@ -80,7 +84,7 @@ class FieldIndexRepository:
                     every_module: bool = False) -> IndexChanges:
         """What `sync` would create and drop (a read: nothing changes)."""
         existing = self.names(tx)
-        want = _named(wanted)
+        want = _named(wanted, tx.dialect.name)
         dropped = tuple(sorted(n for n, m in existing.items()
                                if n not in want and (every_module or m in wanted)))
         return IndexChanges(tuple(sorted(n for n in want if n not in existing)), dropped)
@@ -91,7 +95,7 @@ class FieldIndexRepository:
         those of these modules that are not wanted; with `every_module`, also drop the indexes
         of modules not in `wanted`. Updates the planner's statistics when it created any."""
         changes = self.differences(tx, wanted, every_module=every_module)
-        want = _named(wanted)
+        want = _named(wanted, tx.dialect.name)
         for name in changes.dropped:  # names matched _NAME: digits and hex only
             _drop(tx, name)
         for name in changes.created:
@@ -154,9 +158,9 @@ def _drop(tx: Tx, name: str) -> None:
         tx.execute(sa.text(f"DROP STATISTICS IF EXISTS {_statistics_name(name)}"))
 
 
-def _named(wanted: Mapping[int, Sequence[WantedIndex]],
+def _named(wanted: Mapping[int, Sequence[WantedIndex]], dialect: str,
            ) -> dict[str, tuple[int, WantedIndex]]:
-    return {index_name(m, w): (m, w) for m, ws in wanted.items() for w in ws
+    return {index_name(m, w, dialect): (m, w) for m, ws in wanted.items() for w in ws
             if IDENTIFIER.match(w.api_name)}
 
 
@@ -164,13 +168,17 @@ def _index(name: str, module_id: int, wanted: WantedIndex) -> sa.Index:
     """The index over a private copy of `records`, so the shared table object gains none."""
     table = t.records.to_metadata(sa.MetaData())
     value = indexed_value(table, wanted.api_name, wanted.kind)
-    in_module = table.c.module_id == literal_int(module_id)
-    # SQLite: without the records that lack the field, or its statistics (rows per distinct
-    # key, NULL counted as a key) make an equality on a sparse field look unselective; any
-    # comparison implies IS NOT NULL. PostgreSQL: with them, for the opposite reason: its
-    # statistics of an index expression come from the rows the predicate admits, so an
-    # all-NULL field's index would have none and get a default estimate (0.5% of the rows)
-    # instead of "NULL nearly everywhere".
+    # Without the records that lack the field: a typical record fills a few of its module's
+    # fields, and an entry per record and field cost every write (PostgreSQL, 32 indexes of
+    # Leads: ~40 us of the server's CPU per record, bench/field_index_upkeep.py). Every
+    # comparison a search makes on the field implies `value IS NOT NULL` (SQLite: the
+    # comparison operators, IN, BETWEEN; PostgreSQL: any strict operator), so the searches
+    # keep their index; `is null` / `not equal` scan (they did before: NULLs are not "=").
+    # Statistics: SQLite's (rows per distinct key) would count NULL as one key and make an
+    # equality on a sparse field look unselective without this predicate; PostgreSQL's
+    # estimates come from the expression statistics `sync` creates over the whole table,
+    # not from the partial index.
+    where = sa.and_(table.c.module_id == literal_int(module_id), value.is_not(None))
     ops = {"v": "text_pattern_ops"} if wanted.kind == "itext" else {}  # see prefix_range
-    return sa.Index(name, value.label("v"), sqlite_where=sa.and_(in_module, value.is_not(None)),
-                    postgresql_where=in_module, postgresql_ops=ops)
+    return sa.Index(name, value.label("v"), sqlite_where=where, postgresql_where=where,
+                    postgresql_ops=ops)

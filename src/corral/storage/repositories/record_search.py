@@ -114,8 +114,13 @@ def _condition(c: Cond) -> ColumnElement[bool]:
     match c.op:
         case Op.EQ if c.operand == _MODULE_ID and type(first) is int:
             return x == literal_int(first)  # what the field indexes' WHERE says
+        case Op.EQ if isinstance(first, bool):
+            # `IS true` implies no NULL to neither database's planner; the field index
+            # holds the records with a value (`field_indexes._index`), so say so. The same
+            # rows, negated too: NOT (x IS NOT NULL AND x IS true) is x IS NOT true.
+            return sa.and_(x.is_not(None), x.is_(first))
         case Op.EQ:
-            return x.is_(first) if isinstance(first, bool) else x == first
+            return x == first
         case Op.NE:
             return sa.or_(x.is_(None), x.is_not(first) if isinstance(first, bool)
                           else x != first)
