@@ -21,7 +21,7 @@ from corral.records.service import WriteContext
 from corral.services import Corral
 from corral.storage import tables as t
 from corral.storage.field_values import indexed_value, literal_int
-from corral.storage.filters import And, Filter
+from corral.storage.filters import And, Cond, Filter, JsonField, Not, Op, Or
 from corral.storage.repositories import field_indexes as repo_module
 from corral.storage.repositories.field_indexes import FieldIndexRepository, WantedIndex
 from tests.conftest import make_token
@@ -165,6 +165,26 @@ def test_indexed_searches_select_what_a_scan_selects(loaded: Loaded) -> None:
         count = c.query.count([filt])
         assert (count, found(loaded, filt) if count <= 200 else None) == \
             with_index[criteria], criteria
+
+
+def test_a_negated_comparison_still_leaves_out_records_without_the_field(
+        loaded: Loaded) -> None:
+    # PostgreSQL's searches state "the record names the field" beside each comparison for
+    # the index; never under a NOT, where it would let in the records without the field.
+    c = loaded.corral
+    (extra,) = c.records.insert(loaded.module, [{"Last_Name": "No Score"}],
+                                WriteContext(loaded.principal))
+    assert extra.error is None
+    q = c.query
+    base = q.base_where(loaded.module, Filters())
+    score = JsonField("Score", "float")
+    negated = And((*base, Not(Cond(score, Op.EQ, (10,)))))
+    assert q.count([negated]) == N - 1  # NOT (NULL = 10) is NULL: the new record is out
+    either = And((*base, Not(Or((Cond(score, Op.EQ, (10,)), Cond(score, Op.IN, (11, 12)))))))
+    assert q.count([either]) == N - 3
+    plain = And((*base, Cond(score, Op.LT, (5,))))
+    assert q.count([plain]) == 5 and index_of(loaded.module, "Score") in plan(
+        loaded, plain, count=True)
 
 
 def test_count_and_search_mode_use_the_field_index(loaded: Loaded) -> None:
@@ -338,7 +358,9 @@ def test_start_replaces_indexes_built_by_an_older_form(loaded: Loaded,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     c = loaded.corral
     current = index_definitions(c)
-    assert current and all("IS NOT NULL" in d for d in current.values())
+    # SQLite: `<value> IS NOT NULL`; PostgreSQL: the JSON text names the field.
+    assert current and all(("IS NOT NULL" if c.db.is_sqlite else "strpos") in d
+                           for d in current.values())
     with monkeypatch.context() as m:  # a database an older release indexed
         m.setattr(repo_module, "FORMS", {"sqlite": 3, "postgresql": 4})
         m.setattr(repo_module, "_index", old_form_index)
@@ -347,7 +369,7 @@ def test_start_replaces_indexes_built_by_an_older_form(loaded: Loaded,
         c.metadata.sync_indexes()
         old = index_definitions(c)
     assert len(old) == len(current) and not set(old) & set(current)
-    assert not any("IS NOT NULL" in d for d in old.values())
+    assert not any("IS NOT NULL" in d or "strpos" in d for d in old.values())
     c.seed()  # what every start does
     assert index_definitions(c) == current
     filt = where(loaded, "(Score:between:10,20)")

@@ -22,13 +22,20 @@ import sqlalchemy as sa
 
 from corral.storage import tables as t
 from corral.storage.database import Tx
-from corral.storage.field_values import IDENTIFIER, IndexKind, indexed_value, literal_int
+from corral.storage.field_values import (
+    IDENTIFIER,
+    IndexKind,
+    indexed_value,
+    key_position_pg,
+    literal_int,
+    names_key,
+)
 
 PREFIX = "ix_rf_"
 # Part of every index's name: changing how a dialect's indexes are built (their expression or
 # WHERE) means a new FORM for it, and the next `sync` replaces its every index. PostgreSQL 5:
 # `IS NOT NULL` in the WHERE (4 stored an entry for every record of the module).
-FORMS = {"sqlite": 4, "postgresql": 5}
+FORMS = {"sqlite": 4, "postgresql": 6}
 _NAME = re.compile(r"^ix_rf_([0-9]+)_([0-9]+)_[0-9a-f]{8}$")
 
 
@@ -105,12 +112,15 @@ class FieldIndexRepository:
             if tx.dialect.name == "postgresql":
                 # PostgreSQL ignores a partial index's statistics when it estimates how many
                 # rows a condition selects (selfuncs.c: examine_variable), and would guess
-                # 0.5% for every equality on the field; expression statistics fill the gap.
+                # 0.5% for every equality on the field, and a third of the rows for the
+                # `names_key` a search states beside it; expression statistics fill the
+                # gap (and, as one object, see how the two go together).
                 value = indexed_value(t.records, w.api_name, w.kind)
                 expr = value.compile(dialect=tx.dialect, compile_kwargs={
                     "literal_binds": True, "include_table": False})
+                position = key_position_pg("data", w.api_name)
                 tx.execute(sa.text(f"CREATE STATISTICS IF NOT EXISTS {_statistics_name(name)}"
-                                   f" ON ({expr}) FROM records"))
+                                   f" ON ({expr}), ({position}) FROM records"))
         if changes.created:
             self.analyze(tx)
         return changes
@@ -178,7 +188,9 @@ def _index(name: str, module_id: int, wanted: WantedIndex) -> sa.Index:
     # equality on a sparse field look unselective without this predicate; PostgreSQL's
     # estimates come from the expression statistics `sync` creates over the whole table,
     # not from the partial index.
-    where = sa.and_(table.c.module_id == literal_int(module_id), value.is_not(None))
+    in_module = table.c.module_id == literal_int(module_id)
+    names = names_key(table, wanted.api_name)
+    assert names is not None  # _named keeps identifiers only
     ops = {"v": "text_pattern_ops"} if wanted.kind == "itext" else {}  # see prefix_range
-    return sa.Index(name, value.label("v"), sqlite_where=where, postgresql_where=where,
-                    postgresql_ops=ops)
+    return sa.Index(name, value.label("v"), sqlite_where=sa.and_(in_module, value.is_not(None)),
+                    postgresql_where=sa.and_(in_module, names), postgresql_ops=ops)
