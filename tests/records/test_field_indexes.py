@@ -180,6 +180,7 @@ def test_a_negated_comparison_still_leaves_out_records_without_the_field(
     score = JsonField("Score", "float")
     negated = And((*base, Not(Cond(score, Op.EQ, (10,)))))
     assert q.count([negated]) == N - 1  # NOT (NULL = 10) is NULL: the new record is out
+    assert q.count([And((*base, Cond(score, Op.EQ, (None,))))]) == 1  # IS NULL: it alone
     either = And((*base, Not(Or((Cond(score, Op.EQ, (10,)), Cond(score, Op.IN, (11, 12)))))))
     assert q.count([either]) == N - 3
     plain = And((*base, Cond(score, Op.LT, (5,))))

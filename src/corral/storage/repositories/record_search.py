@@ -98,7 +98,8 @@ def _indexable(c: Cond, cond: ColumnElement[bool]) -> ColumnElement[bool]:
     when `cond` implies it: a partial index serves only a query that states its WHERE.
     Only outside a NOT: NOT (names AND x = 1) would also select the records without the
     field, which NOT (x = 1) does not (x = 1 is NULL there)."""
-    if not isinstance(c.operand, JsonField) or c.op not in _NEEDS_VALUE:
+    if not isinstance(c.operand, JsonField) or c.op not in _NEEDS_VALUE \
+            or any(v is None for v in c.values):  # `= None` is rendered IS NULL
         return cond
     names = names_key(t.records, c.operand.key)
     return cond if names is None else sa.and_(names, cond)
