@@ -1,6 +1,7 @@
 """Per-field expression indexes on `records`: one partial B-tree index per (module, field),
 `ix_rf_<module id>_<field id>_<digest>` over the field's value as queries read it
-(`storage/field_values.py`), `WHERE module_id = <module id> AND <value> IS NOT NULL`: a record
+(`storage/field_values.py`), `WHERE module_id = <module id> AND <the record has the field>`
+(SQLite: `<value> IS NOT NULL`; PostgreSQL: the JSON text names it, `names_key`): a record
 that lacks the field costs the index nothing but that predicate (see `_index`).
 
 The database maintains them in every write's transaction; this repository only creates and
@@ -33,8 +34,9 @@ from corral.storage.field_values import (
 
 PREFIX = "ix_rf_"
 # Part of every index's name: changing how a dialect's indexes are built (their expression or
-# WHERE) means a new FORM for it, and the next `sync` replaces its every index. PostgreSQL 5:
-# `IS NOT NULL` in the WHERE (4 stored an entry for every record of the module).
+# WHERE) means a new FORM for it, and the next `sync` replaces its every index. PostgreSQL:
+# 4 stored an entry for every record of the module, 5 (never released) `<value> IS NOT NULL`,
+# 6 `names_key`.
 FORMS = {"sqlite": 4, "postgresql": 6}
 _NAME = re.compile(r"^ix_rf_([0-9]+)_([0-9]+)_[0-9a-f]{8}$")
 
@@ -179,11 +181,13 @@ def _index(name: str, module_id: int, wanted: WantedIndex) -> sa.Index:
     table = t.records.to_metadata(sa.MetaData())
     value = indexed_value(table, wanted.api_name, wanted.kind)
     # Without the records that lack the field: a typical record fills a few of its module's
-    # fields, and an entry per record and field cost every write (PostgreSQL, 32 indexes of
-    # Leads: ~40 us of the server's CPU per record, bench/field_index_upkeep.py). Every
-    # comparison a search makes on the field implies `value IS NOT NULL` (SQLite: the
-    # comparison operators, IN, BETWEEN; PostgreSQL: any strict operator), so the searches
-    # keep their index; `is null` / `not equal` scan (they did before: NULLs are not "=").
+    # fields, and an entry per record and field cost every write (bench/README.md,
+    # "Field-index upkeep"). SQLite: `value IS NOT NULL`, which every comparison a search
+    # makes implies (boolean `IS true` excepted: record_search states it); json_extract
+    # reuses one parse of the document per statement, so the predicate is cheap.
+    # PostgreSQL: `->>` parses the `json` text again for every index, so the predicate is
+    # `names_key` (a text search, a superset of IS NOT NULL), which a search states beside
+    # each comparison (`record_search._indexable`). `is null` / `not_equal` scan the module.
     # Statistics: SQLite's (rows per distinct key) would count NULL as one key and make an
     # equality on a sparse field look unselective without this predicate; PostgreSQL's
     # estimates come from the expression statistics `sync` creates over the whole table,
