@@ -32,7 +32,7 @@ def employees(api: Api, n: int) -> set[str]:
     return search(api, "Leads", criteria=f"(No_of_Employees:equals:{n})")
 
 
-def test_insert_update_and_delete(api: Api) -> None:
+def test_insert_update_and_delete(api: Api, corral: Corral) -> None:
     (rid,) = api.insert("Leads", {"Last_Name": "Ames", "Email": "old@x.com",
                                   "No_of_Employees": 5})
     assert search(api, "Leads", email="OLD@x.com") == {rid}
@@ -45,6 +45,7 @@ def test_insert_update_and_delete(api: Api) -> None:
     assert api.delete(f"Leads/{rid}").status_code == 200
     assert search(api, "Leads", email="new@x.com") == set()
     assert employees(api, 6) == set()
+    assert index_consistent(corral)
 
 
 def test_upsert(api: Api) -> None:
@@ -77,6 +78,7 @@ def test_merge_moves_lookups(api: Api, corral: Corral) -> None:
     corral.jobs.run_until_idle()
     assert search(api, "Contacts", criteria=f"(Account_Name:equals:{master})") == {contact}
     assert search(api, "Contacts", criteria=f"(Account_Name:equals:{child})") == set()
+    assert index_consistent(corral)
 
 
 def test_bulk_write(api: Api, corral: Corral) -> None:
@@ -94,3 +96,27 @@ def test_bulk_write(api: Api, corral: Corral) -> None:
     assert rid in found and len(found) == 2
     assert employees(api, 5) == set()
     assert search(api, "Leads", email="bell@x.com") == found - {rid}
+    assert index_consistent(corral)
+
+
+def test_a_cleared_value_leaves_the_index_and_a_new_one_enters_it(api: Api,
+                                                                  corral: Corral) -> None:
+    # The indexes hold only the records that have a value (`IS NOT NULL` in their WHERE).
+    (rid,) = api.insert("Leads", {"Last_Name": "Ames", "No_of_Employees": 5})
+    r = api.put(f"Leads/{rid}", json={"data": [{"No_of_Employees": None}]})
+    assert r.status_code == 200, r.text
+    assert employees(api, 5) == set()
+    assert search(api, "Leads", criteria="(No_of_Employees:between:0,10)") == set()
+    r = api.put(f"Leads/{rid}", json={"data": [{"No_of_Employees": 7}]})
+    assert r.status_code == 200, r.text
+    assert employees(api, 7) == {rid}
+    assert index_consistent(corral)
+
+
+def index_consistent(corral: Corral) -> bool:
+    """SQLite's integrity check compares every index with its table, partial and expression
+    indexes included (PostgreSQL has no such check without the amcheck extension)."""
+    if not corral.db.is_sqlite:
+        return True
+    with corral.db.read() as tx:
+        return [r[0] for r in tx.exec_driver_sql("PRAGMA integrity_check")] == ["ok"]

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from corral.metadata.field_indexes import index_kind, wanted_indexes
 from corral.metadata.model import Field, Module
@@ -18,8 +19,11 @@ from corral.records import criteria as cr
 from corral.records.query import Filters
 from corral.records.service import WriteContext
 from corral.services import Corral
-from corral.storage.filters import And, Filter
-from corral.storage.repositories.field_indexes import FieldIndexRepository
+from corral.storage import tables as t
+from corral.storage.field_values import indexed_value, literal_int
+from corral.storage.filters import And, Cond, Filter, JsonField, Not, Op, Or
+from corral.storage.repositories import field_indexes as repo_module
+from corral.storage.repositories.field_indexes import FieldIndexRepository, WantedIndex
 from tests.conftest import make_token
 
 N = 1200
@@ -43,7 +47,7 @@ def row(i: int, accounts: list[str]) -> dict[str, Any]:
             "Tier": f"T{i % TIERS}", "Account_Name": accounts[i % ACCOUNTS],
             "Date_of_Birth": (DAY0 + timedelta(days=7 * i)).isoformat(),
             "Visit_At": (T0 + timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
-            "Score": i, "Big": str(10**17 + i)}
+            "Score": i, "Big": str(10**17 + i), "Email_Opt_Out": i % 100 == 0}
 
 
 @pytest.fixture
@@ -138,6 +142,52 @@ def test_criteria_of_every_kind_use_the_field_index(loaded: Loaded) -> None:
         assert found(loaded, filt) == expected, criteria
 
 
+def test_indexed_searches_select_what_a_scan_selects(loaded: Loaded) -> None:
+    # The indexes hold only records with a value; whatever a search reads from them, a scan
+    # of the module (no field index at all) selects the same records.
+    c = loaded.corral
+    cases = [(criteria, where(loaded, criteria)) for criteria, _, _ in
+             criteria_cases(loaded.accounts)]
+    cases += [(criteria, where(loaded, criteria)) for criteria in (
+        "(Email_Opt_Out:equals:true)", "(Email_Opt_Out:equals:false)",
+        "(Email_Opt_Out:not_equal:true)", "(Score:not_equal:10)",
+        "(Last_Name:not_equal:Name0005)", "((Score:equals:10)or(Big:equals:1))")]
+    with_index = {criteria: (c.query.count([filt]), found(loaded, filt)
+                             if c.query.count([filt]) <= 200 else None)
+                  for criteria, filt in cases}
+    with c.db.write() as tx:
+        FieldIndexRepository().drop_all(tx)
+    # SQLite: an EXPLAIN reads no page, so a pooled connection would not notice the schema
+    # changed and would still plan with the dropped indexes.
+    c.db.reload_statistics()
+    for criteria, filt in cases:
+        assert "ix_rf_" not in plan(loaded, filt, count=True)
+        count = c.query.count([filt])
+        assert (count, found(loaded, filt) if count <= 200 else None) == \
+            with_index[criteria], criteria
+
+
+def test_a_negated_comparison_still_leaves_out_records_without_the_field(
+        loaded: Loaded) -> None:
+    # PostgreSQL's searches state "the record names the field" beside each comparison for
+    # the index; never under a NOT, where it would let in the records without the field.
+    c = loaded.corral
+    (extra,) = c.records.insert(loaded.module, [{"Last_Name": "No Score"}],
+                                WriteContext(loaded.principal))
+    assert extra.error is None
+    q = c.query
+    base = q.base_where(loaded.module, Filters())
+    score = JsonField("Score", "float")
+    negated = And((*base, Not(Cond(score, Op.EQ, (10,)))))
+    assert q.count([negated]) == N - 1  # NOT (NULL = 10) is NULL: the new record is out
+    assert q.count([And((*base, Cond(score, Op.EQ, (None,))))]) == 1  # IS NULL: it alone
+    either = And((*base, Not(Or((Cond(score, Op.EQ, (10,)), Cond(score, Op.IN, (11, 12)))))))
+    assert q.count([either]) == N - 3
+    plain = And((*base, Cond(score, Op.LT, (5,))))
+    assert q.count([plain]) == 5 and index_of(loaded.module, "Score") in plan(
+        loaded, plain, count=True)
+
+
 def test_count_and_search_mode_use_the_field_index(loaded: Loaded) -> None:
     for criteria, field in (("(Score:between:10,20)", "Score"),
                             ("(Last_Name:starts_with:Name001)", "Last_Name"),
@@ -147,6 +197,19 @@ def test_count_and_search_mode_use_the_field_index(loaded: Loaded) -> None:
         assert index_of(loaded.module, field) in plan(loaded, filt), criteria
     assert loaded.corral.query.count(
         [where(loaded, "(Score:between:10,20)", mode="search")]) == 11
+
+
+def test_boolean_equality_can_use_the_field_index(loaded: Loaded) -> None:
+    # The condition must imply the index's `IS NOT NULL` (`IS true` alone does not, to
+    # either database). A boolean's index has two keys, so for a page in id order the
+    # planner may prefer to walk the primary key (SQLite's statistics: ~half the module per
+    # key); a count of the rare value shows the index serves the condition.
+    rare = where(loaded, "(Email_Opt_Out:equals:true)")
+    assert index_of(loaded.module, "Email_Opt_Out") in plan(loaded, rare, count=True)
+    assert found(loaded, rare) == rows_where(lambda i: i % 100 == 0)
+    assert loaded.corral.query.count([rare]) == N // 100
+    common = where(loaded, "(Email_Opt_Out:equals:false)")
+    assert loaded.corral.query.count([common]) == N - N // 100
 
 
 def test_criteria_or_across_fields_uses_both_indexes(loaded: Loaded) -> None:
@@ -270,6 +333,49 @@ def test_sync_replaces_a_changed_kind_and_drops_a_removed_field(corral: Corral) 
     corral.metadata.index_min_records = 5000
     corral.seed()
     assert {n for n, m in index_names(corral).items() if m == leads.id} == before
+
+
+def index_definitions(corral: Corral) -> dict[str, str]:
+    with corral.db.read() as tx:
+        if corral.db.is_sqlite:
+            rows = tx.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+                                      " AND name LIKE 'ix_rf_%'")
+        else:
+            rows = tx.exec_driver_sql("SELECT indexname, indexdef FROM pg_indexes WHERE"
+                                      " indexname LIKE 'ix_rf_%%'")
+        return {str(n): str(d) for n, d in rows}
+
+
+def old_form_index(name: str, module_id: int, wanted: WantedIndex) -> sa.Index:
+    """An index as FORM 4 built it on PostgreSQL: an entry for every record of the module."""
+    table = t.records.to_metadata(sa.MetaData())
+    value = indexed_value(table, wanted.api_name, wanted.kind)
+    return sa.Index(name, value.label("v"),
+                    sqlite_where=table.c.module_id == literal_int(module_id),
+                    postgresql_where=table.c.module_id == literal_int(module_id))
+
+
+def test_start_replaces_indexes_built_by_an_older_form(loaded: Loaded,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    c = loaded.corral
+    current = index_definitions(c)
+    # SQLite: `<value> IS NOT NULL`; PostgreSQL: the JSON text names the field.
+    assert current and all(("IS NOT NULL" if c.db.is_sqlite else "strpos") in d
+                           for d in current.values())
+    with monkeypatch.context() as m:  # a database an older release indexed
+        m.setattr(repo_module, "FORMS", {"sqlite": 3, "postgresql": 4})
+        m.setattr(repo_module, "_index", old_form_index)
+        with c.db.write() as tx:
+            FieldIndexRepository().drop_all(tx)
+        c.metadata.sync_indexes()
+        old = index_definitions(c)
+    assert len(old) == len(current) and not set(old) & set(current)
+    assert not any("IS NOT NULL" in d or "strpos" in d for d in old.values())
+    c.seed()  # what every start does
+    assert index_definitions(c) == current
+    filt = where(loaded, "(Score:between:10,20)")
+    assert index_of(loaded.module, "Score") in plan(loaded, filt)
+    assert found(loaded, filt) == set(range(10, 21))
 
 
 def test_migration_creates_the_indexes_of_a_0012_database(loaded: Loaded) -> None:

@@ -99,6 +99,52 @@ def prefix_range(value: ColumnElement[Any], low: str, high: str) -> list[ColumnE
     return [_PrefixBound(value, low, False), _PrefixBound(value, high, True)]
 
 
+class _Names(ColumnElement[bool]):
+    """Whether a record's JSON text names `key`, without parsing it (PostgreSQL: `strpos`;
+    `data` is `json`, which `->>` parses again for each field it reads). Every record that
+    holds a value under `key` names it, so it is the WHERE of PostgreSQL's field indexes
+    (`repositories/field_indexes._index`), and a search on the field states it beside its
+    comparison so the planner can prove that the index covers the condition (a partial
+    index serves only a query that implies its WHERE). SQLite's indexes are `<value> IS
+    NOT NULL`, which every comparison implies: there it is a plain true."""
+
+    inherit_cache = True
+    _is_implicitly_boolean = True
+    _traverse_internals = [("data", InternalTraversal.dp_clauseelement),
+                           ("field", InternalTraversal.dp_string)]
+    type = sa.Boolean()
+
+    def __init__(self, data: ColumnElement[Any], key: str) -> None:
+        if not IDENTIFIER.match(key):
+            raise ValueError(f"not an identifier: {key!r}")
+        self.data = data
+        self.field = key  # not `key`: a ColumnElement's own attribute
+
+
+@compiles(_Names)
+def _names(element: _Names, compiler: SQLCompiler, **kw: Any) -> str:
+    return "1"
+
+
+@compiles(_Names, "postgresql")
+def _names_pg(element: _Names, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{key_position_pg(compiler.process(element.data, **kw), element.field)} > 0"
+
+
+def key_position_pg(data: str, key: str) -> str:
+    """PostgreSQL: where `"key"` starts in the text of the JSON column `data` (0: absent).
+    The key is an identifier (letters, digits, "_"): safe as a literal, and rendered
+    literally because a partial index's WHERE matches only the same constant."""
+    if not IDENTIFIER.match(key):
+        raise ValueError(f"not an identifier: {key!r}")
+    return f"strpos(CAST({data} AS TEXT), '\"{key}\"')"
+
+
+def names_key(table: sa.FromClause, key: str) -> ColumnElement[bool] | None:
+    """`_Names` for `table.data` and `key`, or None for a key that gets no field index."""
+    return _Names(table.c.data, key) if IDENTIFIER.match(key) else None
+
+
 def indexed_value(table: sa.FromClause, key: str, kind: IndexKind) -> ColumnElement[Any]:
     """The expression a field index of `kind` holds, as queries on that field spell it."""
     if kind == "itext":

@@ -1,11 +1,14 @@
 """Per-field expression indexes on `records`: one partial B-tree index per (module, field),
 `ix_rf_<module id>_<field id>_<digest>` over the field's value as queries read it
-(`storage/field_values.py`), `WHERE module_id = <module id>` (on SQLite also `AND <value> IS
-NOT NULL`, see `_index`).
+(`storage/field_values.py`), `WHERE module_id = <module id> AND <the record has the field>`
+(SQLite: `<value> IS NOT NULL`; PostgreSQL: the JSON text names it, `names_key`): a record
+that lacks the field costs the index nothing but that predicate (see `_index`).
 
 The database maintains them in every write's transaction; this repository only creates and
 drops them as fields come and go. The name's digest covers the api name and the index kind,
-so a field whose type (and so its kind) changes gets a new index and loses the old one.
+so a field whose type (and so its kind) changes gets a new index and loses the old one; it
+also covers the dialect's FORM, so a database built with an older definition gets the new
+one at the next `sync` (at start, or from the background loop).
 Which fields get which kind is decided above storage (`metadata/field_indexes.py`).
 """
 
@@ -20,12 +23,21 @@ import sqlalchemy as sa
 
 from corral.storage import tables as t
 from corral.storage.database import Tx
-from corral.storage.field_values import IDENTIFIER, IndexKind, indexed_value, literal_int
+from corral.storage.field_values import (
+    IDENTIFIER,
+    IndexKind,
+    indexed_value,
+    key_position_pg,
+    literal_int,
+    names_key,
+)
 
 PREFIX = "ix_rf_"
-# Part of every index's name: changing how indexes are built (their expression or WHERE)
-# means a new FORM, and the next start replaces every index.
-FORM = 4
+# Part of every index's name: changing how a dialect's indexes are built (their expression or
+# WHERE) means a new FORM for it, and the next `sync` replaces its every index. PostgreSQL:
+# 4 stored an entry for every record of the module, 5 (never released) `<value> IS NOT NULL`,
+# 6 `names_key`.
+FORMS = {"sqlite": 4, "postgresql": 6}
 _NAME = re.compile(r"^ix_rf_([0-9]+)_([0-9]+)_[0-9a-f]{8}$")
 
 
@@ -48,8 +60,9 @@ class IndexChanges:
         return bool(self.created or self.dropped)
 
 
-def index_name(module_id: int, wanted: WantedIndex) -> str:
-    digest = hashlib.sha1(f"{wanted.api_name}\0{wanted.kind}\0{FORM}".encode()).hexdigest()[:8]
+def index_name(module_id: int, wanted: WantedIndex, dialect: str) -> str:
+    form = FORMS[dialect]
+    digest = hashlib.sha1(f"{wanted.api_name}\0{wanted.kind}\0{form}".encode()).hexdigest()[:8]
     return f"{PREFIX}{int(module_id)}_{int(wanted.field_id)}_{digest}"
 
 
@@ -80,7 +93,7 @@ class FieldIndexRepository:
                     every_module: bool = False) -> IndexChanges:
         """What `sync` would create and drop (a read: nothing changes)."""
         existing = self.names(tx)
-        want = _named(wanted)
+        want = _named(wanted, tx.dialect.name)
         dropped = tuple(sorted(n for n, m in existing.items()
                                if n not in want and (every_module or m in wanted)))
         return IndexChanges(tuple(sorted(n for n in want if n not in existing)), dropped)
@@ -91,7 +104,7 @@ class FieldIndexRepository:
         those of these modules that are not wanted; with `every_module`, also drop the indexes
         of modules not in `wanted`. Updates the planner's statistics when it created any."""
         changes = self.differences(tx, wanted, every_module=every_module)
-        want = _named(wanted)
+        want = _named(wanted, tx.dialect.name)
         for name in changes.dropped:  # names matched _NAME: digits and hex only
             _drop(tx, name)
         for name in changes.created:
@@ -101,12 +114,15 @@ class FieldIndexRepository:
             if tx.dialect.name == "postgresql":
                 # PostgreSQL ignores a partial index's statistics when it estimates how many
                 # rows a condition selects (selfuncs.c: examine_variable), and would guess
-                # 0.5% for every equality on the field; expression statistics fill the gap.
+                # 0.5% for every equality on the field, and a third of the rows for the
+                # `names_key` a search states beside it; expression statistics fill the
+                # gap (and, as one object, see how the two go together).
                 value = indexed_value(t.records, w.api_name, w.kind)
                 expr = value.compile(dialect=tx.dialect, compile_kwargs={
                     "literal_binds": True, "include_table": False})
+                position = key_position_pg("data", w.api_name)
                 tx.execute(sa.text(f"CREATE STATISTICS IF NOT EXISTS {_statistics_name(name)}"
-                                   f" ON ({expr}) FROM records"))
+                                   f" ON ({expr}), ({position}) FROM records"))
         if changes.created:
             self.analyze(tx)
         return changes
@@ -154,9 +170,9 @@ def _drop(tx: Tx, name: str) -> None:
         tx.execute(sa.text(f"DROP STATISTICS IF EXISTS {_statistics_name(name)}"))
 
 
-def _named(wanted: Mapping[int, Sequence[WantedIndex]],
+def _named(wanted: Mapping[int, Sequence[WantedIndex]], dialect: str,
            ) -> dict[str, tuple[int, WantedIndex]]:
-    return {index_name(m, w): (m, w) for m, ws in wanted.items() for w in ws
+    return {index_name(m, w, dialect): (m, w) for m, ws in wanted.items() for w in ws
             if IDENTIFIER.match(w.api_name)}
 
 
@@ -164,13 +180,21 @@ def _index(name: str, module_id: int, wanted: WantedIndex) -> sa.Index:
     """The index over a private copy of `records`, so the shared table object gains none."""
     table = t.records.to_metadata(sa.MetaData())
     value = indexed_value(table, wanted.api_name, wanted.kind)
+    # Without the records that lack the field: a typical record fills a few of its module's
+    # fields, and an entry per record and field cost every write (bench/README.md,
+    # "Field-index upkeep"). SQLite: `value IS NOT NULL`, which every comparison a search
+    # makes implies (boolean `IS true` excepted: record_search states it); json_extract
+    # reuses one parse of the document per statement, so the predicate is cheap.
+    # PostgreSQL: `->>` parses the `json` text again for every index, so the predicate is
+    # `names_key` (a text search, a superset of IS NOT NULL), which a search states beside
+    # each comparison (`record_search._indexable`). `is null` / `not_equal` scan the module.
+    # Statistics: SQLite's (rows per distinct key) would count NULL as one key and make an
+    # equality on a sparse field look unselective without this predicate; PostgreSQL's
+    # estimates come from the expression statistics `sync` creates over the whole table,
+    # not from the partial index.
     in_module = table.c.module_id == literal_int(module_id)
-    # SQLite: without the records that lack the field, or its statistics (rows per distinct
-    # key, NULL counted as a key) make an equality on a sparse field look unselective; any
-    # comparison implies IS NOT NULL. PostgreSQL: with them, for the opposite reason: its
-    # statistics of an index expression come from the rows the predicate admits, so an
-    # all-NULL field's index would have none and get a default estimate (0.5% of the rows)
-    # instead of "NULL nearly everywhere".
+    names = names_key(table, wanted.api_name)
+    assert names is not None  # _named keeps identifiers only
     ops = {"v": "text_pattern_ops"} if wanted.kind == "itext" else {}  # see prefix_range
     return sa.Index(name, value.label("v"), sqlite_where=sa.and_(in_module, value.is_not(None)),
-                    postgresql_where=in_module, postgresql_ops=ops)
+                    postgresql_where=sa.and_(in_module, names), postgresql_ops=ops)

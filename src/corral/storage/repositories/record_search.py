@@ -20,7 +20,13 @@ from sqlalchemy.sql.expression import Executable
 
 from corral.storage import tables as t
 from corral.storage.database import Tx
-from corral.storage.field_values import folded, json_value, literal_int, prefix_range
+from corral.storage.field_values import (
+    folded,
+    json_value,
+    literal_int,
+    names_key,
+    prefix_range,
+)
 from corral.storage.filters import (
     Aggregate,
     Always,
@@ -50,18 +56,20 @@ SortColumn = Literal["id", "created_time", "modified_time"]
 SortOrder = Literal["asc", "desc"]
 
 
-def compile_filter(node: Filter) -> ColumnElement[bool]:
-    """The SQL condition on `records` that `node` describes (binds every value)."""
+def compile_filter(node: Filter, positive: bool = True) -> ColumnElement[bool]:
+    """The SQL condition on `records` that `node` describes (binds every value); `positive`:
+    not under a NOT (see `_indexable`)."""
     if isinstance(node, Cond):
-        return _condition(node)
+        cond = _condition(node)
+        return _indexable(node, cond) if positive else cond
     if isinstance(node, And):
         # true()/false() first: SQLAlchemy drops them beside other parts and keeps an empty
         # group meaningful.
-        return sa.and_(sa.true(), *[compile_filter(p) for p in node.parts])
+        return sa.and_(sa.true(), *[compile_filter(p, positive) for p in node.parts])
     if isinstance(node, Or):
-        return sa.or_(sa.false(), *[compile_filter(p) for p in node.parts])
+        return sa.or_(sa.false(), *[compile_filter(p, positive) for p in node.parts])
     if isinstance(node, Not):
-        return sa.not_(compile_filter(node.part))
+        return sa.not_(compile_filter(node.part, not positive))
     if isinstance(node, InTerritories):
         return t.records.c.id.in_(
             sa.select(t.record_territories.c.record_id)
@@ -78,6 +86,23 @@ def compile_filter(node: Filter) -> ColumnElement[bool]:
     if isinstance(node, Never):
         return sa.false()
     raise TypeError(f"not a filter: {node!r}")
+
+
+# Comparisons that hold only for a record with a value in the field.
+_NEEDS_VALUE = frozenset({Op.EQ, Op.IN, Op.GT, Op.GE, Op.LT, Op.LE, Op.BETWEEN,
+                          Op.STARTS_WITH, Op.I_EQ, Op.I_IN, Op.I_STARTS_WITH})
+
+
+def _indexable(c: Cond, cond: ColumnElement[bool]) -> ColumnElement[bool]:
+    """`cond` with, before it, what the field's index requires of a record (`names_key`),
+    when `cond` implies it: a partial index serves only a query that states its WHERE.
+    Only outside a NOT: NOT (names AND x = 1) would also select the records without the
+    field, which NOT (x = 1) does not (x = 1 is NULL there)."""
+    if not isinstance(c.operand, JsonField) or c.op not in _NEEDS_VALUE \
+            or any(v is None for v in c.values):  # `= None` is rendered IS NULL
+        return cond
+    names = names_key(t.records, c.operand.key)
+    return cond if names is None else sa.and_(names, cond)
 
 
 def _operand(operand: Operand, table: sa.FromClause = t.records) -> ColumnElement[Any]:
@@ -114,8 +139,13 @@ def _condition(c: Cond) -> ColumnElement[bool]:
     match c.op:
         case Op.EQ if c.operand == _MODULE_ID and type(first) is int:
             return x == literal_int(first)  # what the field indexes' WHERE says
+        case Op.EQ if isinstance(first, bool):
+            # `IS true` implies no NULL to neither database's planner; the field index
+            # holds the records with a value (`field_indexes._index`), so say so. The same
+            # rows, negated too: NOT (x IS NOT NULL AND x IS true) is x IS NOT true.
+            return sa.and_(x.is_not(None), x.is_(first))
         case Op.EQ:
-            return x.is_(first) if isinstance(first, bool) else x == first
+            return x == first
         case Op.NE:
             return sa.or_(x.is_(None), x.is_not(first) if isinstance(first, bool)
                           else x != first)
