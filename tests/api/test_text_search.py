@@ -61,7 +61,7 @@ def uses_index(corral: Corral, text: str, module: str = "Leads") -> bool:
     m = corral.registry.require(module)
     if corral.settings.database_url.startswith("sqlite"):
         return f"fts_m{m.id} VIRTUAL TABLE INDEX 0:M" in text
-    return re.search(rf"ix_trgm_m{m.id}_\w+ .*\n\s+Index Cond: \(lower", text) is not None
+    return re.search(rf"ix_trgm_m{m.id}_\w+ .*\n\s+Index Cond: \(+lower", text) is not None
 
 
 def search_where(corral: Corral, criteria_text: str, module: str = "Leads") -> Filter:
@@ -326,6 +326,39 @@ def test_a_small_module_looks_up_the_whole_text(api: Api, corral: Corral) -> Non
     with corral.db.read() as tx:
         q = TextIndexRepository().fts_query(tx, leads.id, company, 'Gadget "7"')
     assert q.endswith(': ("Gadget ""7""")')
+
+
+def narrowed(corral: Corral, criteria_text: str) -> str:
+    """What PostgreSQL looks up for a search: the parts chosen from the module's sample."""
+    from corral.storage.repositories.text_index import describe_narrowing, resolve_text_matches
+
+    with corral.db.read() as tx:
+        return describe_narrowing(resolve_text_matches(tx, search_where(corral, criteria_text)))
+
+
+def test_postgresql_looks_up_only_the_uncommon_parts(api: Api, corral: Corral) -> None:
+    if not corral.settings.database_url.startswith("postgresql"):
+        pytest.skip("SQLite chooses in the statement (test_common_trigrams_are_left_out...)")
+    api.insert("Leads", *[{"Last_Name": f"S{i}", "Company": f"Shop {i}"} for i in range(10)])
+    # No trigram of it is common yet: the whole text.
+    assert narrowed(corral, "(Company:equals:Common Gadget 00042)") == "'common gadget 00042'"
+    ids: list[str] = []
+    for start in range(0, len(COMMON), 100):  # the sample follows the module's new records
+        ids += api.insert("Leads", *[{"Last_Name": f"C{i}", "Company": c}
+                                     for i, c in enumerate(COMMON[start:start + 100], start)])
+    # "com", "gad", "get", "000" are in (nearly) every record: only the digits are looked up,
+    # and the plan still reads the trigram index.
+    for text in ("Common Gadget 00042", "Gadget 00149"):
+        parts = narrowed(corral, f"(Company:equals:{text})")
+        assert "gad" not in parts and parts.strip("'") in text.lower(), parts
+        assert uses_index(corral, plan(corral, search_where(corral, f"(Company:equals:{text})")))
+        assert searched(api, {"criteria": criteria("Company", text)}) == {
+            i for i, c in zip(ids, COMMON, strict=True) if contains(c, text)}
+    # Made of common trigrams only, or where the uncommon part alone would leave more records
+    # to recheck ("012" is also in 00012) than reading the common lists costs: the whole text.
+    assert narrowed(corral, "(Company:equals:Common Gadget)") == "'common gadget'"
+    assert narrowed(corral, "(Company:equals:gadget 0012)") == "'gadget 0012'"
+    assert narrowed(corral, "(Company:equals:ab)") == ""  # too short: not narrowed at all
 
 
 def test_index_unchanged_when_only_other_fields_change(api: Api, corral: Corral) -> None:
