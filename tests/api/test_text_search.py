@@ -361,6 +361,30 @@ def test_postgresql_looks_up_only_the_uncommon_parts(api: Api, corral: Corral) -
     assert narrowed(corral, "(Company:equals:ab)") == ""  # too short: not narrowed at all
 
 
+def test_merging_the_index_segments_keeps_every_result(api: Api, corral: Corral) -> None:
+    from corral.metadata.text_index import merge_text_indexes
+    from corral.storage.repositories.text_index import TextIndexRepository
+
+    leads = corral.registry.require("Leads")
+    ids: list[str] = []
+    for start in range(0, 300, 20):  # one FTS5 segment (SQLite) per transaction
+        ids += api.insert("Leads", *[{"Last_Name": f"M{i}", "Company": f"Merged {i:04d}"}
+                                     for i in range(start, start + 20)])
+    r = api.delete("Leads", params={"ids": ",".join(ids[:5])})
+    assert r.status_code == 200, r.text
+    with corral.db.write() as tx:
+        merged = TextIndexRepository().merge(tx, leads.id, 4)
+    assert merged is corral.settings.database_url.startswith("sqlite")
+    steps = 0
+    while merge_text_indexes(corral.db, [leads.id]):  # what the background step does
+        steps += 1
+        assert steps < 1000
+    assert company_search(api, "rged 021") == set(ids[210:220])
+    assert company_search(api, "Merged 0003") == set()  # deleted
+    assert company_search(api, "erged 0299") == {ids[299]}
+    assert corral.metadata.maintain_indexes() is False  # the background step runs it too
+
+
 def test_index_unchanged_when_only_other_fields_change(api: Api, corral: Corral) -> None:
     [a] = api.insert("Leads", {"Last_Name": "U", "Company": "Echidna Estates",
                                "No_of_Employees": 3})

@@ -23,7 +23,11 @@ Leads insert then updates one GIN index instead of ~24 (each also storing an ent
 empty field), and `word=` is one index scan instead of a BitmapOr of ~24. The index name
 carries a digest of its field list, so a changed list builds a new index. Without the pg_trgm
 extension (it could not be created) no index is built and the narrowing is a redundant
-condition, still correct.
+condition, still correct. pg_trgm reads every trigram's whole posting list and PostgreSQL keeps
+no per-trigram statistics, so a search's `TextMatch`es are resolved before its statement is
+compiled (`resolve_text_matches`, called by `RecordSearch`): a small sample of the module's
+documents, kept in-process, picks the uncommon parts of the text, looked up as `LIKE` each
+(`choose_parts`); every part is a substring of the lower-cased text, bound, never SQL text.
 
 Which fields are indexed is decided above storage (`metadata/text_index.py`); here is the DDL,
 checked to be a no-op when nothing changed, and how a `TextMatch` becomes SQL. Both are built
@@ -115,6 +119,21 @@ class TextIndexRepository:
         columns = " ".join(_column(f.field_id) for f in _checked(fields))
         query = _sqlite_query(fts_table(module_id), columns, int(module_id), ":text")
         return str(tx.execute(sa.text(f"SELECT {query}"), {"text": text}).scalar_one())
+
+    def merge(self, tx: Tx, module_id: int, pages: int) -> bool:
+        """SQLite: merge the module's FTS5 segments, writing about `pages` pages at most
+        (FTS5 `'merge', -pages`: any level with two segments or more); True when there was
+        work, so more may remain. A contains search probes every segment, so fewer segments
+        make each probe cheaper. PostgreSQL: nothing to do (False)."""
+        name = fts_table(module_id)
+        if tx.dialect.name != "sqlite" or tx.execute(sa.text(
+                "SELECT 1 FROM sqlite_master WHERE name = :t"), {"t": name}).first() is None:
+            return False
+        before = int(tx.exec_driver_sql("SELECT total_changes()").scalar_one())
+        tx.execute(sa.text(f"INSERT INTO {name}({name}, rank) VALUES ('merge', :pages)"),
+                   {"pages": -abs(int(pages))})
+        # FTS5's documented test: two changes or more mean that segments were merged.
+        return int(tx.exec_driver_sql("SELECT total_changes()").scalar_one()) - before >= 2
 
     def has_trigram(self, tx: Tx) -> bool:
         """PostgreSQL only: whether pg_trgm is installed (indexes are built only then)."""
