@@ -387,9 +387,10 @@ def text_match_sql(node: TextMatch) -> ColumnElement[bool]:
 # sample of its documents kept in-process, choose the uncommon parts of the text to look up.
 
 # Documents sampled per module: the newest ones when the module has no more, else
-# SAMPLE_WINDOWS runs of consecutive live records from random places in its ids.
+# SAMPLE_WINDOWS runs of consecutive live records from random places in its ids (many short
+# runs: neighbouring records share trigrams, `Last1234`, `Last1235`...).
 SAMPLE_ROWS = 1000
-SAMPLE_WINDOWS = 20
+SAMPLE_WINDOWS = 100
 # A sample is reused for this long (seconds) unless the module's live ids changed: any change
 # for a module smaller than the sample, the id span by more than SPAN_CHANGE times for a
 # larger one.
@@ -401,6 +402,11 @@ SHARES = (0.5, 0.2, 0.05, 0.01)
 # the document rebuilt from JSON against ~2 ns an entry): the lookup that reads least plus
 # RECHECK x the share of the sample it leaves to recheck wins.
 RECHECK = 2000.0
+# The parts looked up spell at least this many characters (or the whole text, if shorter):
+# the planner estimates a LIKE's matches from its length, and a short pattern looks common
+# enough that it would walk the primary key for a page, reading the whole module (measured:
+# `'%777%'` for `Last777` at 1M Leads, 4 s).
+MIN_LOOKUP = 6
 # Decisions remembered per sample; samples remembered per process.
 MAX_DECISIONS = 512
 MAX_SAMPLES = 256
@@ -470,7 +476,8 @@ def choose_parts(sample: TrigramSample, text: str) -> tuple[tuple[int, int], ...
     most that share of the sample holds (only trigrams of letters and digits, which pg_trgm
     indexes as they are). Each costs the sum of its trigrams' shares (the posting lists
     read) plus RECHECK x the share of the sample holding all its parts (the candidates to
-    recheck); the whole text likewise. The cheapest wins. Every part is a substring of the
+    recheck); the whole text likewise. The cheapest wins, among those spelling at least
+    MIN_LOOKUP characters. Every part is a substring of the
     text, so no record is lost whatever the sample says; a wrong guess costs time only."""
     low = text.lower()
     if len(low) != len(text) or len(low) < MIN_INDEXED_LENGTH or not sample.docs:
@@ -492,6 +499,8 @@ def choose_parts(sample: TrigramSample, text: str) -> tuple[tuple[int, int], ...
         if not kept:
             break
         parts = tuple((a + 1, z - a + 3) for a, z in _runs(kept))
+        if sum(n for _, n in parts) < min(MIN_LOOKUP, len(low)):
+            break
         here = cost([low[a - 1:a - 1 + n] for a, n in parts])
         if here < best_cost:
             best, best_cost = parts, here
