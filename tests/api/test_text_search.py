@@ -61,7 +61,7 @@ def uses_index(corral: Corral, text: str, module: str = "Leads") -> bool:
     m = corral.registry.require(module)
     if corral.settings.database_url.startswith("sqlite"):
         return f"fts_m{m.id} VIRTUAL TABLE INDEX 0:M" in text
-    return re.search(rf"ix_trgm_m{m.id}_\w+ .*\n\s+Index Cond: \(lower", text) is not None
+    return re.search(rf"ix_trgm_m{m.id}_\w+ .*\n\s+Index Cond: \(+lower", text) is not None
 
 
 def search_where(corral: Corral, criteria_text: str, module: str = "Leads") -> Filter:
@@ -326,6 +326,66 @@ def test_a_small_module_looks_up_the_whole_text(api: Api, corral: Corral) -> Non
     with corral.db.read() as tx:
         q = TextIndexRepository().fts_query(tx, leads.id, company, 'Gadget "7"')
     assert q.endswith(': ("Gadget ""7""")')
+
+
+def narrowed(corral: Corral, criteria_text: str) -> str:
+    """What PostgreSQL looks up for a search: the parts chosen from the module's sample."""
+    from corral.storage.repositories.text_index import describe_narrowing, resolve_text_matches
+
+    with corral.db.read() as tx:
+        return describe_narrowing(resolve_text_matches(tx, search_where(corral, criteria_text)))
+
+
+def test_postgresql_looks_up_only_the_uncommon_parts(api: Api, corral: Corral) -> None:
+    if not corral.settings.database_url.startswith("postgresql"):
+        pytest.skip("SQLite chooses in the statement (test_common_trigrams_are_left_out...)")
+    api.insert("Leads", *[{"Last_Name": f"S{i}", "Company": f"Shop {i}"} for i in range(10)])
+    # No trigram of it is common yet: the whole text.
+    assert narrowed(corral, "(Company:equals:Common Gadget 00332598)") == (
+        "'common gadget 00332598'")
+    values = [f"Common Gadget {i * 7919:08d}" for i in range(150)]
+    ids: list[str] = []
+    for start in range(0, len(values), 100):  # the sample follows the module's new records
+        ids += api.insert("Leads", *[{"Last_Name": f"C{i}", "Company": c}
+                                     for i, c in enumerate(values[start:start + 100], start)])
+    # "com", "gad", "get", "000" are in (nearly) every record: only the digits are looked up,
+    # and the plan still reads the trigram index.
+    for text in ("Common Gadget 00332598", "gadget 01179931"):  # the 42nd and the 149th
+        parts = narrowed(corral, f"(Company:equals:{text})")
+        assert "gad" not in parts, parts
+        assert all(p.strip("'") in text.lower() for p in parts.split(" AND ")), parts
+        assert uses_index(corral, plan(corral, search_where(corral, f"(Company:equals:{text})")))
+        assert searched(api, {"criteria": criteria("Company", text)}) == {
+            i for i, c in zip(ids, values, strict=True) if contains(c, text)}
+    # Made of common trigrams only, or whose uncommon part is short (the planner would think
+    # it common and walk the whole module for a page): the whole text.
+    assert narrowed(corral, "(Company:equals:Common Gadget)") == "'common gadget'"
+    assert narrowed(corral, "(Company:equals:Gadget 0033)") == "'gadget 0033'"
+    assert narrowed(corral, "(Company:equals:ab)") == ""  # too short: not narrowed at all
+
+
+def test_merging_the_index_segments_keeps_every_result(api: Api, corral: Corral) -> None:
+    from corral.metadata.text_index import merge_text_indexes
+    from corral.storage.repositories.text_index import TextIndexRepository
+
+    leads = corral.registry.require("Leads")
+    ids: list[str] = []
+    for start in range(0, 300, 20):  # one FTS5 segment (SQLite) per transaction
+        ids += api.insert("Leads", *[{"Last_Name": f"M{i}", "Company": f"Merged {i:04d}"}
+                                     for i in range(start, start + 20)])
+    r = api.delete("Leads", params={"ids": ",".join(ids[:5])})
+    assert r.status_code == 200, r.text
+    with corral.db.write() as tx:
+        merged = TextIndexRepository().merge(tx, leads.id, 4)
+    assert merged is corral.settings.database_url.startswith("sqlite")
+    steps = 0
+    while merge_text_indexes(corral.db, [leads.id]):  # what the background step does
+        steps += 1
+        assert steps < 1000
+    assert company_search(api, "rged 021") == set(ids[210:220])
+    assert company_search(api, "Merged 0003") == set()  # deleted
+    assert company_search(api, "erged 0299") == {ids[299]}
+    assert corral.metadata.maintain_indexes() is False  # the background step runs it too
 
 
 def test_index_unchanged_when_only_other_fields_change(api: Api, corral: Corral) -> None:

@@ -12,7 +12,7 @@ from corral.metadata import seed as seed_mod
 from corral.metadata.field_indexes import INDEX_MIN_RECORDS, FieldIndexes
 from corral.metadata.model import DATA_TYPES, Field, Module
 from corral.metadata.registry import Registry
-from corral.metadata.text_index import sync_text_indexes
+from corral.metadata.text_index import merge_text_indexes, sync_text_indexes
 from corral.storage.database import Database, Tx
 from corral.storage.errors import UniqueViolation
 from corral.storage.repositories.field_indexes import IndexChanges
@@ -87,12 +87,15 @@ class MetadataService:
 
     def maintain_indexes(self) -> bool:
         """A background step: every INDEX_CHECK_EVERY, index the modules that grew past the
-        threshold; every STATISTICS_EVERY, let SQLite re-analyse what grew (PostgreSQL's
-        autovacuum does it). Never reports work done (it is not the loop's work to hurry)."""
+        threshold and take one bounded merge step of each SQLite text index; every
+        STATISTICS_EVERY, let SQLite re-analyse what grew (PostgreSQL's autovacuum does it).
+        Never reports work done (it is not the loop's work to hurry)."""
         now = self.clock()
         if self._checked_at is None or now - self._checked_at >= INDEX_CHECK_EVERY:
             self._checked_at = now
             self.sync_indexes()
+            if self.db.dialect == "sqlite":  # fewer FTS5 segments: cheaper contains probes
+                merge_text_indexes(self.db, [m.id for m in self.registry.modules()])
         if self._statistics_at is None or now - self._statistics_at >= STATISTICS_EVERY:
             self._statistics_at = now
             with self.db.write() as tx:

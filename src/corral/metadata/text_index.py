@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from corral.metadata.model import COLUMN_FIELDS, Field, Module
-from corral.storage.database import Tx
+from corral.storage.database import Database, Tx
 from corral.storage.filters import And, Cond, Filter, IndexedText, JsonField, Op, Or, TextMatch
 from corral.storage.repositories.metadata import MetadataRepository
 from corral.storage.repositories.text_index import TextIndexRepository, indexable_key
@@ -48,6 +48,22 @@ def sync_text_indexes(tx: Tx, module_ids: Iterable[int] | None = None) -> None:
     for module_id in sorted(wanted):
         repo.sync(tx, module_id, [indexed_text(f) for f in fields.get(module_id, [])
                                   if is_indexed(f)])
+
+
+# Pages an FTS5 merge writes per module per background step (~50-100 ms in the write lock at
+# 1M records), so the merging is spread over steps and never blocks writers for long.
+MERGE_PAGES = 1000
+
+
+def merge_text_indexes(db: Database, module_ids: Iterable[int]) -> bool:
+    """One bounded merge step of each module's text index (SQLite; its own short write
+    transaction per module): True when some index had segments left to merge."""
+    repo = TextIndexRepository()
+    merged = False
+    for module_id in sorted(module_ids):
+        with db.write() as tx:
+            merged = repo.merge(tx, module_id, MERGE_PAGES) or merged
+    return merged
 
 
 def contains(module: Module, fields: Sequence[Field], text: str) -> Filter:

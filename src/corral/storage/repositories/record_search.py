@@ -9,7 +9,7 @@ database, so the two databases fold case the same way for a value and a stored t
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -50,7 +50,7 @@ from corral.storage.filters import (
     UserAttr,
 )
 from corral.storage.repositories.records import StoredRecord, record_from_row
-from corral.storage.repositories.text_index import text_match_sql
+from corral.storage.repositories.text_index import resolve_text_matches, text_match_sql
 
 SortColumn = Literal["id", "created_time", "modified_time"]
 SortOrder = Literal["asc", "desc"]
@@ -315,6 +315,7 @@ class RecordSearch:
               sort_order: SortOrder = "desc", offset: int, limit: int,
               ) -> tuple[list[StoredRecord], bool]:
         """One page in `sort_by` order, ties broken by id in the same direction."""
+        where = resolve_text_matches(tx, where)
         rows = tx.execute(_page(where, sort_by, sort_order).offset(offset)
                           .limit(limit + 1)).all()
         return [record_from_row(r) for r in rows[:limit]], len(rows) > limit
@@ -331,6 +332,7 @@ class RecordSearch:
         ordered index walks (the primary key read backwards for a page) are turned off and the
         per-module B-trees (`ix_records_module_*`) set aside, leaving the bitmap scans of the
         search indexes."""
+        where = resolve_text_matches(tx, where)
         query = (_counted(where) if count
                  else _page(where, sort_by, sort_order).limit(limit + 1))
         if not prefer_indexes or tx.dialect.name != "postgresql":
@@ -347,26 +349,30 @@ class RecordSearch:
 
     def explain_select(self, tx: Tx, sel: Selection) -> str:
         """The database's plan for `select` (COQL), as text."""
+        sel = replace(sel, where=resolve_text_matches(tx, sel.where))
         query = _grouped(sel) if sel.grouped else _ungrouped(sel)
         return _plan(tx, query.offset(sel.offset).limit(sel.limit + 1))
 
     def select(self, tx: Tx, sel: Selection) -> SelectedRows:
         """One page of a selection's rows (COQL): its outputs in its order."""
+        sel = replace(sel, where=resolve_text_matches(tx, sel.where))
         query = _grouped(sel) if sel.grouped else _ungrouped(sel)
         rows = tx.execute(query.offset(sel.offset).limit(sel.limit + 1)).all()
         return SelectedRows(tuple(tuple(r) for r in rows[:sel.limit]), len(rows) > sel.limit)
 
     def count(self, tx: Tx, where: Filter) -> int:
-        return int(tx.execute(_counted(where)).scalar_one())
+        return int(tx.execute(_counted(resolve_text_matches(tx, where))).scalar_one())
 
     def count_by_module(self, tx: Tx, where: Filter) -> dict[int, int]:
         """Selected records per module, in one grouped query (not one count per module)."""
         col = t.records.c.module_id
+        where = resolve_text_matches(tx, where)
         return {int(m): int(n) for m, n in tx.execute(
             sa.select(col, sa.func.count()).where(compile_filter(where)).group_by(col))}
 
     def ids(self, tx: Tx, where: Filter, *, limit: int, offset: int = 0) -> list[int]:
         """Ids of the selected records in id order, at most `limit` of them after `offset`."""
+        where = resolve_text_matches(tx, where)
         return [int(r[0]) for r in tx.execute(
             sa.select(t.records.c.id).where(compile_filter(where))
             .order_by(t.records.c.id).offset(offset).limit(limit))]

@@ -23,7 +23,11 @@ Leads insert then updates one GIN index instead of ~24 (each also storing an ent
 empty field), and `word=` is one index scan instead of a BitmapOr of ~24. The index name
 carries a digest of its field list, so a changed list builds a new index. Without the pg_trgm
 extension (it could not be created) no index is built and the narrowing is a redundant
-condition, still correct.
+condition, still correct. pg_trgm reads every trigram's whole posting list and PostgreSQL keeps
+no per-trigram statistics, so a search's `TextMatch`es are resolved before its statement is
+compiled (`resolve_text_matches`, called by `RecordSearch`): a small sample of the module's
+documents, kept in-process, picks the uncommon parts of the text, looked up as `LIKE` each
+(`choose_parts`); every part is a substring of the lower-cased text, bound, never SQL text.
 
 Which fields are indexed is decided above storage (`metadata/text_index.py`); here is the DDL,
 checked to be a no-op when nothing changed, and how a `TextMatch` becomes SQL. Both are built
@@ -34,8 +38,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import random
 import re
+import threading
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,7 +54,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from corral.storage import tables as t
 from corral.storage.database import Tx
-from corral.storage.filters import IndexedText, TextMatch
+from corral.storage.filters import And, Filter, IndexedText, Not, Or, TextMatch
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +119,21 @@ class TextIndexRepository:
         columns = " ".join(_column(f.field_id) for f in _checked(fields))
         query = _sqlite_query(fts_table(module_id), columns, int(module_id), ":text")
         return str(tx.execute(sa.text(f"SELECT {query}"), {"text": text}).scalar_one())
+
+    def merge(self, tx: Tx, module_id: int, pages: int) -> bool:
+        """SQLite: merge the module's FTS5 segments, writing about `pages` pages at most
+        (FTS5 `'merge', -pages`: any level with two segments or more); True when there was
+        work, so more may remain. A contains search probes every segment, so fewer segments
+        make each probe cheaper. PostgreSQL: nothing to do (False)."""
+        name = fts_table(module_id)
+        if tx.dialect.name != "sqlite" or tx.execute(sa.text(
+                "SELECT 1 FROM sqlite_master WHERE name = :t"), {"t": name}).first() is None:
+            return False
+        before = int(tx.exec_driver_sql("SELECT total_changes()").scalar_one())
+        tx.execute(sa.text(f"INSERT INTO {name}({name}, rank) VALUES ('merge', :pages)"),
+                   {"pages": -abs(int(pages))})
+        # FTS5's documented test: two changes or more mean that segments were merged.
+        return int(tx.exec_driver_sql("SELECT total_changes()").scalar_one()) - before >= 2
 
     def has_trigram(self, tx: Tx) -> bool:
         """PostgreSQL only: whether pg_trgm is installed (indexes are built only then)."""
@@ -215,14 +238,19 @@ class _TextMatchClause(ColumnElement[bool]):
         ("fields", InternalTraversal.dp_plain_obj),
         ("index", InternalTraversal.dp_plain_obj),
         ("text", InternalTraversal.dp_clauseelement),
+        ("bounds", InternalTraversal.dp_clauseelement_list),
     ]
 
     def __init__(self, module_id: int, fields: tuple[IndexedText, ...],
-                 index: tuple[IndexedText, ...], text: str) -> None:
+                 index: tuple[IndexedText, ...], text: str,
+                 parts: tuple[tuple[int, int], ...] = ()) -> None:
         self.module_id = int(module_id)
         self.fields = fields
         self.index = index
         self.text = sa.bindparam("text_match", text, type_=sa.String, unique=True)
+        # PostgreSQL: (start, length) of each part, bound values (the count is the structure)
+        self.bounds = [sa.bindparam("text_part", int(v), type_=sa.Integer, unique=True)
+                       for part in parts for v in part]
 
 
 # Trigrams sampled per probe when choosing which to look up (see _sqlite_query).
@@ -307,23 +335,258 @@ def _sqlite_match(element: _TextMatchClause, compiler: SQLCompiler, **kw: Any) -
 @compiles(_TextMatchClause, "postgresql")
 def _postgresql_match(element: _TextMatchClause, compiler: SQLCompiler, **kw: Any) -> str:
     # The module's indexed expression, keys literal; the pattern escaped like Op.I_CONTAINS's.
-    escaped = sa.func.replace(sa.func.replace(sa.func.replace(
-        element.text, "/", "//"), "%", "/%"), "_", "/_")
-    pattern = sa.literal("%", sa.String) + sa.func.lower(escaped) + "%"
+    # Narrowed (`NarrowedTextMatch`): one LIKE per part, each a substring of the lower-cased
+    # text (`substr(lower(text), start, length)`), so whatever lower() does, a document
+    # holding the text holds every part. All bound values: constants in a custom plan.
+    def escaped(value: ColumnElement[str]) -> ColumnElement[str]:
+        return sa.func.replace(sa.func.replace(sa.func.replace(
+            value, "/", "//"), "%", "/%"), "_", "/_")
+
+    if element.bounds:
+        patterns = [escaped(sa.func.substr(sa.func.lower(element.text), start, length))
+                    for start, length in zip(element.bounds[::2], element.bounds[1::2],
+                                             strict=True)]
+    else:
+        patterns = [sa.func.lower(escaped(element.text))]
     document = _pg_document(compiler.process(t.records.c.data, **kw), element.index)
     module = compiler.process(t.records.c.module_id, **kw)
-    return (f"({module} = {element.module_id} AND {document} LIKE "
-            f"{compiler.process(pattern, **kw)} ESCAPE '/')")
+
+    def like(pattern: ColumnElement[str]) -> str:
+        wrapped = sa.literal("%", sa.String) + pattern + "%"
+        return f"{document} LIKE {compiler.process(wrapped, **kw)} ESCAPE '/'"
+
+    likes = " AND ".join(like(p) for p in patterns)
+    return f"({module} = {element.module_id} AND {likes})"
+
+
+def _narrowable(node: TextMatch) -> bool:
+    return (len(node.text) >= MIN_INDEXED_LENGTH and bool(node.fields)
+            and set(node.fields) <= set(node.index)
+            and all(indexable_key(f.key) for f in node.index))
 
 
 def text_match_sql(node: TextMatch) -> ColumnElement[bool]:
     """The narrowing `node` asks for: every record when the text is too short for trigrams
-    or a field is not in the index, else a lookup in the module's index."""
+    or a field is not in the index, else a lookup in the module's index (on PostgreSQL, of
+    the uncommon parts a `NarrowedTextMatch` names)."""
+    if not _narrowable(node):
+        return sa.true()
     fields = tuple(sorted(set(node.fields), key=lambda f: f.field_id))
     index = tuple(sorted(set(node.index), key=lambda f: f.field_id))
-    if (len(node.text) < MIN_INDEXED_LENGTH or not fields or not set(fields) <= set(index)
-            or not all(indexable_key(f.key) for f in index)):
-        return sa.true()
-    return _TextMatchClause(node.module_id, fields, index, node.text)
+    parts = node.parts if isinstance(node, NarrowedTextMatch) else ()
+    return _TextMatchClause(node.module_id, fields, index, node.text, parts)
 
 
+
+
+# ----------------------------------------------------------------------------- PostgreSQL
+# pg_trgm reads the whole posting list of every trigram of a LIKE pattern, and PostgreSQL
+# keeps no per-trigram statistics: `lead00001234` reads `lea`, `ead`, `ad0`, `d00`, each in
+# every record of the bench Leads. So before a statement is compiled its `TextMatch`es are
+# resolved (`resolve_text_matches`): the module's trigram frequencies, from a bounded random
+# sample of its documents kept in-process, choose the uncommon parts of the text to look up.
+
+# Documents sampled per module: the newest ones when the module has no more, else
+# SAMPLE_WINDOWS runs of consecutive live records from random places in its ids (many short
+# runs: neighbouring records share trigrams, `Last1234`, `Last1235`...).
+SAMPLE_ROWS = 1000
+SAMPLE_WINDOWS = 100
+# A sample is reused for this long (seconds) unless the module's live ids changed: any change
+# for a module smaller than the sample, the id span by more than SPAN_CHANGE times for a
+# larger one.
+SAMPLE_TTL = 300.0
+SPAN_CHANGE = 1.5
+# Trigram shares tried as "uncommon" (each gives a candidate set of parts).
+SHARES = (0.5, 0.2, 0.05, 0.01)
+# What rechecking one candidate record costs, in posting-list entries read (a heap fetch and
+# the document rebuilt from JSON against ~2 ns an entry): the lookup that reads least plus
+# RECHECK x the share of the sample it leaves to recheck wins.
+RECHECK = 2000.0
+# The parts looked up spell at least this many characters (or the whole text, if shorter):
+# the planner estimates a LIKE's matches from its length, and a short pattern looks common
+# enough that it would walk the primary key for a page, reading the whole module (measured:
+# `'%777%'` for `Last777` at 1M Leads, 4 s).
+MIN_LOOKUP = 6
+# Decisions remembered per sample; samples remembered per process.
+MAX_DECISIONS = 512
+MAX_SAMPLES = 256
+
+
+@dataclass(frozen=True)
+class NarrowedTextMatch(TextMatch):
+    """A `TextMatch` resolved against its module (PostgreSQL): looked up as the AND of
+    `parts` of the lower-cased text, (1-based start, length) each; none: the whole text."""
+
+    parts: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass
+class TrigramSample:
+    """Some of a module's indexed documents (lower-cased) and where each trigram occurs."""
+
+    docs: list[str]
+    signature: tuple[int, int] = (0, 0)  # the module's lowest and highest live id
+    complete: bool = True  # every live document of the module is in `docs`
+    taken: float = 0.0
+    postings: dict[str, list[int]] = field(default_factory=dict)
+    decisions: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.postings:
+            for n, doc in enumerate(self.docs):
+                for tri in {doc[i:i + 3] for i in range(len(doc) - 2)}:
+                    if _word(tri):
+                        self.postings.setdefault(tri, []).append(n)
+
+    def share(self, tri: str) -> float:
+        return len(self.postings.get(tri, ())) / max(1, len(self.docs))
+
+    def holding(self, parts: Sequence[str]) -> float:
+        """The share of the documents holding every one of `parts`."""
+        tris = [p[i:i + 3] for p in parts for i in range(len(p) - 2) if _word(p[i:i + 3])]
+        if not self.docs or not tris:
+            return 1.0
+        rarest = min(tris, key=lambda tri: len(self.postings.get(tri, ())))
+        hits = sum(1 for n in self.postings.get(rarest, ())
+                   if all(p in self.docs[n] for p in parts))
+        return hits / len(self.docs)
+
+
+def _word(tri: str) -> bool:
+    """A trigram pg_trgm indexes as it is (letters and digits only)."""
+    return len(tri) == 3 and tri.isalnum()
+
+
+def _runs(positions: list[int]) -> list[tuple[int, int]]:
+    """Maximal runs of consecutive trigram positions, as (start, end) positions."""
+    runs: list[tuple[int, int]] = []
+    for i in positions:
+        if runs and runs[-1][1] == i - 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
+
+
+def choose_parts(sample: TrigramSample, text: str) -> tuple[tuple[int, int], ...]:
+    """The parts of `text` (lower-cased) to look up instead of the whole: (1-based start,
+    length) each, none for the whole text.
+
+    Candidates: for each share in SHARES, the maximal runs of the text's trigrams that at
+    most that share of the sample holds (only trigrams of letters and digits, which pg_trgm
+    indexes as they are). Each costs the sum of its trigrams' shares (the posting lists
+    read) plus RECHECK x the share of the sample holding all its parts (the candidates to
+    recheck); the whole text likewise. The cheapest wins, among those spelling at least
+    MIN_LOOKUP characters. Every part is a substring of the
+    text, so no record is lost whatever the sample says; a wrong guess costs time only."""
+    low = text.lower()
+    if len(low) != len(text) or len(low) < MIN_INDEXED_LENGTH or not sample.docs:
+        return ()
+    known = sample.decisions.get(low)
+    if known is not None:
+        return known
+
+    def cost(parts: Sequence[str]) -> float:
+        tris = {p[i:i + 3] for p in parts for i in range(len(p) - 2)}
+        return (sum(sample.share(tri) for tri in tris if _word(tri))
+                + RECHECK * sample.holding(parts))
+
+    tris = [low[i:i + 3] for i in range(len(low) - 2)]
+    best: tuple[tuple[int, int], ...] = ()
+    best_cost = cost([low]) if any(_word(tri) for tri in tris) else 0.0
+    for share in SHARES:
+        kept = [i for i, tri in enumerate(tris) if _word(tri) and sample.share(tri) <= share]
+        if not kept:
+            break
+        parts = tuple((a + 1, z - a + 3) for a, z in _runs(kept))
+        if sum(n for _, n in parts) < min(MIN_LOOKUP, len(low)):
+            break
+        here = cost([low[a - 1:a - 1 + n] for a, n in parts])
+        if here < best_cost:
+            best, best_cost = parts, here
+    if len(sample.decisions) >= MAX_DECISIONS:
+        sample.decisions.clear()
+    sample.decisions[low] = best
+    return best
+
+
+_samples: dict[tuple[str, int, tuple[IndexedText, ...]], TrigramSample] = {}
+_samples_lock = threading.Lock()
+
+
+def _live_span(tx: Tx, module_id: int) -> tuple[int, int]:
+    lo, hi = tx.execute(sa.text(
+        f"SELECT min(id), max(id) FROM {t.records.name} "
+        f"WHERE module_id = {module_id} AND deleted_time IS NULL")).one()
+    return (int(lo or 0), int(hi or 0))
+
+
+def _take_sample(tx: Tx, module_id: int, index: tuple[IndexedText, ...],
+                 span: tuple[int, int]) -> TrigramSample:
+    document = _pg_document("data", index)
+    live = f"FROM {t.records.name} WHERE module_id = {module_id} AND deleted_time IS NULL"
+    newest = [str(r[0]) for r in tx.execute(sa.text(
+        f"SELECT {document} {live} ORDER BY id DESC LIMIT {SAMPLE_ROWS + 1}"))]
+    if len(newest) <= SAMPLE_ROWS:
+        return TrigramSample(newest, span, True, time.monotonic())
+    per = SAMPLE_ROWS // SAMPLE_WINDOWS
+    starts = {f"s{n}": random.randint(span[0], span[1]) for n in range(SAMPLE_WINDOWS)}
+    windows = " UNION ALL ".join(
+        f"(SELECT {document} {live} AND id >= :{name} ORDER BY id LIMIT {per})"
+        for name in starts)
+    docs = [str(r[0]) for r in tx.execute(sa.text(windows), starts)]
+    return TrigramSample(docs, span, False, time.monotonic())
+
+
+def module_sample(tx: Tx, module_id: int, index: Sequence[IndexedText]) -> TrigramSample:
+    """The module's trigram sample (PostgreSQL), taken again when it is older than
+    SAMPLE_TTL or the module's live ids changed (see SPAN_CHANGE)."""
+    fields = tuple(_checked(index))
+    key = (str(tx.engine.url), int(module_id), fields)
+    span = _live_span(tx, int(module_id))
+    have = _samples.get(key)
+    if have is not None and time.monotonic() - have.taken < SAMPLE_TTL:
+        if have.complete and have.signature == span:
+            return have
+        width, was = span[1] - span[0] + 1, have.signature[1] - have.signature[0] + 1
+        if not have.complete and was / SPAN_CHANGE <= width <= was * SPAN_CHANGE:
+            return have
+    sample = _take_sample(tx, int(module_id), fields, span)
+    with _samples_lock:
+        if len(_samples) >= MAX_SAMPLES:
+            _samples.clear()
+        _samples[key] = sample
+    return sample
+
+
+def resolve_text_matches(tx: Tx, node: Filter) -> Filter:
+    """`node` with each `TextMatch` narrowed to its text's uncommon parts (PostgreSQL; other
+    databases choose in the statement itself, see `_sqlite_query`)."""
+    if tx.dialect.name != "postgresql":
+        return node
+    return _resolve(tx, node)
+
+
+def _resolve(tx: Tx, node: Filter) -> Filter:
+    if isinstance(node, TextMatch):
+        if isinstance(node, NarrowedTextMatch) or not _narrowable(node):
+            return node
+        parts = choose_parts(module_sample(tx, node.module_id, node.index), node.text)
+        return NarrowedTextMatch(node.module_id, node.fields, node.text, node.index, parts)
+    if isinstance(node, And | Or):
+        return replace(node, parts=tuple(_resolve(tx, p) for p in node.parts))
+    if isinstance(node, Not):
+        return Not(_resolve(tx, node.part))
+    return node
+
+
+def describe_narrowing(node: Filter) -> str:
+    """The parts each resolved `TextMatch` of `node` looks up (for tests and benchmarks)."""
+    if isinstance(node, NarrowedTextMatch):
+        low = node.text.lower()
+        return " AND ".join(repr(low[a - 1:a - 1 + n]) for a, n in node.parts) or repr(low)
+    if isinstance(node, And | Or):
+        return "; ".join(d for d in (describe_narrowing(p) for p in node.parts) if d)
+    if isinstance(node, Not):
+        return describe_narrowing(node.part)
+    return ""
