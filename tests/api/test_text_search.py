@@ -288,10 +288,9 @@ def test_values_with_common_trigrams_select_what_the_scan_selects(
             i for i, name in names.items() if contains(name, text)}
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the FTS5 query
 def test_common_trigrams_are_left_out_of_the_lookup(
         api: Api, corral: Corral, common: dict[str, str]) -> None:
-    if not corral.settings.database_url.startswith("sqlite"):
-        pytest.skip("the FTS5 query is SQLite's")
     from corral.metadata.text_index import indexed_text
     from corral.storage.repositories.text_index import TextIndexRepository
 
@@ -313,9 +312,8 @@ def test_common_trigrams_are_left_out_of_the_lookup(
     assert uses_index(corral, plan(corral, search_where(corral, "(Company:equals:00042)")))
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the FTS5 query
 def test_a_small_module_looks_up_the_whole_text(api: Api, corral: Corral) -> None:
-    if not corral.settings.database_url.startswith("sqlite"):
-        pytest.skip("the FTS5 query is SQLite's")
     from corral.metadata.text_index import indexed_text
     from corral.storage.repositories.text_index import TextIndexRepository
 
@@ -336,9 +334,9 @@ def narrowed(corral: Corral, criteria_text: str) -> str:
         return describe_narrowing(resolve_text_matches(tx, search_where(corral, criteria_text)))
 
 
+# SQLite chooses inside the statement: test_common_trigrams_are_left_out_of_the_lookup
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_postgresql_looks_up_only_the_uncommon_parts(api: Api, corral: Corral) -> None:
-    if not corral.settings.database_url.startswith("postgresql"):
-        pytest.skip("SQLite chooses in the statement (test_common_trigrams_are_left_out...)")
     api.insert("Leads", *[{"Last_Name": f"S{i}", "Company": f"Shop {i}"} for i in range(10)])
     # No trigram of it is common yet: the whole text.
     assert narrowed(corral, "(Company:equals:Common Gadget 00332598)") == (
@@ -406,10 +404,9 @@ def test_index_unchanged_when_only_other_fields_change(api: Api, corral: Corral)
     assert searched(api, {"word": "ingo dig"}) == {a}
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PG: no triggers
 def test_database_migrated_from_0015_gets_the_new_triggers_without_a_rebuild(
         database_url: str) -> None:
-    if not database_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL has no triggers for the text index")
     from alembic import command
 
     from corral.config import Settings
