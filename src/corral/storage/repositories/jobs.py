@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from corral.storage import tables as t
 from corral.storage.database import Tx
 from corral.storage.filters import Filter
-from corral.storage.repositories.record_search import compile_filter
+from corral.storage.repositories.record_search import compile_where
 
 ACTIVE = ("SCHEDULED", "RUNNING")
 
@@ -90,7 +90,7 @@ class JobRepository:
         order, numbered from 0, written by the database itself (INSERT ... SELECT): a
         200,000-record Bulk Read or a whole-module export never holds its ids in Python.
         Returns how many items were written."""
-        ids = (sa.select(t.records.c.id.label("rid")).where(compile_filter(where))
+        ids = (sa.select(t.records.c.id.label("rid")).where(compile_where(tx, where))
                .order_by(t.records.c.id).offset(offset).limit(limit).subquery())
         sel = sa.select(sa.literal(job_id, sa.BigInteger),
                         sa.func.row_number().over(order_by=ids.c.rid) - 1,

@@ -88,6 +88,13 @@ def compile_filter(node: Filter, positive: bool = True) -> ColumnElement[bool]:
     raise TypeError(f"not a filter: {node!r}")
 
 
+def compile_where(tx: Tx, node: Filter) -> ColumnElement[bool]:
+    """`compile_filter` of `node` once its text matches are narrowed for `tx`'s database
+    (`resolve_text_matches`): what every query outside `RecordSearch` selecting records by a
+    filter compiles."""
+    return compile_filter(resolve_text_matches(tx, node))
+
+
 # Comparisons that hold only for a record with a value in the field.
 _NEEDS_VALUE = frozenset({Op.EQ, Op.IN, Op.GT, Op.GE, Op.LT, Op.LE, Op.BETWEEN,
                           Op.STARTS_WITH, Op.I_EQ, Op.I_IN, Op.I_STARTS_WITH})
@@ -366,15 +373,13 @@ class RecordSearch:
     def count_by_module(self, tx: Tx, where: Filter) -> dict[int, int]:
         """Selected records per module, in one grouped query (not one count per module)."""
         col = t.records.c.module_id
-        where = resolve_text_matches(tx, where)
         return {int(m): int(n) for m, n in tx.execute(
-            sa.select(col, sa.func.count()).where(compile_filter(where)).group_by(col))}
+            sa.select(col, sa.func.count()).where(compile_where(tx, where)).group_by(col))}
 
     def ids(self, tx: Tx, where: Filter, *, limit: int, offset: int = 0) -> list[int]:
         """Ids of the selected records in id order, at most `limit` of them after `offset`."""
-        where = resolve_text_matches(tx, where)
         return [int(r[0]) for r in tx.execute(
-            sa.select(t.records.c.id).where(compile_filter(where))
+            sa.select(t.records.c.id).where(compile_where(tx, where))
             .order_by(t.records.c.id).offset(offset).limit(limit))]
 
     def deleted(self, tx: Tx, module_id: int, *, offset: int, limit: int,
