@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 
 from corral.services import Corral
 from corral.storage import tables as t
+from tests.api.test_idempotency import Clock, clocked  # noqa: F401,F811 (a fixture)
 from tests.api.test_mass_update import view_id
 from tests.conftest import Api, make_token
 
@@ -94,6 +96,21 @@ def test_dry_run_writes_nothing_and_answers_as_the_real_call(
     assert real.status_code == dry.status_code, real.text
     assert neutral(real.json()) == neutral(dry.json())
     assert "plan_fingerprint" not in real.json()
+
+
+def test_a_conversion_a_second_after_its_dry_run_keeps_the_fingerprint(
+        clocked: tuple[Api, Corral, Clock]) -> None:  # noqa: F811 (the fixture)
+    """The conversion time is a write time like Modified_Time: the real call, a second after
+    its dry run, plans the same writes and passes If-Match."""
+    api, _corral, clock = clocked
+    (lead,) = api.insert("Leads", {"Last_Name": "Conv", "Company": "Acme"})
+    path = f"Leads/{lead}/actions/convert"
+    dry = api.post(path, json={"data": [{}]}, params={"dry_run": "true"})
+    assert dry.status_code == 200, dry.text
+    clock.now += timedelta(seconds=1)
+    real = api.post(path, json={"data": [{}]},
+                    headers={"If-Match": dry.json()["plan_fingerprint"]})
+    assert real.status_code == 200, real.text
 
 
 def test_plans_say_what_each_record_would_get(api: Api, state: dict[str, str]) -> None:

@@ -21,7 +21,10 @@ from corral.records.writes import Outcome
 
 # Values the write path stamps itself, which differ between a dry run and the real call
 # even when both do the same thing.
-VOLATILE = frozenset({"id", "Created_Time", "Modified_Time", "Last_Activity_Time"})
+# Write times (a lead's conversion time included): a dry run and its real call a second apart
+# plan the same writes.
+VOLATILE = frozenset({"id", "Created_Time", "Modified_Time", "Last_Activity_Time",
+                      "Converted_Date_Time"})
 # A job's dry run lists the plans of its first records only; its counts cover all of them.
 JOB_PLANS_SHOWN = 100
 
