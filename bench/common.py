@@ -35,6 +35,7 @@ if str(ROOT / "src") not in sys.path:  # run from a checkout without `pip instal
     sys.path.insert(0, str(ROOT / "src"))
 
 from corral.storage import tables as t  # noqa: E402  (the schema; plain Table objects)
+from corral.storage.repositories.text_index import flush_since  # noqa: E402
 
 LEAD_STATUSES = ["Attempted to Contact", "Contact in Future", "Contacted", "Junk Lead",
                  "Lost Lead", "Not Contacted", "Pre-Qualified", "Not Qualified"]
@@ -225,6 +226,12 @@ def insert_rows(meta: Meta, rid: int, data: dict[str, Any], now: datetime,
     return rec, key, log
 
 
+def index_queued(conn: Connection) -> None:
+    """Index the text of the records this transaction wrote in plain SQL, as Corral's own
+    writes do before they commit (SQLite queues them: storage/repositories/text_index.py)."""
+    flush_since(conn, 0)
+
+
 def preload_rows(engine: Engine, meta: Meta, n: int, make: Callable[[int], dict[str, Any]],
                  chunk: int = 5000) -> tuple[float, list[int]]:
     """Insert n leads, lead i built by `make(i)` (wire values), directly: records +
@@ -245,6 +252,7 @@ def preload_rows(engine: Engine, meta: Meta, n: int, make: Callable[[int], dict[
             conn.execute(sa.insert(t.records), recs)
             conn.execute(sa.insert(t.record_keys), keys)
             conn.execute(sa.insert(t.change_log), logs)
+            index_queued(conn)
         if time.perf_counter() - last > 15:
             last = time.perf_counter()
             done = min(n, start + chunk)

@@ -84,6 +84,7 @@ def preload(engine: sa.Engine, meta: c.Meta, n: int) -> tuple[float, Any]:
             conn.execute(sa.insert(t.records), recs)
             conn.execute(sa.insert(t.record_keys), keys)
             conn.execute(sa.insert(t.change_log), logs)
+            c.index_queued(conn)
     with engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
     return time.perf_counter() - t0, now

@@ -61,6 +61,7 @@ def raw_insert(engine: sa.Engine, meta: c.Meta, work: list[list[dict]], threads:
             conn.execute(sa.insert(t.records), recs)
             conn.execute(sa.insert(t.record_keys), keys)
             conn.execute(sa.insert(t.change_log), logs)
+            c.index_queued(conn)
         latencies.append(time.perf_counter() - t0)
 
     elapsed, cpu = c.run_threads(work, threads, one)

@@ -144,6 +144,7 @@ def raw_upsert(engine: sa.Engine, meta: c.Meta, work: list[list[dict[str, Any]]]
                 conn.execute(sa.insert(t.record_keys), rkeys)
             if logs:
                 conn.execute(sa.insert(t.change_log), logs)
+            c.index_queued(conn)
         with id_lock:
             counts["insert"] += len(recs)
             counts["update"] += len(updates)

@@ -438,3 +438,129 @@ def test_database_migrated_from_0015_gets_the_new_triggers_without_a_rebuild(
         assert tx.exec_driver_sql(
             f"SELECT rowid FROM {name} WHERE {name} MATCH '\"arker\"'").scalar() == 1
     c.close()
+
+
+# ----------------------------------------------------------------------------- the queue
+def queue_length(corral: Corral) -> int:
+    with corral.db.read() as tx:
+        return int(tx.exec_driver_sql("SELECT count(*) FROM text_index_pending").scalar_one())
+
+
+def write_plain_sql(corral: Corral, statement: str, **values: object) -> None:
+    """A write that bypasses Corral (a bulk load in plain SQL): it leaves its records queued."""
+    with corral.db.write() as tx:
+        tx.execute(sa.text(statement), values)
+
+
+def fts_integrity(corral: Corral, module: str = "Leads") -> None:
+    """FTS5's own check of the index structure (raises on a corrupt index)."""
+    name = f"fts_m{corral.registry.require(module).id}"
+    with corral.db.write() as tx:
+        tx.exec_driver_sql(f"INSERT INTO {name}({name}, rank) VALUES ('integrity-check', 0)")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PG: no queue
+def test_corral_writes_leave_nothing_queued(api: Api, corral: Corral) -> None:
+    ids = api.insert("Leads", *[{"Last_Name": f"Q{i}", "Company": f"Queued {i}"}
+                                for i in range(5)])
+    assert api.put("Leads", json={"data": [{"id": ids[0], "Company": "Numbat Nest"}]}
+                   ).status_code == 200
+    assert api.post("Leads/upsert", json={"data": [{"Last_Name": "Q9", "Company": "Upserted"}]}
+                    ).status_code in {200, 201}
+    assert api.delete(f"Leads/{ids[1]}").status_code == 200
+    assert queue_length(corral) == 0
+    assert company_search(api, "mbat ne") == {ids[0]}
+    assert company_search(api, "ueued 1") == set()  # deleted
+    fts_integrity(corral)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PG: no queue
+def test_records_written_in_plain_sql_are_found_while_queued_and_once_indexed(
+        api: Api, corral: Corral) -> None:
+    a, b = api.insert("Leads", {"Last_Name": "P1", "Company": "Platypus Place"},
+                      {"Last_Name": "P2", "Company": "Echidna End"})
+    # Updated twice outside Corral: the index holds the first document until the queue is
+    # applied, and must lose exactly that one.
+    for company in ("Wallaby Way", "Wombat Walk"):
+        write_plain_sql(corral, "UPDATE records SET data = json_set(data, '$.Company', :c) "
+                        "WHERE id = :id", c=company, id=int(a))
+    write_plain_sql(corral, "DELETE FROM records WHERE id = :id", id=int(b))
+    assert queue_length(corral) == 2
+    assert company_search(api, "atypus") == set()
+    assert company_search(api, "allaby") == set()
+    assert company_search(api, "mbat wa") == {a}
+    assert company_search(api, "chidna") == set()
+    # A Corral write of a queued record keeps it queued with the document the index holds.
+    assert api.put("Leads", json={"data": [{"id": a, "Company": "Koala Korner"}]}
+                   ).status_code == 200
+    assert company_search(api, "mbat wa") == set()
+    assert company_search(api, "ala kor") == {a}
+    assert corral.metadata.maintain_indexes() is False  # indexed the whole backlog
+    assert queue_length(corral) == 0
+    assert company_search(api, "ala kor") == {a}
+    assert company_search(api, "atypus") == set()
+    fts_integrity(corral)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PG: no queue
+def test_the_background_step_indexes_a_large_backlog_in_bounded_steps(
+        api: Api, corral: Corral, monkeypatch: pytest.MonkeyPatch) -> None:
+    from corral.metadata import text_index
+
+    monkeypatch.setattr(text_index, "FLUSH_RECORDS", 3)
+    ids = api.insert("Leads", *[{"Last_Name": f"B{i}", "Company": f"Bilby {i}"}
+                                for i in range(7)])
+    write_plain_sql(corral, "UPDATE records SET data = json_set(data, '$.Company', "
+                    "'Bettong ' || id) WHERE module_id = :m",
+                    m=corral.registry.require("Leads").id)
+    assert queue_length(corral) == 7
+    steps = 0
+    while corral.metadata.maintain_indexes():  # True while a backlog remains
+        steps += 1
+    assert steps == 2 and queue_length(corral) == 0
+    assert company_search(api, "bettong") == set(ids)
+    assert company_search(api, "bilby") == set()
+    fts_integrity(corral)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PG: no queue
+def test_a_rebuild_with_records_queued_keeps_the_index_exact(api: Api, corral: Corral) -> None:
+    [a] = api.insert("Leads", {"Last_Name": "R", "Company": "Rosella Rest"})
+    write_plain_sql(corral, "UPDATE records SET data = json_set(data, '$.Company', "
+                    "'Galah Grove') WHERE id = :id", id=int(a))
+    leads = corral.registry.require("Leads")
+    corral.metadata.add_field(leads, {"api_name": "Nickname", "label": "Nickname",
+                                      "type": "text"})  # new fields: the table is rebuilt
+    assert queue_length(corral) == 0
+    assert company_search(api, "osella") == set()
+    assert company_search(api, "alah gr") == {a}
+    fts_integrity(corral)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PG: no triggers
+def test_database_migrated_from_0016_queues_without_a_rebuild(database_url: str) -> None:
+    from alembic import command
+
+    from corral.config import Settings
+    from corral.storage.migrate import alembic_config
+
+    c = Corral.open(Settings(database_url=database_url, run_worker=False))
+    c.seed()
+    name = f"fts_m{c.registry.require('Leads').id}"
+    with c.db.write() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0016_text2")
+        for suffix in ("_ai", "_ad", "_au", "_ap"):  # as if 0016's Corral had built them
+            conn.exec_driver_sql(f"DROP TRIGGER {name}{suffix}")
+        conn.exec_driver_sql("DROP TABLE text_index_pending")
+        column = conn.exec_driver_sql(f"SELECT name FROM pragma_table_info('{name}')").scalar()
+        conn.exec_driver_sql(f"INSERT INTO {name}(rowid, {column}) VALUES (1, 'Marker')")
+    c.close()
+    c = Corral.open(Settings(database_url=database_url, run_worker=False))  # migrates
+    with c.db.read() as tx:
+        assert tx.exec_driver_sql(
+            f"SELECT count(*) FROM sqlite_master WHERE name LIKE '{name}__p'").scalar() == 1
+        assert tx.exec_driver_sql(
+            f"SELECT rowid FROM {name} WHERE {name} MATCH '\"arker\"'").scalar() == 1
+    c.close()

@@ -12,7 +12,11 @@ from corral.metadata import seed as seed_mod
 from corral.metadata.field_indexes import INDEX_MIN_RECORDS, FieldIndexes
 from corral.metadata.model import DATA_TYPES, Field, Module
 from corral.metadata.registry import Registry
-from corral.metadata.text_index import merge_text_indexes, sync_text_indexes
+from corral.metadata.text_index import (
+    index_queued_records,
+    merge_text_indexes,
+    sync_text_indexes,
+)
 from corral.storage.database import Database, Tx
 from corral.storage.errors import UniqueViolation
 from corral.storage.repositories.field_indexes import IndexChanges
@@ -89,7 +93,10 @@ class MetadataService:
         """A background step: every INDEX_CHECK_EVERY, index the modules that grew past the
         threshold and take one bounded merge step of each SQLite text index; every
         STATISTICS_EVERY, let SQLite re-analyse what grew (PostgreSQL's autovacuum does it).
-        Never reports work done (it is not the loop's work to hurry)."""
+        Also indexes a bounded batch of the records that writes from outside Corral left in
+        the SQLite text index's queue: True while more remain (the only work it hurries).
+        Otherwise never reports work done (it is not the loop's work to hurry)."""
+        backlog = self.db.dialect == "sqlite" and index_queued_records(self.db)
         now = self.clock()
         if self._checked_at is None or now - self._checked_at >= INDEX_CHECK_EVERY:
             self._checked_at = now
@@ -102,7 +109,7 @@ class MetadataService:
                 changed = self.indexes.optimize(tx)
             if changed:
                 self.db.reload_statistics()
-        return False
+        return backlog
 
     def org(self) -> Org | None:
         """The organisation (None before the seed)."""

@@ -16,7 +16,12 @@ from corral.metadata.model import COLUMN_FIELDS, Field, Module
 from corral.storage.database import Database, Tx
 from corral.storage.filters import And, Cond, Filter, IndexedText, JsonField, Op, Or, TextMatch
 from corral.storage.repositories.metadata import MetadataRepository
-from corral.storage.repositories.text_index import TextIndexRepository, indexable_key
+from corral.storage.repositories.text_index import (
+    TextIndexRepository,
+    flush_pending,
+    indexable_key,
+    queued,
+)
 
 INDEXED_TYPES = frozenset({"text", "textarea", "email", "phone", "website", "picklist"})
 
@@ -64,6 +69,21 @@ def merge_text_indexes(db: Database, module_ids: Iterable[int]) -> bool:
         with db.write() as tx:
             merged = repo.merge(tx, module_id, MERGE_PAGES) or merged
     return merged
+
+
+# Queued records indexed per background step (~150 ms in the write lock).
+FLUSH_RECORDS = 5000
+
+
+def index_queued_records(db: Database) -> bool:
+    """SQLite: index the oldest FLUSH_RECORDS records that writes from outside Corral (plain
+    SQL) left in the text index's queue, in a write transaction only when there are some;
+    True when more remain. Searches find queued records meanwhile, by scanning them."""
+    with db.read() as tx:
+        if not queued(tx):
+            return False
+    with db.write() as tx:
+        return flush_pending(tx, FLUSH_RECORDS) >= FLUSH_RECORDS
 
 
 def contains(module: Module, fields: Sequence[Field], text: str) -> Filter:

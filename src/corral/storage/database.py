@@ -69,7 +69,8 @@ STATISTICS_RELOAD_SECONDS = 600
 # Write connections leave the WAL to `_Checkpointer`; SQLite's own checkpoint after a commit
 # (at 1,000 pages by default) only comes back past this many pages, as a safety net.
 WAL_AUTOCHECKPOINT_PAGES = 20_000
-CHECKPOINT_PAUSE_SECONDS = 0.2  # at most ~5 checkpoints a second: each copies many commits
+CHECKPOINT_PAUSE_SECONDS = 0.2
+WRITE_CACHE_KIB = 16 * 1024  # at most ~5 checkpoints a second: each copies many commits
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
@@ -90,6 +91,13 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         if immediate:
             cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+            # A write statement whose table has triggers keeps a statement journal, a temp
+            # file by default: in memory it costs less per row. And a batch dirties a few
+            # hundred pages across the field and text indexes: room for them, so SQLite does
+            # not spill them to the WAL mid-transaction (2 MiB by default). Writers of one
+            # process take turns, so few write connections hold such a cache.
+            cur.execute("PRAGMA temp_store=MEMORY")
+            cur.execute(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
         cur.close()
 
     @event.listens_for(engine, "begin")
