@@ -564,3 +564,27 @@ def test_database_migrated_from_0016_queues_without_a_rebuild(database_url: str)
         assert tx.exec_driver_sql(
             f"SELECT rowid FROM {name} WHERE {name} MATCH '\"arker\"'").scalar() == 1
     c.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PG: nothing to merge
+def test_the_background_step_keeps_merging_while_segments_remain(
+        api: Api, corral: Corral, monkeypatch: pytest.MonkeyPatch) -> None:
+    from corral.metadata import text_index
+    from corral.storage.repositories.text_index import TextIndexRepository
+
+    monkeypatch.setattr(text_index, "MERGE_PAGES", 1)  # many small steps
+    for start in range(0, 200, 10):  # one FTS5 segment per transaction
+        api.insert("Leads", *[{"Last_Name": f"S{i}", "Company": f"Segment {i:04d}"}
+                              for i in range(start, start + 10)])
+    calls = 0
+    while True:  # within the same minute: only the steps after a step that found work
+        corral.metadata.maintain_indexes()
+        calls += 1
+        if not corral.metadata._merging:
+            break
+        assert calls < 500
+    assert calls > 2
+    with corral.db.write() as tx:  # nothing left that a merge of any size would do
+        assert not TextIndexRepository().merge(tx, corral.registry.require("Leads").id, 1000)
+    assert company_search(api, "gment 0123") == {
+        i for i in searched(api, {"criteria": "(Last_Name:equals:S123)"})}

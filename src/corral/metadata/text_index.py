@@ -60,15 +60,16 @@ def sync_text_indexes(tx: Tx, module_ids: Iterable[int] | None = None) -> None:
 MERGE_PAGES = 1000
 
 
-def merge_text_indexes(db: Database, module_ids: Iterable[int]) -> bool:
+def merge_text_indexes(db: Database, module_ids: Iterable[int]) -> set[int]:
     """One bounded merge step of each module's text index (SQLite; its own short write
-    transaction per module): True when some index had segments left to merge."""
+    transaction per module): the modules whose index had segments left to merge."""
     repo = TextIndexRepository()
-    merged = False
+    merging: set[int] = set()
     for module_id in sorted(module_ids):
         with db.write() as tx:
-            merged = repo.merge(tx, module_id, MERGE_PAGES) or merged
-    return merged
+            if repo.merge(tx, module_id, MERGE_PAGES):
+                merging.add(module_id)
+    return merging
 
 
 # Queued records indexed per background step (~150 ms in the write lock).

@@ -77,8 +77,13 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     # A SQLite connection plans with the statistics it read when it opened (a schema change
     # does not make it read them again): recycled so that every process soon plans with what
     # ANALYZE found since (`Database.reload_statistics` does it at once in this process).
+    # Last in, first out: the connection used last is used next. SQLite drops a connection's
+    # page cache when another connection changed the file since it last read, so taking the
+    # pool's connections in turn made every write start with a cold cache (at 1M records,
+    # reading the B-tree pages each batch updates again); writers of a process take turns,
+    # so they now reuse one connection and its cache.
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 60},
-                              pool_size=8, max_overflow=16,
+                              pool_size=8, max_overflow=16, pool_use_lifo=True,
                               pool_recycle=STATISTICS_RELOAD_SECONDS, **_JSON)
 
     @event.listens_for(engine, "connect")
@@ -91,12 +96,9 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         if immediate:
             cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
-            # A write statement whose table has triggers keeps a statement journal, a temp
-            # file by default: in memory it costs less per row. And a batch dirties a few
-            # hundred pages across the field and text indexes: room for them, so SQLite does
-            # not spill them to the WAL mid-transaction (2 MiB by default). Writers of one
-            # process take turns, so few write connections hold such a cache.
-            cur.execute("PRAGMA temp_store=MEMORY")
+            # A batch dirties a few hundred pages across the field and text indexes: room
+            # for them, so SQLite does not spill them to the WAL mid-transaction (2 MiB by
+            # default). Writers of a process take turns on one connection (LIFO pool).
             cur.execute(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
         cur.close()
 
