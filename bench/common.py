@@ -115,6 +115,7 @@ def bench_database(args: argparse.Namespace) -> Iterator[BenchDatabase]:
                 yield BenchDatabase(url, f"PostgreSQL (throwaway cluster, port {cluster.port})")
             finally:
                 if args.keep:
+                    cluster.keep_running()
                     print(f"(kept PostgreSQL cluster at {cluster.root}, still running on port "
                           f"{cluster.port}; stop it with pg_ctl stop -D {cluster.data_dir})")
                 else:

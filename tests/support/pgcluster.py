@@ -262,6 +262,12 @@ class PgCluster:
             _live.add(self)
         return self
 
+    def keep_running(self) -> None:
+        """Leave the server running when this process exits (the exit hook that stops
+        leftover clusters forgets it); `pg_ctl stop -D <data_dir>` stops it."""
+        with _live_lock:
+            _live.discard(self)
+
     def stop(self) -> None:
         """Stop the server (immediate shutdown) and delete its directory."""
         if self.root is None:
