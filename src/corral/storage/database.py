@@ -69,8 +69,8 @@ STATISTICS_RELOAD_SECONDS = 600
 # Write connections leave the WAL to `_Checkpointer`; SQLite's own checkpoint after a commit
 # (at 1,000 pages by default) only comes back past this many pages, as a safety net.
 WAL_AUTOCHECKPOINT_PAGES = 20_000
-CHECKPOINT_PAUSE_SECONDS = 0.2
-WRITE_CACHE_KIB = 16 * 1024  # at most ~5 checkpoints a second: each copies many commits
+CHECKPOINT_PAUSE_SECONDS = 0.2  # at most ~5 checkpoints a second: each copies many commits
+WRITE_CACHE_KIB = 16 * 1024  # the write connections' page cache (`_sqlite_engine`)
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:

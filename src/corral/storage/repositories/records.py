@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from corral.storage import tables as t
 from corral.storage.bulk import execute_tuples
 from corral.storage.database import Tx
-from corral.storage.repositories.text_index import flush_since, pending_mark
+from corral.storage.repositories.text_index import indexing_text
 
 
 @dataclass(slots=True)
@@ -115,9 +115,8 @@ class RecordRepository:
         """Insert the records (one executemany) and index their text (`text_index`)."""
         if not recs:
             return
-        mark = pending_mark(tx)
-        execute_tuples(tx, _INSERT, _ROW_COLUMNS, [_row_tuple(r) for r in recs])
-        flush_since(tx, mark)
+        with indexing_text(tx):
+            execute_tuples(tx, _INSERT, _ROW_COLUMNS, [_row_tuple(r) for r in recs])
 
     def update_many(self, tx: Tx, recs: Sequence[StoredRecord], *,
                     with_state: bool = False) -> None:
@@ -126,13 +125,12 @@ class RecordRepository:
         re-indexed where it changed (`text_index`)."""
         if not recs:
             return
-        mark = pending_mark(tx)
-        if with_state:
-            execute_tuples(tx, _UPDATE_WITH_STATE, _UPDATE_STATE_KEYS,
-                           [_update_state_tuple(r) for r in recs])
-        else:
-            execute_tuples(tx, _UPDATE, _UPDATE_KEYS, [_update_tuple(r) for r in recs])
-        flush_since(tx, mark)
+        with indexing_text(tx):
+            if with_state:
+                execute_tuples(tx, _UPDATE_WITH_STATE, _UPDATE_STATE_KEYS,
+                               [_update_state_tuple(r) for r in recs])
+            else:
+                execute_tuples(tx, _UPDATE, _UPDATE_KEYS, [_update_tuple(r) for r in recs])
 
     def earliest_by_key(self, tx: Tx, field_id: int, key: str) -> StoredRecord | None:
         """The earliest created live, unconverted record holding `key` in the field."""

@@ -46,7 +46,8 @@ import random
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -227,6 +228,15 @@ def flush_since(tx: Tx, mark: int) -> None:
     Records queued earlier (written by SQL outside Corral) are left to `flush_pending`."""
     if tx.dialect.name == "sqlite":
         tx.exec_driver_sql(f"DELETE FROM {PENDING} WHERE seq > ?", (int(mark),))
+
+
+@contextmanager
+def indexing_text(tx: Tx) -> Iterator[None]:
+    """Around a write of `records` rows: index the text of the records it wrote, once the
+    block ends (`pending_mark`, then `flush_since`)."""
+    mark = pending_mark(tx)
+    yield
+    flush_since(tx, mark)
 
 
 def flush_pending(tx: Tx, limit: int) -> int:
